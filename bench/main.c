@@ -1,0 +1,45 @@
+/* moncim: entry point and subcommand dispatch. */
+#include "bench.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int cmd_version(int argc, char **argv) {
+  (void)argc, (void)argv;
+  bench_version(stdout);
+  return BENCH_OK;
+}
+
+static const bench_command commands[] = {
+    {.name = "version", .summary = "print the version and git commit", .run = cmd_version},
+};
+static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: moncim <command> [options]   (moncim <command> --help for each)\n\n"
+             "moncim maps Monarch sparse transformers onto analog compute-in-memory arrays,\n"
+             "simulates them and sweeps the design space.\n\ncommands:\n");
+  for (int i = 0; i < ncommands; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n  --version  print the version and git commit\n  --help     this text\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return BENCH_USAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return BENCH_OK;
+  }
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+    bench_version(stdout);
+    return BENCH_OK;
+  }
+  for (int i = 0; i < ncommands; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "moncim: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return BENCH_USAGE;
+}

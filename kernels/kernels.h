@@ -1,0 +1,160 @@
+/* moncim kernels: dense and Monarch linear algebra, dense -> Monarch projection, checkpoints.
+ *
+ * Conventions (see ../shared/DESIGN.md): a linear layer computes y = W x with W of shape
+ * (out, in), row-major. Batched activations are (batch, features) row-major, so the batched
+ * product is Y = X W^T. A Monarch matrix follows the layout of the public MonarchLinear
+ * (blkdiag1 / blkdiag2), so checkpoints written by it load here unchanged.
+ *
+ * Every function that can fail returns 0 on success and -1 on failure, after recording a
+ * message that mon_errmsg() returns (per thread). Only the harness (bench/) exits.
+ */
+#ifndef MONCIM_KERNELS_H
+#define MONCIM_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- errors */
+
+#define MON_ERRLEN 1024
+
+/* Records a printf-style message as this thread's last error and returns -1. */
+int mon_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prepends "prefix: " to the current message (adds context while unwinding); returns -1. */
+int mon_fail_ctx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* This thread's last error message ("" if none). */
+const char *mon_errmsg(void);
+
+/* ---------------------------------------------------------------- dense */
+
+/* y (out) = W (out, in) x (in), through CBLAS sgemv. */
+void mon_dense_matvec(const float *w, int out, int in, const float *x, float *y);
+/* Y (batch, out) = X (batch, in) W^T, W (out, in), through CBLAS sgemm. */
+void mon_dense_apply(const float *w, int out, int in, int batch, const float *x, float *y);
+
+/* ---------------------------------------------------------------- Monarch */
+
+/* y = M x, M (out, in) as two block-diagonal factors with the Monarch permutation between them:
+ *   stage 1: t[kk*q + qq]   = sum_pp w1[kk][qq][pp] * xpad[kk*p + pp]
+ *   stage 2: y[ss*l + ll]   = sum_rr w2[ll][ss][rr] * t[rr*l + ll]
+ * xpad is x padded with zeros to k*p; y is the first `out` entries of the l*s results. */
+typedef struct {
+  int in, out;  /* logical sizes of M (out, in) */
+  int nblocks;  /* sparsity knob used to derive the shapes below */
+  int k, q, p;  /* blkdiag1 shape: k blocks of (q, p); k*p = in_pad >= in */
+  int l, s, r;  /* blkdiag2 shape: l blocks of (s, r); l*r = k*q; l*s = out_pad >= out */
+  float *w1;    /* blkdiag1, (k, q, p) row-major */
+  float *w2;    /* blkdiag2, (l, s, r) row-major */
+} mon_monarch;
+
+/* Fills the shape fields of m for MonarchLinear(in, out, nblocks) (w1/w2 left NULL):
+ * in_blk = ceil(in/nb), out_blk = ceil(out/nb); if nb*in_blk < nb*out_blk then
+ * w1 (nb, in_blk, in_blk), w2 (nb, out_blk, in_blk); else w1 (nb, out_blk, in_blk),
+ * w2 (nb, out_blk, out_blk). Fails if nblocks < 1 or nblocks > min(in, out). */
+int mon_monarch_shape(mon_monarch *m, int out, int in, int nblocks);
+/* Shape as above, factors allocated and zeroed. Pair with mon_monarch_destroy. */
+int mon_monarch_create(mon_monarch *m, int out, int in, int nblocks);
+/* Shape from explicit factor shapes (as read from a checkpoint); factors allocated, zeroed. */
+int mon_monarch_create_shaped(mon_monarch *m, int out, int in, int k, int q, int p, int l, int s,
+                              int r);
+void mon_monarch_destroy(mon_monarch *m);
+size_t mon_monarch_w1_len(const mon_monarch *m); /* k*q*p */
+size_t mon_monarch_w2_len(const mon_monarch *m); /* l*s*r */
+
+/* Plain reference: loops exactly as the equations above. y (batch, out), x (batch, in). */
+void mon_monarch_apply_ref(const mon_monarch *m, int batch, const float *x, float *y);
+/* Fast version (per-block SGEMM, OpenMP over blocks); matches apply_ref to float rounding. */
+int mon_monarch_apply(const mon_monarch *m, int batch, const float *x, float *y);
+/* The dense matrix W (out, in) equal to M. */
+void mon_monarch_to_dense(const mon_monarch *m, float *w);
+
+/* Rank of the (ll, kk) sub-block of M: the number of intermediate indices j = kk*q + qq with
+ * j % l == ll (j < k*q). For square, divisible sizes it is n / nblocks^2 for every block. */
+int mon_monarch_block_rank(const mon_monarch *m, int ll, int kk);
+
+typedef struct {
+  double norm_fro;    /* ||D||_F over the logical (out, in) region */
+  double err_fro;     /* ||D - M||_F over the logical region, measured */
+  double rel_err;     /* err_fro / norm_fro (0 when D = 0) */
+  double kept_sq;     /* sum of kept singular values squared, over all sub-blocks */
+  double discarded_sq;/* sum of discarded singular values squared: equals err_fro^2 when no
+                         padding is needed (the projection is optimal per sub-block) */
+} mon_project_info;
+
+/* Nearest Monarch matrix to D (out, in) for the given nblocks: every strided sub-block
+ * D[ss*l + ll][kk*p + pp] (s x p) gets its truncated SVD (LAPACKE sgesdd) at the rank
+ * mon_monarch_block_rank(ll, kk). Allocates m (pair with mon_monarch_destroy). */
+int mon_monarch_project(const float *d, int out, int in, int nblocks, mon_monarch *m,
+                        mon_project_info *info);
+
+/* Parameter and FLOP counts (a multiply-add counts as 2 FLOPs) per input vector. */
+typedef struct {
+  long long dense_params, monarch_params;
+  long long dense_flops, monarch_flops;
+} mon_counts;
+void mon_monarch_counts(const mon_monarch *m, mon_counts *c);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+typedef enum { MON_F32 = 0, MON_F16, MON_BF16 } mon_dtype;
+
+#define MON_MAX_DIMS 8
+#define MON_NAME_MAX 256
+
+typedef struct {
+  char name[MON_NAME_MAX];
+  mon_dtype dtype;
+  int ndim;
+  int64_t shape[MON_MAX_DIMS];
+  int64_t numel;
+  const void *data; /* into the read-only mapping, nbytes long */
+  size_t nbytes;
+} mon_tensor;
+
+/* A safetensors file, memory-mapped read-only; every offset, shape and dtype validated. */
+typedef struct {
+  char path[4096];
+  void *map;
+  size_t map_len;
+  int ntensors;
+  mon_tensor *tensors; /* in file order of their data offsets */
+  char *metadata_json; /* the "__metadata__" object as JSON text, or NULL */
+} mon_safetensors;
+
+int mon_st_open(mon_safetensors *st, const char *path);
+void mon_st_close(mon_safetensors *st);
+/* NULL (and an error message naming the file and the tensor) if absent. */
+const mon_tensor *mon_st_find(const mon_safetensors *st, const char *name);
+/* Converts a tensor to freshly malloc'ed float32 (F32, F16, BF16); caller frees. If
+ * expect_ndim > 0, also checks the shape against expect_shape (-1 = any) with a clear message. */
+int mon_st_read_f32(const mon_safetensors *st, const char *name, int expect_ndim,
+                    const int64_t *expect_shape, float **out);
+const char *mon_dtype_name(mon_dtype t);
+
+/* Writer: collect tensors (borrowed pointers, F32), then write atomically (tmp + rename). */
+typedef struct mon_st_writer mon_st_writer;
+mon_st_writer *mon_st_writer_create(void);
+int mon_st_writer_add(mon_st_writer *w, const char *name, int ndim, const int64_t *shape,
+                      const float *data);
+/* Optional "__metadata__" string map entries. */
+int mon_st_writer_meta(mon_st_writer *w, const char *key, const char *value);
+int mon_st_writer_write(mon_st_writer *w, const char *path);
+void mon_st_writer_destroy(mon_st_writer *w);
+
+/* Hugging Face config.json of a GPT-2-architecture model (+ moncim's monarch_nblocks). */
+typedef struct {
+  int vocab_size;      /* n_vocab */
+  int n_positions;     /* context length */
+  int n_embd;          /* d_model */
+  int n_layer;
+  int n_head;
+  int n_inner;         /* d_ff (HF: null means 4 * n_embd) */
+  int monarch_nblocks; /* 0 = dense linear layers */
+  double layer_norm_epsilon;
+} mon_gpt2_config;
+
+/* Reads and validates path (e.g. models/x/config.json); errors name the file and the field. */
+int mon_gpt2_config_read(mon_gpt2_config *c, const char *path);
+int mon_gpt2_config_write(const mon_gpt2_config *c, const char *path);
+
+#endif
