@@ -16,14 +16,25 @@ int mon_fail(const char *fmt, ...) {
 }
 
 int mon_fail_ctx(const char *fmt, ...) {
-  char prefix[MON_ERRLEN], old[MON_ERRLEN];
+  char old[MON_ERRLEN];
+  memcpy(old, errbuf, sizeof old);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  int n = vsnprintf(errbuf, sizeof errbuf, fmt, ap);
   va_end(ap);
-  memcpy(old, errbuf, sizeof old);
-  snprintf(errbuf, sizeof errbuf, "%s: %s", prefix, old);
+  /* Append ": old" to whatever of the prefix fit; the message is truncated, never overrun. */
+  size_t used = n < 0 ? 0 : ((size_t)n < sizeof errbuf ? (size_t)n : sizeof errbuf - 1);
+  const char *parts[2] = {": ", old};
+  for (int i = 0; i < 2; i++) {
+    size_t len = strnlen(parts[i], sizeof old), room = sizeof errbuf - 1 - used;
+    if (len > room) len = room;
+    memcpy(errbuf + used, parts[i], len);
+    used += len;
+  }
+  errbuf[used] = '\0';
   return -1;
 }
 
-const char *mon_errmsg(void) { return errbuf; }
+const char *mon_errmsg(void) {
+  return errbuf;
+}

@@ -96,7 +96,26 @@ void mon_monarch_counts(const mon_monarch *m, mon_counts *c);
 
 /* ---------------------------------------------------------------- checkpoints */
 
-typedef enum { MON_F32 = 0, MON_F16, MON_BF16 } mon_dtype;
+/* Element types of safetensors. F32, F16 and BF16 convert to float32; the others are
+ * validated and listed (moncim info) but mon_st_read_f32 refuses them by name. */
+typedef enum {
+  MON_F32 = 0,
+  MON_F16,
+  MON_BF16,
+  MON_F64,
+  MON_I64,
+  MON_I32,
+  MON_I16,
+  MON_I8,
+  MON_U64,
+  MON_U32,
+  MON_U16,
+  MON_U8,
+  MON_BOOL,
+  MON_F8_E4M3,
+  MON_F8_E5M2,
+  MON_NDTYPES
+} mon_dtype;
 
 #define MON_MAX_DIMS 8
 #define MON_NAME_MAX 256
@@ -119,6 +138,10 @@ typedef struct {
   int ntensors;
   mon_tensor *tensors; /* in file order of their data offsets */
   char *metadata_json; /* the "__metadata__" object as JSON text, or NULL */
+  int nmeta;           /* number of "__metadata__" entries */
+  char **meta_keys;    /* (nmeta) keys, in file order */
+  char **meta_values;  /* (nmeta) values */
+  size_t header_len;   /* JSON header bytes (the 8-byte length prefix excluded) */
 } mon_safetensors;
 
 int mon_st_open(mon_safetensors *st, const char *path);
@@ -130,6 +153,13 @@ const mon_tensor *mon_st_find(const mon_safetensors *st, const char *name);
 int mon_st_read_f32(const mon_safetensors *st, const char *name, int expect_ndim,
                     const int64_t *expect_shape, float **out);
 const char *mon_dtype_name(mon_dtype t);
+/* Bytes per element of a dtype. */
+size_t mon_dtype_size(mon_dtype t);
+/* Value of a "__metadata__" key, or NULL if absent (no error recorded). */
+const char *mon_st_meta_get(const mon_safetensors *st, const char *key);
+/* IEEE half (binary16) and bfloat16 bit patterns to float32, exact (subnormals, inf, nan). */
+float mon_f16_to_f32(uint16_t h);
+float mon_bf16_to_f32(uint16_t b);
 
 /* Writer: collect tensors (borrowed pointers, F32), then write atomically (tmp + rename). */
 typedef struct mon_st_writer mon_st_writer;
@@ -156,5 +186,9 @@ typedef struct {
 /* Reads and validates path (e.g. models/x/config.json); errors name the file and the field. */
 int mon_gpt2_config_read(mon_gpt2_config *c, const char *path);
 int mon_gpt2_config_write(const mon_gpt2_config *c, const char *path);
+
+/* Writes nparts buffers to path atomically: a temporary file in the same directory, every
+ * write/fsync/close checked, then rename(). On failure path is untouched and no temp remains. */
+int mon_write_atomic(const char *path, int nparts, const void *const *parts, const size_t *lens);
 
 #endif
