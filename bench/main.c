@@ -12,6 +12,9 @@ static int cmd_version(int argc, char **argv) {
 
 static const bench_command commands[] = {
     {.name = "version", .summary = "print the version and git commit", .run = cmd_version},
+    {.name = "info",
+     .summary = "list the tensors and metadata of a safetensors file",
+     .run = bench_cmd_info},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
