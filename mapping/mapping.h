@@ -61,9 +61,15 @@ void map_hw_default(map_hw *hw);
 int map_hw_load(map_hw *hw, const char *path);
 /* Checks every field; `origin` (file name or "hw") prefixes the message. */
 int map_hw_validate(const map_hw *hw, const char *origin);
-int map_hw_adcs_per_array(const map_hw *hw); /* ceil(cols / cols_per_adc) */
-int map_hw_slices(const map_hw *hw);         /* device columns per weight (slices x pair) */
-int map_hw_dac_steps(const map_hw *hw);      /* ceil(in_bits / dac_bits) */
+/* ADCs per logical array: ceil(cols * slices / cols_per_adc). A logical column c of slice j is
+ * physical bitline j*cols + c (slice-major, as ISAAC's one crossbar per slice), bitline t is
+ * converted by ADC t / cols_per_adc. */
+int map_hw_adcs_per_array(const map_hw *hw);
+/* Conversions the busiest ADC makes per DAC step when logical columns col0..col0+ncols-1 are read
+ * (all slices): sets the CONVERT time dac_steps * (t_read + this * t_adc). */
+int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols);
+int map_hw_slices(const map_hw *hw);    /* device columns per weight (slices x pair) */
+int map_hw_dac_steps(const map_hw *hw); /* ceil(in_bits / dac_bits) */
 /* ADC bits for a lossless conversion of a column summing `rows` devices of one slice over one
  * DAC step: ceil(log2(rows * (2^cell_bits - 1) * (2^dac_bits - 1) + 1)). */
 int map_hw_lossless_adc_bits(const map_hw *hw, int rows);
@@ -74,12 +80,12 @@ int map_hw_write_json(const map_hw *hw, FILE *f);
 
 /* Linear-layer kinds; the first four equal mon_lin_kind (model helper's kernels.h). */
 typedef enum {
-  MAP_QKV = 0,   /* self-attention q,k,v: (3 d, d) */
+  MAP_QKV = 0,   /* self-attention q,k,v: fused (3 d, d) as GPT-2, or one of three (d, d) */
   MAP_ATTN_OUT,  /* attention output: (d, d) */
   MAP_FC,        /* MLP up: (d_ff, d) */
   MAP_PROJ,      /* MLP down: (d, d_ff) */
   MAP_CROSS_Q,   /* cross-attention query (decoder): (d, d) */
-  MAP_CROSS_KV,  /* cross-attention key, value (from the encoder output): (2 d, d) */
+  MAP_CROSS_KV,  /* cross-attention key or value (from the encoder output): (d, d) */
   MAP_CROSS_OUT, /* cross-attention output: (d, d) */
   MAP_KINDS
 } map_kind;
@@ -125,12 +131,14 @@ void map_model_destroy(map_model *mm);
 int map_model_add(map_model *mm, const char *name, int layer, map_kind kind, int out, int in,
                   int nblocks, int tokens, const float *w, const mon_monarch *mon, const float *b);
 /* Shape-only transformer: nlayers blocks of QKV, ATTN_OUT, FC, PROJ (d, d_ff); `cross` adds the
- * cross-attention linears to the decoder blocks (the last `cross` blocks). */
+ * cross-attention linears (q, k, v, out) to the decoder blocks (the last `cross` blocks);
+ * fused_qkv: one (3d, d) linear (GPT-2 c_attn) instead of three (d, d) (BERT, BART). */
 int map_model_transformer(map_model *mm, const char *name, int nlayers, int d, int d_ff, int tokens,
-                          int nblocks, int cross);
-/* Named workloads: "bert-large" (24 x d 1024 ff 4096, 512 tokens), "gpt2-medium" (24 x d 1024
- * ff 4096, 1024 tokens), "bart-large" (12 encoder + 12 decoder blocks, d 1024 ff 4096, decoder
- * with cross-attention, 1024 tokens), "zoo-shape" (4 x d 256 ff 1024, 256 tokens). */
+                          int nblocks, int cross, int fused_qkv);
+/* Named workloads: "bert-large" (24 x d 1024 ff 4096, 512 tokens, separate q/k/v),
+ * "gpt2-medium" (24 x d 1024 ff 4096, 1024 tokens, fused c_attn), "bart-large" (12 encoder + 12
+ * decoder blocks, d 1024 ff 4096, separate q/k/v, decoder cross-attention, 1024 tokens),
+ * "zoo-shape" (moncim's zoo: 4 x d 256 ff 1024, fused c_attn (768, 256), 256 tokens). */
 int map_model_workload(map_model *mm, const char *name, int nblocks);
 /* Gives every layer without weights random ones (counter-based, keyed by seed and layer): owned. */
 int map_model_random_weights(map_model *mm, uint64_t seed);
@@ -174,6 +182,15 @@ typedef struct {
   int step;  /* MVM index on its array; pieces with equal (array, step) run in one MVM */
 } map_piece;
 
+/* Per model layer: the strategy used and its buffer regions (floats). */
+typedef struct {
+  map_strategy_id strategy; /* Linear, SparseMap or DenseMap (Auto's choice) */
+  int64_t x;                /* input (in; Monarch factors: k*p, tail zero-padded) */
+  int64_t t, t2, u;         /* Monarch: stage-1 out (k*q), permuted (k*q), stage-2 out (l*s); -1 */
+  int64_t y;                /* output (Monarch: l*s, first `out` valid) */
+  int factor0, nfactors;    /* its factors: mapping.factor[factor0 .. +nfactors) in stage order */
+} map_layer_map;
+
 typedef struct {
   map_strategy_id strategy; /* as requested (may be MAP_AUTO) */
   int rows, cols;           /* array size used */
@@ -181,9 +198,10 @@ typedef struct {
   int nfactors;
   map_factor *factor;
   int npieces;
-  map_piece *piece;                /* sorted by (array, step, row0) */
-  map_strategy_id *layer_strategy; /* per model layer: the strategy chosen (Auto) or used */
-  int64_t buf_len;                 /* floats in the flat buffer address space */
+  map_piece *piece; /* sorted by (array, step, row0) */
+  int nlayers;
+  map_layer_map *lmap; /* per model layer */
+  int64_t buf_len;     /* floats in the flat buffer address space */
 } map_mapping;
 
 typedef struct {
