@@ -12,6 +12,8 @@ static int cmd_version(int argc, char **argv) {
 
 static const bench_command commands[] = {
     {.name = "version", .summary = "print the version and git commit", .run = cmd_version},
+    {.name = "map", .summary = "map a model onto crossbar arrays, table per strategy", .run = bench_cmd_map},
+    {.name = "trace", .summary = "write the CIM command stream of one token", .run = bench_cmd_trace},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -140,6 +140,11 @@ int map_model_transformer(map_model *mm, const char *name, int nlayers, int d, i
  * decoder blocks, d 1024 ff 4096, separate q/k/v, decoder cross-attention, 1024 tokens),
  * "zoo-shape" (moncim's zoo: 4 x d 256 ff 1024, fused c_attn (768, 256), 256 tokens). */
 int map_model_workload(map_model *mm, const char *name, int nblocks);
+/* nblocks value meaning "as the model's config.json says" (monarch_nblocks; 0 = dense). */
+#define MAP_NBLOCKS_CONFIG (-2)
+/* A workload name (above) or a model directory with a GPT-2 config.json (shape only: n_layer,
+ * n_embd, n_inner, fused c_attn, n_positions tokens). */
+int map_model_from_spec(map_model *mm, const char *spec, int nblocks);
 /* Gives every layer without weights random ones (counter-based, keyed by seed and layer): owned. */
 int map_model_random_weights(map_model *mm, uint64_t seed);
 

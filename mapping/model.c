@@ -1,6 +1,7 @@
 /* Model descriptions for mapping: linear layers from real weights or shape-only workloads. */
 #include "mapping.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,4 +197,50 @@ int map_model_random_weights(map_model *mm, uint64_t seed) {
     }
   }
   return 0;
+}
+
+int map_model_from_spec(map_model *mm, const char *spec, int nblocks) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/config.json", spec);
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    if (nblocks == MAP_NBLOCKS_CONFIG)
+      return mon_fail("model '%s': nblocks must be given for a workload (no config.json)", spec);
+    return map_model_workload(mm, spec, nblocks);
+  }
+  /* the shape fields only (mon_gpt2_config_read lands with the checkpoint issue; switch then) */
+  char *text = NULL;
+  size_t len = 0;
+  if (fseek(f, 0, SEEK_END) == 0) {
+    long n = ftell(f);
+    if (n > 0 && n < (1L << 24) && (text = malloc((size_t)n + 1))) {
+      rewind(f);
+      len = fread(text, 1, (size_t)n, f);
+      text[len] = '\0';
+    }
+  }
+  fclose(f);
+  cJSON *root = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  if (!root) return mon_fail("%s: not valid JSON", path);
+  const char *keys[] = {"n_layer", "n_embd", "n_positions", "n_inner", "monarch_nblocks"};
+  int v[5] = {0, 0, 0, 0, 0};
+  int rc = 0;
+  for (int i = 0; i < 5 && !rc; i++) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, keys[i]);
+    if (!it || cJSON_IsNull(it)) {
+      if (i < 3)
+        rc = mon_fail("%s: field '%s' missing (expected a positive integer)", path, keys[i]);
+      continue;
+    }
+    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble != (int)it->valuedouble)
+      rc = mon_fail("%s: field '%s': expected a non-negative integer", path, keys[i]);
+    else
+      v[i] = (int)it->valuedouble;
+  }
+  cJSON_Delete(root);
+  if (rc) return rc;
+  int nb = nblocks == MAP_NBLOCKS_CONFIG ? v[4] : nblocks;
+  int d_ff = v[3] > 0 ? v[3] : 4 * v[1];
+  return map_model_transformer(mm, spec, v[0], v[1], d_ff, v[2] > 0 ? v[2] : 1, nb, 0, 1);
 }
