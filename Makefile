@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all setup configure build test test-asan run format clean
+.PHONY: all setup configure build test test-full test-asan run format clean
 
 all: build
 
@@ -21,7 +21,11 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure
+	cd $(BUILD) && ctest --output-on-failure -LE full
+
+# Opt-in heavy checks (ctest label `full`), e.g. the full mapping grid.
+test-full: build
+	cd $(BUILD) && ctest --output-on-failure -L full
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: setup

@@ -16,6 +16,8 @@ typedef struct {
 int bench_cmd_info(int argc, char **argv);
 int bench_cmd_project(int argc, char **argv);
 int bench_cmd_demo(int argc, char **argv);
+int bench_cmd_map(int argc, char **argv);
+int bench_cmd_trace(int argc, char **argv);
 
 /* Shared CLI helpers. */
 double bench_now(void);                       /* monotonic seconds */

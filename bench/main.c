@@ -15,6 +15,8 @@ static const bench_command commands[] = {
     {.name = "info",
      .summary = "list the tensors and metadata of a safetensors file",
      .run = bench_cmd_info},
+    {.name = "map", .summary = "map a model onto crossbar arrays, table per strategy", .run = bench_cmd_map},
+    {.name = "trace", .summary = "write the CIM command stream of one token", .run = bench_cmd_trace},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

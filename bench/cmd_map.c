@@ -1,0 +1,289 @@
+/* moncim map: how a model maps onto crossbar arrays under each strategy. */
+#include "bench.h"
+#include "map_cli.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *CMD = "map";
+
+static void usage(FILE *f) {
+  fprintf(
+      f, "usage: moncim map --model M [--nblocks B|sqrt] [--hw FILE] [--array-size m]\n"
+         "                  [--strategy S] [--budget-arrays N | --budget-adcs N]\n"
+         "                  [--objective latency|energy] [--json]\n\n"
+         "Maps every linear layer of a model onto m x m crossbar arrays with each strategy\n"
+         "(linear, sparse = SparseMap, dense = DenseMap, auto) and prints per strategy: arrays,\n"
+         "ADCs, cells used / available (utilization), active rows per column per MVM, ADC bits\n"
+         "for lossless conversion, MVMs per token and per inference, and the simple cost\n"
+         "estimate (cimsim has the full one).\n\n"
+         "  --model M          bert-large | gpt2-medium | bart-large | zoo-shape | a model dir\n"
+         "                     (config.json: n_layer, n_embd, n_inner, monarch_nblocks)\n"
+         "  --nblocks B        Monarch blocks per factor; 'sqrt' = sqrt(in) per layer; 0 = dense\n"
+         "                     (default: the model dir's monarch_nblocks; required for workloads)\n"
+         "  --hw FILE          hardware JSON (default: built-in, = configs/hw-default.json)\n"
+         "  --array-size m     override rows = cols = m\n"
+         "  --strategy S       only this strategy (default: all four)\n"
+         "  --budget-arrays N  Auto: at most N arrays (others: fail if they need more)\n"
+         "  --budget-adcs N    Auto: at most N ADCs\n"
+         "  --objective O      Auto minimises latency (default) or energy per token\n"
+         "  --json             one JSON object on stdout instead of the table\n");
+}
+
+int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trace) {
+  *c = (map_cli){.nblocks = MAP_NBLOCKS_CONFIG};
+  static const struct option opts[] = {{"model", required_argument, 0, 'm'},
+                                       {"nblocks", required_argument, 0, 'b'},
+                                       {"hw", required_argument, 0, 'w'},
+                                       {"array-size", required_argument, 0, 'a'},
+                                       {"strategy", required_argument, 0, 's'},
+                                       {"mapping", required_argument, 0, 's'},
+                                       {"budget-arrays", required_argument, 0, 'A'},
+                                       {"budget-adcs", required_argument, 0, 'D'},
+                                       {"objective", required_argument, 0, 'o'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"out", required_argument, 0, 'O'},
+                                       {"binary", no_argument, 0, 'B'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  optind = 1;
+  opterr = 0;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'm':
+      c->model = optarg;
+      break;
+    case 'b':
+      if (!strcmp(optarg, "sqrt"))
+        c->nblocks = MAP_NBLOCKS_SQRT;
+      else if (bench_parse_int(cmd, "nblocks", optarg, 0, 1 << 20, &c->nblocks))
+        return BENCH_USAGE;
+      break;
+    case 'w':
+      c->hw_file = optarg;
+      break;
+    case 'a':
+      if (bench_parse_int(cmd, "array-size", optarg, 1, 65536, &c->array_size)) return BENCH_USAGE;
+      break;
+    case 's':
+      c->strategy = optarg;
+      break;
+    case 'A':
+      if (bench_parse_int(cmd, "budget-arrays", optarg, 1, 1 << 30, &c->opt.budget_arrays))
+        return BENCH_USAGE;
+      break;
+    case 'D':
+      if (bench_parse_int(cmd, "budget-adcs", optarg, 1, 1 << 30, &c->opt.budget_adcs))
+        return BENCH_USAGE;
+      break;
+    case 'o':
+      if (!strcmp(optarg, "latency"))
+        c->opt.objective = MAP_OBJ_LATENCY;
+      else if (!strcmp(optarg, "energy"))
+        c->opt.objective = MAP_OBJ_ENERGY;
+      else
+        return bench_usage_error(cmd, "--objective '%s': expected latency or energy", optarg);
+      break;
+    case 'j':
+      if (trace) return bench_usage_error(cmd, "unknown option '--json'");
+      c->json = 1;
+      break;
+    case 'O':
+      if (!trace) return bench_usage_error(cmd, "unknown option '--out'");
+      c->out = optarg;
+      break;
+    case 'B':
+      if (!trace) return bench_usage_error(cmd, "unknown option '--binary'");
+      c->binary = 1;
+      break;
+    case 'h':
+      return -1;
+    default:
+      return bench_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  if (!c->model) return bench_usage_error(cmd, "--model is required");
+  return 0;
+}
+
+int bench_map_setup(const char *cmd, const map_cli *c, map_model *mm, map_hw *hw) {
+  if (c->hw_file) {
+    if (map_hw_load(hw, c->hw_file)) return bench_error(cmd, "%s", mon_errmsg());
+  } else {
+    map_hw_default(hw);
+  }
+  if (c->array_size) {
+    hw->rows = hw->cols = c->array_size;
+    if (hw->cols_per_adc > hw->cols) hw->cols_per_adc = hw->cols;
+    if (map_hw_validate(hw, "--array-size")) return bench_error(cmd, "%s", mon_errmsg());
+  }
+  if (map_model_from_spec(mm, c->model, c->nblocks)) return bench_error(cmd, "%s", mon_errmsg());
+  return 0;
+}
+
+static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long long tokens) {
+  cJSON_AddNumberToObject(o, "arrays", s->arrays);
+  cJSON_AddNumberToObject(o, "adcs", s->adcs);
+  cJSON_AddNumberToObject(o, "cells_used", (double)s->cells_used);
+  cJSON_AddNumberToObject(o, "cells_avail", (double)s->cells_avail);
+  cJSON_AddNumberToObject(o, "utilization", s->utilization);
+  cJSON_AddNumberToObject(o, "max_active_rows", s->max_active_rows);
+  cJSON_AddNumberToObject(o, "adc_bits_lossless", s->adc_bits_lossless);
+  cJSON_AddNumberToObject(o, "mvms_per_token", (double)s->mvms);
+  cJSON_AddNumberToObject(o, "mvms_per_inference", (double)s->mvms * (double)tokens);
+  cJSON_AddNumberToObject(o, "critical_mvms_per_token", (double)s->crit_mvms);
+  cJSON_AddNumberToObject(o, "conversions_per_token", (double)s->conversions);
+  cJSON_AddNumberToObject(o, "est_latency_ns_per_token", s->est_latency_ns);
+  cJSON_AddNumberToObject(o, "est_energy_pj_per_token", s->est_energy_pj);
+  cJSON_AddNumberToObject(o, "est_area_mm2", s->est_area_mm2);
+  int n[MAP_AUTO] = {0};
+  for (int l = 0; l < mp->nlayers; l++) n[mp->lmap[l].strategy]++;
+  cJSON *ly = cJSON_AddObjectToObject(o, "layers_by_strategy");
+  for (int k = 0; k < MAP_AUTO; k++) cJSON_AddNumberToObject(ly, map_strategies[k].name, n[k]);
+}
+
+int bench_cmd_map(int argc, char **argv) {
+  map_cli c;
+  int rc = bench_map_parse(CMD, argc, argv, &c, 0);
+  if (rc < 0) {
+    usage(stdout);
+    return BENCH_OK;
+  }
+  if (rc) return rc;
+  map_model mm;
+  map_hw hw;
+  memset(&mm, 0, sizeof mm);
+  if ((rc = bench_map_setup(CMD, &c, &mm, &hw))) return rc;
+  int first = 0, last = MAP_NSTRATEGIES - 1;
+  if (c.strategy) {
+    const map_strategy *st = map_strategy_find(c.strategy);
+    if (!st) {
+      map_model_destroy(&mm);
+      return bench_usage_error(CMD, "--strategy: %s", mon_errmsg());
+    }
+    first = last = st->id;
+  }
+  long long tokens = mm.nlayers ? mm.layer[0].tokens : 0;
+  map_stats st[MAP_NSTRATEGIES];
+  map_mapping mp[MAP_NSTRATEGIES];
+  int ok[MAP_NSTRATEGIES] = {0};
+  char err[MAP_NSTRATEGIES][512];
+  for (int s = first; s <= last; s++) {
+    /* a budget binds Auto; the fixed strategies are shown regardless (and flagged) */
+    map_options o = s == MAP_AUTO ? c.opt : (map_options){0};
+    if (map_build(&mp[s], &mm, &hw, (map_strategy_id)s, &o) ||
+        map_stats_compute(&st[s], &mp[s], &mm, &hw, NULL)) {
+      snprintf(err[s], sizeof err[s], "%s", mon_errmsg());
+      if (first == last) {
+        map_model_destroy(&mm);
+        return bench_error(CMD, "%s: %s", map_strategies[s].name, err[s]);
+      }
+      continue;
+    }
+    ok[s] = 1;
+  }
+  int budget = c.opt.budget_arrays;
+  if (c.opt.budget_adcs) {
+    int b2 = c.opt.budget_adcs / map_hw_adcs_per_array(&hw);
+    if (!budget || b2 < budget) budget = b2;
+  }
+  const map_stats *any = NULL;
+  for (int s = first; s <= last; s++)
+    if (ok[s]) any = &st[s];
+  if (c.json) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "command", "map");
+    cJSON_AddStringToObject(root, "version", bench_version_string());
+    cJSON_AddStringToObject(root, "git_commit", bench_git_commit());
+    cJSON_AddStringToObject(root, "model", c.model);
+    cJSON_AddNumberToObject(root, "nblocks", c.nblocks);
+    cJSON_AddNumberToObject(root, "linear_layers", mm.nlayers);
+    cJSON_AddNumberToObject(root, "tokens_per_inference", (double)tokens);
+    cJSON_AddStringToObject(root, "hw", hw.name);
+    cJSON_AddNumberToObject(root, "array_rows", hw.rows);
+    cJSON_AddNumberToObject(root, "array_cols", hw.cols);
+    cJSON_AddNumberToObject(root, "adcs_per_array", map_hw_adcs_per_array(&hw));
+    cJSON_AddNumberToObject(root, "budget_arrays", budget);
+    cJSON_AddStringToObject(root, "objective",
+                            c.opt.objective == MAP_OBJ_ENERGY ? "energy" : "latency");
+    if (any) {
+      cJSON_AddNumberToObject(root, "dense_params", (double)any->dense_params);
+      cJSON_AddNumberToObject(root, "model_params", (double)any->model_params);
+      cJSON_AddNumberToObject(root, "param_reduction",
+                              (double)any->dense_params / (double)any->model_params);
+      cJSON_AddNumberToObject(root, "dense_flops_per_token", (double)any->dense_flops);
+      cJSON_AddNumberToObject(root, "model_flops_per_token", (double)any->model_flops);
+      cJSON_AddNumberToObject(root, "flop_reduction",
+                              (double)any->dense_flops / (double)any->model_flops);
+    }
+    cJSON *arr = cJSON_AddArrayToObject(root, "strategies");
+    for (int s = first; s <= last; s++) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "strategy", map_strategies[s].name);
+      if (ok[s])
+        add_stats(o, &st[s], &mp[s], tokens);
+      else
+        cJSON_AddStringToObject(o, "error", err[s]);
+      cJSON_AddItemToArray(arr, o);
+    }
+    char *txt = cJSON_Print(root);
+    printf("%s\n", txt);
+    cJSON_free(txt);
+    cJSON_Delete(root);
+  } else {
+    char nbs[32];
+    if (c.nblocks == MAP_NBLOCKS_SQRT)
+      snprintf(nbs, sizeof nbs, "sqrt(in)");
+    else if (c.nblocks == MAP_NBLOCKS_CONFIG)
+      snprintf(nbs, sizeof nbs, "from config");
+    else
+      snprintf(nbs, sizeof nbs, "%d", c.nblocks);
+    printf("# moncim map: model %s, %d linear layers, nblocks %s, %lld tokens/inference\n", c.model,
+           mm.nlayers, nbs, tokens);
+    printf("# hw %s: %dx%d arrays, %d ADCs/array (%d bitlines each), cell %d b, w %d b, in %d b, "
+           "DAC %d b, ADC %d b\n",
+           hw.name, hw.rows, hw.cols, map_hw_adcs_per_array(&hw), hw.cols_per_adc, hw.cell_bits,
+           hw.w_bits, hw.in_bits, hw.dac_bits, hw.adc_bits);
+    if (any)
+      printf("# params: dense %lld, model %lld (%.2fx fewer); FLOPs/token: dense %lld, model %lld "
+             "(%.2fx fewer)\n",
+             any->dense_params, any->model_params,
+             (double)any->dense_params / (double)any->model_params, any->dense_flops,
+             any->model_flops, (double)any->dense_flops / (double)any->model_flops);
+    printf("%-8s %8s %8s %12s %12s %6s %6s %6s %10s %12s %8s %12s %12s %9s  %s\n", "strategy",
+           "arrays", "ADCs", "cells_used", "cells_avail", "util%", "rows", "ADCb", "MVM/tok",
+           "MVM/infer", "critMVM", "lat_us/tok", "E_nJ/tok", "area_mm2", "layers L/S/D");
+    for (int s = first; s <= last; s++) {
+      if (!ok[s]) {
+        printf("%-8s  error: %s\n", map_strategies[s].name, err[s]);
+        continue;
+      }
+      int n[MAP_AUTO] = {0};
+      for (int l = 0; l < mp[s].nlayers; l++) n[mp[s].lmap[l].strategy]++;
+      const map_stats *x = &st[s];
+      printf("%-8s %8d %8d %12lld %12lld %6.2f %6d %6d %10lld %12.4g %8lld %12.2f %12.2f %9.4f  "
+             "%d/%d/%d%s\n",
+             map_strategies[s].name, x->arrays, x->adcs, x->cells_used, x->cells_avail,
+             100 * x->utilization, x->max_active_rows, x->adc_bits_lossless, x->mvms,
+             (double)x->mvms * (double)tokens, x->crit_mvms, x->est_latency_ns / 1000,
+             x->est_energy_pj / 1000, x->est_area_mm2, n[0], n[1], n[2],
+             budget && x->arrays > budget ? "  (over budget)" : "");
+    }
+    if (ok[MAP_LINEAR] && ok[MAP_SPARSE] && ok[MAP_DENSE])
+      printf("# DenseMap: %.1f%% fewer arrays than Linear, %.1f%% fewer than SparseMap; "
+             "utilization %.2fx SparseMap's\n",
+             100.0 * (1 - (double)st[MAP_DENSE].arrays / st[MAP_LINEAR].arrays),
+             100.0 * (1 - (double)st[MAP_DENSE].arrays / st[MAP_SPARSE].arrays),
+             st[MAP_DENSE].utilization / st[MAP_SPARSE].utilization);
+  }
+  for (int s = first; s <= last; s++)
+    if (ok[s]) map_mapping_destroy(&mp[s]);
+  map_model_destroy(&mm);
+  for (int s = first; s <= last; s++)
+    if (!ok[s] && s == MAP_AUTO) return BENCH_FAIL; /* e.g. the budget is too small */
+  return BENCH_OK;
+}

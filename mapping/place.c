@@ -1,0 +1,419 @@
+/* Placement: buffer regions, factors and the four strategies (Linear, SparseMap, DenseMap, Auto).
+ */
+#include "mapping.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- pieces */
+
+static int push_piece(map_mapping *mp, int *cap, map_piece pc) {
+  if (mp->npieces == *cap) {
+    int nc = *cap ? 2 * *cap : 256;
+    map_piece *p = realloc(mp->piece, (size_t)nc * sizeof *p);
+    if (!p) return mon_fail("mapping: out of memory for pieces");
+    mp->piece = p;
+    *cap = nc;
+  }
+  mp->piece[mp->npieces++] = pc;
+  return 0;
+}
+
+/* The tiles of a factor in placement order (block, input tile, output tile); array unset. */
+typedef struct {
+  int n;
+  map_piece *p;
+} tile_list;
+
+static int factor_tiles(const map_mapping *mp, int f, tile_list *tl) {
+  const map_factor *F = &mp->factor[f];
+  int to = (F->bo + mp->cols - 1) / mp->cols;
+  tl->n = F->nb * F->ti * to;
+  tl->p = malloc((size_t)tl->n * sizeof *tl->p);
+  if (!tl->p) return mon_fail("mapping: out of memory");
+  int n = 0;
+  for (int b = 0; b < F->nb; b++)
+    for (int it = 0; it < F->ti; it++)
+      for (int ot = 0; ot < to; ot++) {
+        int i0 = it * mp->rows, o0 = ot * mp->cols;
+        tl->p[n++] = (map_piece){.factor = f,
+                                 .block = b,
+                                 .i0 = i0,
+                                 .ni = F->bi - i0 < mp->rows ? F->bi - i0 : mp->rows,
+                                 .o0 = o0,
+                                 .no = F->bo - o0 < mp->cols ? F->bo - o0 : mp->cols,
+                                 .array = -1};
+      }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- Linear */
+
+/* Every tile on its own array: ceil(out/m) x ceil(in/m) arrays for a dense matrix. */
+static int place_linear(map_mapping *mp, const int *fs, int nf, const map_hw *hw) {
+  (void)hw;
+  int cap = mp->npieces;
+  for (int i = 0; i < nf; i++) {
+    tile_list tl;
+    if (factor_tiles(mp, fs[i], &tl)) return -1;
+    for (int j = 0; j < tl.n; j++) {
+      map_piece pc = tl.p[j];
+      pc.array = mp->narrays++;
+      if (push_piece(mp, &cap, pc)) return free(tl.p), -1;
+    }
+    free(tl.p);
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- SparseMap */
+
+/* Tiles of one factor down the array diagonal (row and column cursors advance together); all rows
+ * of an array are driven in one MVM, each column sums only its own tile's rows. */
+static int place_sparse(map_mapping *mp, const int *fs, int nf, const map_hw *hw) {
+  (void)hw;
+  int cap = mp->npieces;
+  for (int i = 0; i < nf; i++) {
+    tile_list tl;
+    if (factor_tiles(mp, fs[i], &tl)) return -1;
+    int a = -1, r = 0, c = 0;
+    for (int j = 0; j < tl.n; j++) {
+      map_piece pc = tl.p[j];
+      if (a < 0 || r + pc.ni > mp->rows || c + pc.no > mp->cols) a = mp->narrays++, r = c = 0;
+      pc.array = a, pc.row0 = r, pc.col0 = c, pc.step = 0;
+      r += pc.ni, c += pc.no;
+      if (push_piece(mp, &cap, pc)) return free(tl.p), -1;
+    }
+    free(tl.p);
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- DenseMap */
+
+/* Tiles of all given factors (several factors and layers) share arrays, pooled by tile shape.
+ * Uniform pools (h | rows, w | cols) fill the (rows/h) x (cols/w) slot grid block-diagonal by
+ * block-diagonal: the j-th slot of an array is diagonal d = j / gr, row band i = j % gr, column
+ * slot (i + d) % gc, so each rotated diagonal holds gr consecutive tiles; the rotation is undone
+ * by the scheduler's output addresses (block index, never column position). Other shapes are
+ * shelf-packed: bands of height h filled left to right, a tile that does not fit is split at the
+ * band's end and continues in the next band. One MVM drives one tile's rows (or several tiles
+ * sharing the same input rows) and reads only their columns, so a column sums <= h rows. */
+typedef struct {
+  int h, w;
+  int uniform;
+  int array, nslot;                      /* uniform: current array, slots used */
+  int band_row, col;                     /* shelf: current band and column cursor */
+  int step;                              /* next MVM index on the current array */
+  int last_f, last_b, last_i0, last_row; /* shelf: tile run that may share an MVM */
+} pool;
+
+static int place_dense(map_mapping *mp, const int *fs, int nf, const map_hw *hw) {
+  (void)hw;
+  int cap = mp->npieces, npools = 0, pcap = 0;
+  pool *pools = NULL;
+  int rc = 0;
+  for (int i = 0; i < nf && !rc; i++) {
+    tile_list tl;
+    if (factor_tiles(mp, fs[i], &tl)) {
+      rc = -1;
+      break;
+    }
+    for (int j = 0; j < tl.n && !rc; j++) {
+      map_piece pc = tl.p[j];
+      pool *P = NULL;
+      for (int k = 0; k < npools; k++)
+        if (pools[k].h == pc.ni && pools[k].w == pc.no) P = &pools[k];
+      if (!P) {
+        if (npools == pcap) {
+          pcap = pcap ? 2 * pcap : 8;
+          pool *np = realloc(pools, (size_t)pcap * sizeof *np);
+          if (!np) {
+            rc = mon_fail("mapping: out of memory");
+            break;
+          }
+          pools = np;
+        }
+        P = &pools[npools++];
+        *P = (pool){.h = pc.ni, .w = pc.no, .array = -1, .last_f = -1};
+        P->uniform = mp->rows % pc.ni == 0 && mp->cols % pc.no == 0;
+      }
+      if (P->uniform) {
+        int gr = mp->rows / P->h, gc = mp->cols / P->w;
+        if (P->array < 0 || P->nslot == gr * gc)
+          P->array = mp->narrays++, P->nslot = 0, P->step = 0;
+        int d = P->nslot / gr, bi = P->nslot % gr;
+        pc.array = P->array;
+        pc.row0 = bi * P->h;
+        pc.col0 = ((bi + d) % gc) * P->w;
+        pc.group = d;
+        pc.step = P->step++;
+        P->nslot++;
+        rc = push_piece(mp, &cap, pc);
+        continue;
+      }
+      /* shelf packing, splitting the tile's columns at band ends */
+      int done = 0;
+      while (done < pc.no && !rc) {
+        if (P->array < 0 || P->col == mp->cols) {
+          if (P->array >= 0 && P->band_row + 2 * P->h <= mp->rows)
+            P->band_row += P->h;
+          else
+            P->array = mp->narrays++, P->band_row = 0, P->step = 0;
+          P->col = 0;
+          P->last_f = -1;
+        }
+        int take = pc.no - done < mp->cols - P->col ? pc.no - done : mp->cols - P->col;
+        map_piece q = pc;
+        q.o0 = pc.o0 + done, q.no = take;
+        q.array = P->array, q.row0 = P->band_row, q.col0 = P->col;
+        q.group = P->band_row / P->h;
+        /* same input rows as the previous tile of this band: one MVM computes both */
+        if (P->last_f == q.factor && P->last_b == q.block && P->last_i0 == q.i0 &&
+            P->last_row == q.row0)
+          q.step = P->step - 1;
+        else
+          q.step = P->step++;
+        P->last_f = q.factor, P->last_b = q.block, P->last_i0 = q.i0, P->last_row = q.row0;
+        P->col += take;
+        done += take;
+        rc = push_piece(mp, &cap, q);
+      }
+    }
+    free(tl.p);
+  }
+  free(pools);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- table */
+
+static int place_auto_unused(map_mapping *mp, const int *fs, int nf, const map_hw *hw) {
+  (void)mp, (void)fs, (void)nf, (void)hw;
+  return mon_fail("mapping: Auto chooses per layer in map_build; it has no placement of its own");
+}
+
+const map_strategy map_strategies[MAP_NSTRATEGIES] = {
+    [MAP_LINEAR] = {.name = "linear",
+                    .id = MAP_LINEAR,
+                    .place = place_linear,
+                    .summary = "dense matrix tiled on ceil(out/m) x ceil(in/m) arrays"},
+    [MAP_SPARSE] = {.name = "sparse",
+                    .id = MAP_SPARSE,
+                    .place = place_sparse,
+                    .summary = "SparseMap: blocks on array diagonals, one MVM per array"},
+    [MAP_DENSE] = {.name = "dense",
+                   .id = MAP_DENSE,
+                   .place = place_dense,
+                   .summary = "DenseMap: all block slots filled, one block per MVM"},
+    [MAP_AUTO] = {.name = "auto",
+                  .id = MAP_AUTO,
+                  .place = place_auto_unused,
+                  .summary = "per layer the best of the above under an array/ADC budget"},
+};
+
+const map_strategy *map_strategy_find(const char *name) {
+  for (int i = 0; i < MAP_NSTRATEGIES; i++)
+    if (!strcmp(map_strategies[i].name, name)) return &map_strategies[i];
+  if (!strcmp(name, "sparsemap")) return &map_strategies[MAP_SPARSE];
+  if (!strcmp(name, "densemap")) return &map_strategies[MAP_DENSE];
+  mon_fail("mapping '%s': unknown strategy (expected linear, sparse, dense or auto)", name);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- build */
+
+void map_mapping_destroy(map_mapping *mp) {
+  if (!mp) return;
+  free(mp->factor);
+  free(mp->piece);
+  free(mp->lmap);
+  memset(mp, 0, sizeof *mp);
+}
+
+static int64_t alloc_buf(map_mapping *mp, int64_t n) {
+  int64_t a = mp->buf_len;
+  mp->buf_len += n;
+  return a;
+}
+
+static void add_factor(map_mapping *mp, int layer, map_factor_kind which, map_strategy_id st,
+                       int nb, int bo, int bi, int64_t in, int64_t out) {
+  map_factor *F = &mp->factor[mp->nfactors++];
+  *F = (map_factor){.layer = layer,
+                    .which = which,
+                    .strategy = st,
+                    .nb = nb,
+                    .bo = bo,
+                    .bi = bi,
+                    .ti = (bi + mp->rows - 1) / mp->rows,
+                    .in_addr = in,
+                    .out_addr = out,
+                    .part_addr = -1};
+  if (F->ti > 1) F->part_addr = alloc_buf(mp, (int64_t)F->ti * nb * bo);
+}
+
+static int cmp_piece(const void *a, const void *b) {
+  const map_piece *x = a, *y = b;
+  if (x->array != y->array) return x->array < y->array ? -1 : 1;
+  if (x->step != y->step) return x->step < y->step ? -1 : 1;
+  if (x->row0 != y->row0) return x->row0 < y->row0 ? -1 : 1;
+  return x->col0 < y->col0 ? -1 : x->col0 > y->col0;
+}
+
+/* Places with a fixed per-layer strategy choice. */
+static int build_with(map_mapping *mp, const map_model *mm, const map_hw *hw,
+                      const map_strategy_id *choice, map_strategy_id requested) {
+  memset(mp, 0, sizeof *mp);
+  mp->strategy = requested;
+  mp->rows = hw->rows, mp->cols = hw->cols;
+  mp->nlayers = mm->nlayers;
+  mp->lmap = calloc((size_t)mm->nlayers, sizeof *mp->lmap);
+  mp->factor = calloc(2 * (size_t)mm->nlayers, sizeof *mp->factor);
+  if (!mp->lmap || !mp->factor) return map_mapping_destroy(mp), mon_fail("mapping: out of memory");
+  for (int i = 0; i < mm->nlayers; i++) {
+    const map_layer *L = &mm->layer[i];
+    map_layer_map *lm = &mp->lmap[i];
+    lm->strategy = choice[i];
+    lm->t = lm->t2 = lm->u = -1;
+    lm->factor0 = mp->nfactors;
+    if (!L->is_monarch || choice[i] == MAP_LINEAR) {
+      lm->x = alloc_buf(mp, L->in);
+      lm->y = alloc_buf(mp, L->out);
+      add_factor(mp, i, MAP_F_DENSE, choice[i], 1, L->out, L->in, lm->x, lm->y);
+    } else {
+      lm->x = alloc_buf(mp, (int64_t)L->k * L->p);
+      lm->t = alloc_buf(mp, (int64_t)L->k * L->q);
+      lm->t2 = alloc_buf(mp, (int64_t)L->k * L->q);
+      lm->u = alloc_buf(mp, (int64_t)L->l * L->s);
+      lm->y = alloc_buf(mp, (int64_t)L->l * L->s);
+      add_factor(mp, i, MAP_F_W1, choice[i], L->k, L->q, L->p, lm->x, lm->t);
+      add_factor(mp, i, MAP_F_W2, choice[i], L->l, L->s, L->r, lm->t2, lm->u);
+    }
+    lm->nfactors = mp->nfactors - lm->factor0;
+  }
+  int *ids = malloc((size_t)mp->nfactors * sizeof *ids);
+  if (!ids) return map_mapping_destroy(mp), mon_fail("mapping: out of memory");
+  for (int s = 0; s < MAP_AUTO; s++) {
+    int n = 0;
+    for (int f = 0; f < mp->nfactors; f++)
+      if (mp->factor[f].strategy == (map_strategy_id)s) ids[n++] = f;
+    if (n && map_strategies[s].place(mp, ids, n, hw)) {
+      free(ids);
+      map_mapping_destroy(mp);
+      return -1;
+    }
+  }
+  free(ids);
+  qsort(mp->piece, (size_t)mp->npieces, sizeof *mp->piece, cmp_piece);
+  return 0;
+}
+
+/* Per-layer cost of each strategy, measured by mapping the layer alone. */
+static int layer_costs(const map_model *mm, const map_hw *hw, int i, map_objective obj,
+                       int arrays[MAP_AUTO], double cost[MAP_AUTO]) {
+  map_model one = *mm;
+  one.layer = &mm->layer[i];
+  one.nlayers = 1;
+  for (int s = 0; s < MAP_AUTO; s++) {
+    map_strategy_id ch = (map_strategy_id)s;
+    map_mapping mp;
+    map_stats st;
+    if (build_with(&mp, &one, hw, &ch, ch)) return -1;
+    int rc = map_stats_compute(&st, &mp, &one, hw, NULL);
+    arrays[s] = mp.narrays;
+    cost[s] = obj == MAP_OBJ_ENERGY ? st.est_energy_pj : st.est_latency_ns;
+    map_mapping_destroy(&mp);
+    if (rc) return -1;
+  }
+  return 0;
+}
+
+static int auto_choose(const map_model *mm, const map_hw *hw, const map_options *opt, int budget,
+                       const char *budget_field, map_strategy_id *choice) {
+  int n = mm->nlayers;
+  int(*arr)[MAP_AUTO] = malloc((size_t)n * sizeof *arr);
+  double(*cost)[MAP_AUTO] = malloc((size_t)n * sizeof *cost);
+  if (!arr || !cost) return free(arr), free(cost), mon_fail("mapping: out of memory");
+  int rc = 0;
+  long total = 0;
+  for (int i = 0; i < n && !rc; i++) {
+    rc = layer_costs(mm, hw, i, opt->objective, arr[i], cost[i]);
+    int best = MAP_DENSE; /* fewest arrays, ties to the better objective */
+    for (int s = 0; s < MAP_AUTO; s++)
+      if (arr[i][s] < arr[i][best] || (arr[i][s] == arr[i][best] && cost[i][s] < cost[i][best]))
+        best = s;
+    choice[i] = (map_strategy_id)best;
+    total += arr[i][best];
+  }
+  if (!rc && budget > 0) {
+    /* the pooled minimum may be smaller than the per-layer sum: check it exactly */
+    map_mapping mp;
+    rc = build_with(&mp, mm, hw, choice, MAP_AUTO);
+    if (!rc && mp.narrays > budget)
+      rc = mon_fail("%s = %d is too small: the smallest mapping (fewest arrays per layer, pooled) "
+                    "needs %d arrays (%d ADCs)",
+                    budget_field,
+                    !strcmp(budget_field, "budget-adcs") ? budget * map_hw_adcs_per_array(hw)
+                                                         : budget,
+                    mp.narrays, mp.narrays * map_hw_adcs_per_array(hw));
+    map_mapping_destroy(&mp);
+  }
+  /* greedy: the change with the best objective gain per extra array that stays in budget */
+  while (!rc) {
+    int bl = -1, bs = -1;
+    double bestr = 0;
+    for (int i = 0; i < n; i++)
+      for (int s = 0; s < MAP_AUTO; s++) {
+        double gain = cost[i][choice[i]] - cost[i][s];
+        long extra = arr[i][s] - arr[i][choice[i]];
+        if (gain <= 1e-9 * cost[i][choice[i]]) continue;
+        if (budget > 0 && total + extra > budget) continue;
+        double r = gain / (double)(extra > 1 ? extra : 1);
+        if (r > bestr) bestr = r, bl = i, bs = s;
+      }
+    if (bl < 0) break;
+    total += arr[bl][bs] - arr[bl][choice[bl]];
+    choice[bl] = (map_strategy_id)bs;
+  }
+  free(arr);
+  free(cost);
+  return rc;
+}
+
+int map_build(map_mapping *mp, const map_model *mm, const map_hw *hw, map_strategy_id st,
+              const map_options *opt) {
+  memset(mp, 0, sizeof *mp);
+  if (map_hw_validate(hw, "hw")) return -1;
+  if (!mm || mm->nlayers < 1) return mon_fail("mapping: model has no linear layers");
+  if (st < 0 || st >= MAP_NSTRATEGIES) return mon_fail("mapping: strategy %d unknown", (int)st);
+  map_options o = opt ? *opt : (map_options){0};
+  if (o.budget_arrays < 0) return mon_fail("budget-arrays = %d: expected >= 0", o.budget_arrays);
+  if (o.budget_adcs < 0) return mon_fail("budget-adcs = %d: expected >= 0", o.budget_adcs);
+  int budget = o.budget_arrays;
+  const char *bfield = "budget-arrays";
+  if (o.budget_adcs > 0) {
+    int b2 = o.budget_adcs / map_hw_adcs_per_array(hw);
+    if (b2 < 1)
+      return mon_fail("budget-adcs = %d is too small: one array has %d ADCs", o.budget_adcs,
+                      map_hw_adcs_per_array(hw));
+    if (!budget || b2 < budget) budget = b2, bfield = "budget-adcs";
+  }
+  map_strategy_id *choice = malloc((size_t)mm->nlayers * sizeof *choice);
+  if (!choice) return mon_fail("mapping: out of memory");
+  int rc = 0;
+  if (st == MAP_AUTO)
+    rc = auto_choose(mm, hw, &o, budget, bfield, choice);
+  else
+    for (int i = 0; i < mm->nlayers; i++) choice[i] = st;
+  if (!rc) rc = build_with(mp, mm, hw, choice, st);
+  free(choice);
+  if (!rc && budget > 0 && mp->narrays > budget) {
+    int need = mp->narrays;
+    map_mapping_destroy(mp);
+    rc = mon_fail("%s: strategy %s needs %d arrays (%d ADCs), over the budget of %d arrays", bfield,
+                  map_strategies[st].name, need, need * map_hw_adcs_per_array(hw), budget);
+  }
+  return rc;
+}

@@ -1,0 +1,390 @@
+/* Tests of mapping/: the reference executor reproduces the float product for every strategy,
+ * placement invariants, closed-form command counts, the paper-scale claims, files and errors. */
+#include <criterion/criterion.h>
+
+#include "mapping.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float urand(uint64_t *st) {
+  *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (float)((double)(*st >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+static map_hw hw_of(int m) {
+  map_hw hw;
+  map_hw_default(&hw);
+  hw.rows = hw.cols = m;
+  if (hw.cols_per_adc > m) hw.cols_per_adc = m;
+  return hw;
+}
+
+/* Reference product of every layer; returns the max relative error of the executed stream. */
+static double run_and_compare(const map_model *mm, const map_stream *cs, const map_mapping *mp,
+                              map_ref_info *info) {
+  int n = mm->nlayers;
+  float **x = calloc((size_t)n, sizeof *x), **y = calloc((size_t)n, sizeof *y);
+  uint64_t seed = 42;
+  for (int l = 0; l < n; l++) {
+    x[l] = malloc((size_t)mm->layer[l].in * sizeof(float));
+    y[l] = calloc((size_t)mm->layer[l].out, sizeof(float));
+    for (int i = 0; i < mm->layer[l].in; i++) x[l][i] = urand(&seed);
+  }
+  int rc = map_ref_run(cs, mp, mm, (const float *const *)x, y, info);
+  cr_assert_eq(rc, 0, "reference executor: %s", mon_errmsg());
+  double worst = 0;
+  for (int l = 0; l < n; l++) {
+    const map_layer *L = &mm->layer[l];
+    float *ref = calloc((size_t)L->out, sizeof(float));
+    if (L->is_monarch)
+      mon_monarch_apply_ref(L->mon, 1, x[l], ref);
+    else
+      mon_dense_matvec(L->w, L->out, L->in, x[l], ref);
+    if (L->b)
+      for (int i = 0; i < L->out; i++) ref[i] += L->b[i];
+    double num = 0, den = 0;
+    for (int i = 0; i < L->out; i++) {
+      num += ((double)y[l][i] - ref[i]) * ((double)y[l][i] - ref[i]);
+      den += (double)ref[i] * ref[i];
+    }
+    double e = sqrt(num / (den > 0 ? den : 1));
+    if (e > worst) worst = e;
+    free(ref);
+  }
+  for (int l = 0; l < n; l++) free(x[l]), free(y[l]);
+  free(x), free(y);
+  return worst;
+}
+
+static long long model_cells(const map_model *mm, const map_mapping *mp) {
+  long long c = 0;
+  for (int f = 0; f < mp->nfactors; f++)
+    c += (long long)mp->factor[f].nb * mp->factor[f].bo * mp->factor[f].bi;
+  (void)mm;
+  return c;
+}
+
+/* Functional check of one (model, strategy, m) plus the invariants every mapping must keep. */
+static void check_one(map_model *mm, map_strategy_id st, int m, const char *what) {
+  map_hw hw = hw_of(m);
+  map_mapping mp;
+  map_stream cs;
+  map_ref_info info;
+  cr_assert_eq(map_build(&mp, mm, &hw, st, NULL), 0, "%s: build: %s", what, mon_errmsg());
+  cr_assert_eq(map_schedule(&cs, &mp, mm, &hw), 0, "%s: schedule: %s", what, mon_errmsg());
+  double e = run_and_compare(mm, &cs, &mp, &info);
+  cr_expect_lt(e, 2e-5, "%s %s m=%d: stream output differs from the float product (rel %g)", what,
+               map_strategies[st].name, m, e);
+  /* every cell of every block programmed exactly once (the executor refuses a second write) */
+  cr_expect_eq(info.cells_programmed, model_cells(mm, &mp), "%s: cells programmed %lld != %lld",
+               what, info.cells_programmed, model_cells(mm, &mp));
+  /* SparseMap/DenseMap: a column sums at most one block's input rows per MVM */
+  int maxb = 0;
+  for (int f = 0; f < mp.nfactors; f++) {
+    int b = mp.factor[f].bi < m ? mp.factor[f].bi : m;
+    if (b > maxb) maxb = b;
+  }
+  if (st == MAP_SPARSE || st == MAP_DENSE)
+    cr_expect_leq(info.max_active_rows, maxb, "%s: %d active rows > block size %d", what,
+                  info.max_active_rows, maxb);
+  map_stats s;
+  cr_assert_eq(map_stats_compute(&s, &mp, mm, &hw, &cs), 0);
+  cr_expect_eq(s.cells_used, info.cells_programmed);
+  cr_expect_eq(s.max_active_rows, info.max_active_rows, "%s: stats %d vs observed %d rows", what,
+               s.max_active_rows, info.max_active_rows);
+  map_stream_destroy(&cs);
+  map_mapping_destroy(&mp);
+}
+
+static void zoo_grid(const int *nbs, int nnb, const int *ms, int nm) {
+  for (int i = 0; i < nnb; i++) {
+    map_model mm;
+    /* one transformer block of the zoo shape holds every zoo layer shape; two blocks let
+     * DenseMap pack factors of different layers into shared arrays */
+    cr_assert_eq(map_model_transformer(&mm, "zoo", 2, 256, 1024, 16, nbs[i], 0, 1), 0, "%s",
+                 mon_errmsg());
+    cr_assert_eq(map_model_random_weights(&mm, 7 + (uint64_t)i), 0, "%s", mon_errmsg());
+    for (int j = 0; j < nm; j++)
+      for (int st = 0; st < MAP_NSTRATEGIES; st++) {
+        char what[64];
+        snprintf(what, sizeof what, "zoo nblocks=%d", nbs[i]);
+        check_one(&mm, (map_strategy_id)st, ms[j], what);
+      }
+    map_model_destroy(&mm);
+  }
+}
+
+/* Representative subset (default suite): small and large arrays, coarse and fine blocks. */
+Test(mapping, functional_zoo_subset) {
+  int nbs[] = {4, MAP_NBLOCKS_SQRT}, ms[] = {64, 256};
+  zoo_grid(nbs, 2, ms, 2);
+}
+
+/* The full grid of the issue: opt-in (MONCIM_TEST_FULL=1, `make test-full`). */
+Test(mapping, functional_zoo_full) {
+  if (!getenv("MONCIM_TEST_FULL")) cr_skip_test("set MONCIM_TEST_FULL=1 (make test-full)");
+  int nbs[] = {4, 8, 16, MAP_NBLOCKS_SQRT}, ms[] = {64, 128, 256, 512};
+  zoo_grid(nbs, 4, ms, 4);
+}
+
+/* Block sizes that do not divide m, padded Monarch factors, blocks larger than m, dense layers
+ * and biases all map and compute exactly. */
+Test(mapping, functional_odd_shapes) {
+  map_model mm;
+  map_model_init(&mm, "odd");
+  mon_monarch pad;
+  cr_assert_eq(mon_monarch_create(&pad, 100, 90, 4), 0); /* padded: 90 -> 92, 100 -> 100 */
+  uint64_t sd = 5;
+  for (size_t i = 0; i < mon_monarch_w1_len(&pad); i++) pad.w1[i] = urand(&sd);
+  for (size_t i = 0; i < mon_monarch_w2_len(&pad); i++) pad.w2[i] = urand(&sd);
+  float *w = malloc(70 * 130 * sizeof(float)), bias[100];
+  for (int i = 0; i < 70 * 130; i++) w[i] = urand(&sd);
+  for (int i = 0; i < 100; i++) bias[i] = urand(&sd);
+  cr_assert_eq(map_model_add(&mm, "padded", 0, MAP_FC, 100, 90, 0, 1, NULL, &pad, bias), 0, "%s",
+               mon_errmsg());
+  cr_assert_eq(map_model_add(&mm, "dense", 1, MAP_PROJ, 70, 130, 0, 1, w, NULL, NULL), 0);
+  cr_assert_eq(map_model_add(&mm, "b48", 2, MAP_FC, 144, 96, 2, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_add(&mm, "b120", 3, MAP_ATTN_OUT, 360, 360, 3, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_random_weights(&mm, 3), 0);
+  int ms[] = {32, 64, 100};
+  for (int j = 0; j < 3; j++)
+    for (int st = 0; st < MAP_NSTRATEGIES; st++) check_one(&mm, (map_strategy_id)st, ms[j], "odd");
+  map_model_destroy(&mm);
+  mon_monarch_destroy(&pad);
+  free(w);
+}
+
+/* ---------------------------------------------------------------- closed-form command counts */
+
+static int cdiv(int a, int b) {
+  return (a + b - 1) / b;
+}
+
+static int count_cmds(map_model *mm, map_strategy_id st, int m) {
+  map_hw hw = hw_of(m);
+  map_mapping mp;
+  map_stream cs;
+  cr_assert_eq(map_build(&mp, mm, &hw, st, NULL), 0, "%s", mon_errmsg());
+  cr_assert_eq(map_schedule(&cs, &mp, mm, &hw), 0, "%s", mon_errmsg());
+  int n = cs.ncmds;
+  map_stream_destroy(&cs);
+  map_mapping_destroy(&mp);
+  return n;
+}
+
+Test(mapping, command_count_closed_form) {
+  int d = 256, nb = 16, m = 128, s = d / nb, g = m / s;
+  map_model mm;
+  map_model_init(&mm, "sq");
+  cr_assert_eq(map_model_add(&mm, "a", 0, MAP_ATTN_OUT, d, d, nb, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_add(&mm, "b", 1, MAP_ATTN_OUT, d, d, nb, 1, NULL, NULL, NULL), 0);
+  int L = 2;
+  /* per layer: BARRIER + 2 PERMUTE; per factor nb PROGRAM */
+  int sparse = L * (1 + 2 + 2 * (nb + 2 * cdiv(nb, g)));      /* one DRIVE+CONVERT per array */
+  int dense = L * (1 + 2 + 2 * (nb + 2 * nb));                /* one DRIVE+CONVERT per block */
+  int t = cdiv(d, m);                                         /* Linear: t x t tiles */
+  int linear = L * (1 + t * t + 2 * t * t + (t > 1 ? 1 : 0)); /* + ACCUM over input tiles */
+  cr_expect_eq(count_cmds(&mm, MAP_SPARSE, m), sparse);
+  cr_expect_eq(count_cmds(&mm, MAP_DENSE, m), dense);
+  cr_expect_eq(count_cmds(&mm, MAP_LINEAR, m), linear);
+  map_model_destroy(&mm);
+  /* rectangular zoo FC (1024 x 256) under SparseMap: blocks (bo, bi) per array min(m/bi, m/bo) */
+  map_model_init(&mm, "fc");
+  cr_assert_eq(map_model_add(&mm, "fc", 0, MAP_FC, 1024, 256, 8, 1, NULL, NULL, NULL), 0);
+  const map_layer *F = &mm.layer[0];
+  int per1 = (m / F->p < m / F->q ? m / F->p : m / F->q),
+      per2 = (m / F->r < m / F->s ? m / F->r : m / F->s);
+  int exp = 1 + 2 + F->k + 2 * cdiv(F->k, per1) + F->l + 2 * cdiv(F->l, per2);
+  cr_expect_eq(count_cmds(&mm, MAP_SPARSE, m), exp);
+  map_model_destroy(&mm);
+}
+
+/* ---------------------------------------------------------------- paper-scale claims */
+
+Test(mapping, bert_large_densemap_vs_linear_and_sparsemap) {
+  map_model mm;
+  cr_assert_eq(map_model_workload(&mm, "bert-large", 32), 0, "%s", mon_errmsg());
+  map_hw hw = hw_of(256);
+  map_stats s[3];
+  for (int st = 0; st < 3; st++) {
+    map_mapping mp;
+    cr_assert_eq(map_build(&mp, &mm, &hw, (map_strategy_id)st, NULL), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_stats_compute(&s[st], &mp, &mm, &hw, NULL), 0);
+    map_mapping_destroy(&mp);
+  }
+  /* SparseMap utilization is exactly b/m (every BERT block has min side b = 32) */
+  cr_expect_float_eq(s[MAP_SPARSE].utilization, 32.0 / 256.0, 1e-12);
+  cr_expect_leq(4 * s[MAP_DENSE].arrays, s[MAP_LINEAR].arrays);
+  cr_expect_geq(s[MAP_DENSE].utilization, 3 * s[MAP_SPARSE].utilization);
+  cr_expect_eq(s[MAP_LINEAR].utilization, 1.0);    /* 1024 and 4096 are multiples of 256 */
+  cr_expect_eq(s[MAP_DENSE].max_active_rows, 128); /* PROJ w1 blocks are (32 out, 128 in) */
+  map_model_destroy(&mm);
+}
+
+/* ---------------------------------------------------------------- Auto */
+
+Test(mapping, auto_respects_budget_and_beats_pure_latency) {
+  map_model mm;
+  cr_assert_eq(map_model_transformer(&mm, "zoo", 2, 256, 1024, 16, 8, 0, 1), 0);
+  map_hw hw = hw_of(128);
+  map_stats pure[3], au;
+  for (int st = 0; st < 3; st++) {
+    map_mapping mp;
+    cr_assert_eq(map_build(&mp, &mm, &hw, (map_strategy_id)st, NULL), 0);
+    cr_assert_eq(map_stats_compute(&pure[st], &mp, &mm, &hw, NULL), 0);
+    map_mapping_destroy(&mp);
+  }
+  map_mapping mp;
+  map_options o = {.objective = MAP_OBJ_LATENCY};
+  cr_assert_eq(map_build(&mp, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
+  cr_assert_eq(map_stats_compute(&au, &mp, &mm, &hw, NULL), 0);
+  map_mapping_destroy(&mp);
+  double best = fmin(pure[0].est_latency_ns, fmin(pure[1].est_latency_ns, pure[2].est_latency_ns));
+  cr_expect_leq(au.est_latency_ns, best * (1 + 1e-9), "auto %g > best pure %g", au.est_latency_ns,
+                best);
+  /* a budget between DenseMap and SparseMap: Auto stays within it */
+  int budget = (pure[MAP_DENSE].arrays + pure[MAP_SPARSE].arrays) / 2;
+  o.budget_arrays = budget;
+  cr_assert_eq(map_build(&mp, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
+  cr_expect_leq(mp.narrays, budget);
+  cr_assert_eq(map_stats_compute(&au, &mp, &mm, &hw, NULL), 0);
+  cr_expect_leq(au.est_latency_ns, pure[MAP_DENSE].est_latency_ns * (1 + 1e-9));
+  map_mapping_destroy(&mp);
+  /* the ADC budget is the array budget times ADCs per array */
+  o.budget_arrays = 0;
+  o.budget_adcs = budget * map_hw_adcs_per_array(&hw);
+  cr_assert_eq(map_build(&mp, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
+  cr_expect_leq(mp.narrays * map_hw_adcs_per_array(&hw), o.budget_adcs);
+  map_mapping_destroy(&mp);
+  map_model_destroy(&mm);
+}
+
+/* ---------------------------------------------------------------- bad input */
+
+Test(mapping, bad_input_names_the_field) {
+  map_model mm;
+  map_model_init(&mm, "bad");
+  cr_expect_neq(map_model_add(&mm, "x", 0, MAP_FC, 256, 256, 3, 1, NULL, NULL, NULL), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "nblocks"), "%s", mon_errmsg());
+  cr_assert_eq(map_model_add(&mm, "x", 0, MAP_FC, 256, 256, 4, 1, NULL, NULL, NULL), 0);
+  map_hw hw = hw_of(64);
+  hw.rows = 0;
+  map_mapping mp;
+  cr_expect_neq(map_build(&mp, &mm, &hw, MAP_DENSE, NULL), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "'rows'"), "%s", mon_errmsg());
+  hw = hw_of(64);
+  map_options o = {.budget_arrays = 1};
+  cr_expect_neq(map_build(&mp, &mm, &hw, MAP_AUTO, &o), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "budget-arrays"), "%s", mon_errmsg());
+  o = (map_options){.budget_adcs = 3};
+  cr_expect_neq(map_build(&mp, &mm, &hw, MAP_AUTO, &o), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "budget-adcs"), "%s", mon_errmsg());
+  o = (map_options){.budget_arrays = 2};
+  cr_expect_neq(map_build(&mp, &mm, &hw, MAP_LINEAR, &o), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "budget-arrays"), "%s", mon_errmsg());
+  cr_expect_null(map_strategy_find("diagonal"));
+  cr_expect_not_null(strstr(mon_errmsg(), "diagonal"));
+  map_model_destroy(&mm);
+  cr_expect_neq(map_model_workload(&mm, "bert-huge", 4), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "bert-huge"));
+}
+
+static const char *write_tmp(const char *name, const char *text) {
+  static char path[512];
+  snprintf(path, sizeof path, "%s/%s", MONCIM_BINARY_DIR, name);
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f);
+  fputs(text, f);
+  fclose(f);
+  return path;
+}
+
+Test(mapping, hw_file_default_and_errors) {
+  map_hw a, b;
+  map_hw_default(&a);
+  cr_assert_eq(map_hw_load(&b, MONCIM_SOURCE_DIR "/configs/hw-default.json"), 0, "%s",
+               mon_errmsg());
+  char ja[4096] = {0}, jb[4096] = {0};
+  FILE *fa = fmemopen(ja, sizeof ja - 1, "w"), *fb = fmemopen(jb, sizeof jb - 1, "w");
+  map_hw_write_json(&a, fa);
+  map_hw_write_json(&b, fb);
+  fclose(fa), fclose(fb);
+  cr_expect_str_eq(ja, jb, "configs/hw-default.json differs from map_hw_default");
+  const char *p = write_tmp("hw_bad1.json", "{\"rows\": 0}");
+  cr_expect_neq(map_hw_load(&b, p), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "hw_bad1.json"), "%s", mon_errmsg());
+  cr_expect_not_null(strstr(mon_errmsg(), "'rows'"), "%s", mon_errmsg());
+  p = write_tmp("hw_bad2.json", "{\"adc_bit\": 8}");
+  cr_expect_neq(map_hw_load(&b, p), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "'adc_bit'"), "%s", mon_errmsg());
+  p = write_tmp("hw_bad3.json", "{\"cell_bits\": \"two\"}");
+  cr_expect_neq(map_hw_load(&b, p), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "'cell_bits'"), "%s", mon_errmsg());
+  p = write_tmp("hw_bad4.json", "{\"rows\": 128,\n \"cols\": }");
+  cr_expect_neq(map_hw_load(&b, p), 0);
+  cr_expect_not_null(strstr(mon_errmsg(), "hw_bad4.json:2"), "%s", mon_errmsg());
+  p = write_tmp("hw_ok.json",
+                "{\"_comment\": \"x\", \"rows\": 128, \"cols\": 64, \"cols_per_adc\": 8}");
+  cr_assert_eq(map_hw_load(&b, p), 0, "%s", mon_errmsg());
+  cr_expect_eq(b.rows, 128);
+  cr_expect_eq(b.cols, 64);
+  cr_expect_eq(map_hw_adcs_per_array(&b), 64 * map_hw_slices(&b) / 8);
+  /* lossless bits: 256 rows of 2-bit cells, 1-bit DAC: 256 * 3 + 1 levels -> 10 bits */
+  cr_expect_eq(map_hw_lossless_adc_bits(&a, 256), 10);
+  cr_expect_eq(map_hw_lossless_adc_bits(&a, 32), 7);
+}
+
+/* ---------------------------------------------------------------- trace files */
+
+Test(mapping, binary_trace_round_trip) {
+  map_model mm;
+  cr_assert_eq(map_model_workload(&mm, "zoo-shape", 16), 0);
+  map_hw hw = hw_of(128);
+  map_mapping mp;
+  map_stream cs, back;
+  cr_assert_eq(map_build(&mp, &mm, &hw, MAP_DENSE, NULL), 0);
+  cr_assert_eq(map_schedule(&cs, &mp, &mm, &hw), 0);
+  char path[512];
+  snprintf(path, sizeof path, "%s/trace_rt.bin", MONCIM_BINARY_DIR);
+  FILE *f = fopen(path, "wb");
+  cr_assert_eq(map_stream_write_binary(&cs, f), 0);
+  fclose(f);
+  f = fopen(path, "rb");
+  cr_assert_eq(map_stream_read_binary(&back, f, path), 0, "%s", mon_errmsg());
+  fclose(f);
+  cr_assert_eq(back.ncmds, cs.ncmds);
+  cr_expect_eq(back.ndeps, cs.ndeps);
+  cr_expect_eq(back.nprogram, cs.nprogram);
+  cr_expect_eq(memcmp(back.cmd, cs.cmd, (size_t)cs.ncmds * sizeof *cs.cmd), 0);
+  cr_expect_eq(memcmp(back.dep, cs.dep, (size_t)cs.ndeps * sizeof *cs.dep), 0);
+  cr_expect_eq(memcmp(back.io, cs.io, (size_t)cs.nlayers * sizeof *cs.io), 0);
+  /* truncation is detected */
+  f = fopen(path, "rb");
+  char *bytes = malloc(1 << 20);
+  size_t n = fread(bytes, 1, 1 << 20, f);
+  fclose(f);
+  f = fopen(path, "wb");
+  fwrite(bytes, 1, n - 7, f);
+  fclose(f);
+  free(bytes);
+  f = fopen(path, "rb");
+  cr_expect_neq(map_stream_read_binary(&back, f, path), 0);
+  fclose(f);
+  /* text: one line per command after the io lines */
+  f = tmpfile();
+  cr_assert_eq(map_stream_write_text(&cs, f), 0);
+  rewind(f);
+  char line[4096];
+  int ncmd = 0;
+  while (fgets(line, sizeof line, f))
+    if (line[0] >= '0' && line[0] <= '9') ncmd++;
+  fclose(f);
+  cr_expect_eq(ncmd, cs.ncmds);
+  map_stream_destroy(&cs);
+  map_stream_destroy(&back);
+  map_mapping_destroy(&mp);
+  map_model_destroy(&mm);
+}
