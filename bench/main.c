@@ -12,6 +12,9 @@ static int cmd_version(int argc, char **argv) {
 
 static const bench_command commands[] = {
     {.name = "version", .summary = "print the version and git commit", .run = cmd_version},
+    {.name = "sweep", .summary = "run a sweep file across MPI ranks into HDF5", .run = bench_cmd_sweep},
+    {.name = "report", .summary = "summary tables of a sweep's HDF5 file", .run = bench_cmd_report},
+    {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
