@@ -300,6 +300,29 @@ int res_create(const char *path, const job_sweep *s, const int32_t *nlayers,
   hid_t dr = create_table(f, "runs", rt, 0, sizeof(res_run_row), NULL);
   hid_t dk = create_table(f, "ranks", kt, 0, sizeof(res_rank_row), NULL);
   if (dj < 0 || dl < 0 || dr < 0 || dk < 0) rc = -1;
+  /* Self-description for readers: which columns differ between runs, and every unit. */
+  struct {
+    hid_t d;
+    const res_column *cols;
+    int n;
+  } tabs[] = {{dj, res_job_columns, res_njob_columns},
+              {dl, res_layer_columns, res_nlayer_columns},
+              {dr, res_run_columns, res_nrun_columns},
+              {dk, res_rank_columns, res_nrank_columns}};
+  for (size_t t = 0; !rc && t < sizeof tabs / sizeof tabs[0]; t++) {
+    char runcols[2048] = "", units[4096] = "";
+    size_t a = 0, b = 0;
+    for (int i = 0; i < tabs[t].n; i++) {
+      const res_column *col = &tabs[t].cols[i];
+      if (col->run && tabs[t].d == dj)
+        a += (size_t)snprintf(runcols + a, sizeof runcols - a, "%s%s", a ? "," : "", col->name);
+      if (col->unit[0])
+        b += (size_t)snprintf(units + b, sizeof units - b, "%s%s=%s", b ? "," : "", col->name,
+                              col->unit);
+    }
+    if (tabs[t].d == dj) rc = attr_str(dj, "run_columns", runcols);
+    if (!rc) rc = attr_str(tabs[t].d, "units", units);
+  }
 
   /* Every row exists from the start: parameters filled, status pending, metrics NaN. */
   enum { BATCH = 4096 };
