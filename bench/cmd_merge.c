@@ -34,11 +34,21 @@ int bench_cmd_merge(int argc, char **argv) {
   optind = 1;
   while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
     switch (c) {
-    case 'o': out = optarg; break;
-    case 'f': force = 1; break;
-    case 'm': allow_missing = 1; break;
-    case 'h': usage(stdout); return BENCH_OK;
-    default: fprintf(stderr, "Try 'moncim merge --help'.\n"); return BENCH_USAGE;
+    case 'o':
+      out = optarg;
+      break;
+    case 'f':
+      force = 1;
+      break;
+    case 'm':
+      allow_missing = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return BENCH_OK;
+    default:
+      fprintf(stderr, "Try 'moncim merge --help'.\n");
+      return BENCH_USAGE;
     }
   }
   if (!out) return bench_usage_error(CMD, "-o OUT.h5 is required");

@@ -24,9 +24,15 @@ int bench_cmd_report(int argc, char **argv) {
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     switch (c) {
-    case 'j': json = 1; break;
-    case 'h': usage(stdout); return BENCH_OK;
-    default: fprintf(stderr, "Try 'moncim report --help'.\n"); return BENCH_USAGE;
+    case 'j':
+      json = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return BENCH_OK;
+    default:
+      fprintf(stderr, "Try 'moncim report --help'.\n");
+      return BENCH_USAGE;
     }
   }
   if (optind != argc - 1) return bench_usage_error(CMD, "expected one HDF5 file");

@@ -89,14 +89,30 @@ static int parse_opts(int argc, char **argv, sweep_opts *o, int rank) {
   FILE *quiet = rank == 0 ? stderr : NULL;
   while ((c = getopt_long(argc, argv, "o:vh", lo, NULL)) != -1) {
     switch (c) {
-    case 'o': o->out = optarg; break;
-    case 'r': o->resume = 1; break;
-    case 'f': o->force = 1; break;
-    case 'p': o->part_str = optarg; break;
-    case 'e': o->executor = optarg; break;
-    case 'R': o->retry_failed = 1; break;
-    case 'n': o->dry_run = 1; break;
-    case 'v': o->verbose = 1; break;
+    case 'o':
+      o->out = optarg;
+      break;
+    case 'r':
+      o->resume = 1;
+      break;
+    case 'f':
+      o->force = 1;
+      break;
+    case 'p':
+      o->part_str = optarg;
+      break;
+    case 'e':
+      o->executor = optarg;
+      break;
+    case 'R':
+      o->retry_failed = 1;
+      break;
+    case 'n':
+      o->dry_run = 1;
+      break;
+    case 'v':
+      o->verbose = 1;
+      break;
     case 'P':
       if (bench_parse_double(CMD, "progress", optarg, 0, 1e6, &o->progress_s)) return BENCH_USAGE;
       break;
@@ -203,8 +219,8 @@ static void run_job(worker *w, int64_t idx, res_row *row, res_layer_row *layers,
 
 static int plan_layers(worker *w, int64_t idx, int *nl) {
   if (w->ex->plan(w->state, &w->s->jobs[idx], nl)) return -1;
-  if (*nl < 0 || *nl > 1000000) return mon_fail("executor planned %d layers for job %lld", *nl,
-                                                (long long)idx);
+  if (*nl < 0 || *nl > 1000000)
+    return mon_fail("executor planned %d layers for job %lld", *nl, (long long)idx);
   return 0;
 }
 
@@ -226,8 +242,8 @@ typedef struct {
   /* hand-off with rank 0's own worker thread */
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  int local_want;      /* the local worker waits for a job */
-  res_row *local_row;  /* its finished job, or NULL */
+  int local_want;     /* the local worker waits for a job */
+  res_row *local_row; /* its finished job, or NULL */
   res_layer_row *local_layers;
   int64_t local_job; /* assigned job; -1 = stop; -2 = none yet */
 } coord;
@@ -253,8 +269,9 @@ static void progress(coord *c, int final) {
   char e[32], eta[32];
   fmt_dur(el, e, sizeof e);
   fmt_dur(rate > 0 ? (double)(c->ntodo - c->written) / rate : -1, eta, sizeof eta);
-  fprintf(stderr, "moncim sweep: %lld/%lld jobs done (%lld failed), %.2f jobs/s, elapsed %s, "
-                  "ETA %s\n",
+  fprintf(stderr,
+          "moncim sweep: %lld/%lld jobs done (%lld failed), %.2f jobs/s, elapsed %s, "
+          "ETA %s\n",
           (long long)c->written, (long long)c->ntodo, (long long)c->failed, rate, e,
           final ? "0s" : eta);
 }
@@ -275,8 +292,9 @@ static void handle_result(coord *c, res_row *row, res_layer_row *layers) {
             row->error);
   }
   if (c->o->verbose)
-    fprintf(stderr, "moncim sweep: done job %lld %s [%s nblocks=%d %s adc=%d dac=%d noise=%s "
-                    "seed=%lld] %.3fs rank %d\n",
+    fprintf(stderr,
+            "moncim sweep: done job %lld %s [%s nblocks=%d %s adc=%d dac=%d noise=%s "
+            "seed=%lld] %.3fs rank %d\n",
             (long long)i, row->job_id, row->p.model, row->p.nblocks, row->p.mapping,
             row->p.adc_bits, row->p.dac_bits, row->p.noise, (long long)row->p.seed, row->wall_s,
             row->rank);
@@ -605,8 +623,9 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
     } else {
       int64_t mine = 0;
       for (int64_t i = 0; i < s.njobs; i++) mine += i % o.nparts == o.part;
-      fprintf(stderr, "moncim sweep: %s: %lld jobs%s, %lld to run (%lld already in %s), %d "
-                      "ranks x %d threads, executor %s\n",
+      fprintf(stderr,
+              "moncim sweep: %s: %lld jobs%s, %lld to run (%lld already in %s), %d "
+              "ranks x %d threads, executor %s\n",
               s.name, (long long)s.njobs, o.nparts > 1 ? " in all" : "", (long long)ntodo,
               (long long)(mine - ntodo), o.out, nranks, w.threads, w.ex->name);
     }
@@ -657,9 +676,15 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
   /* Per-rank busy / idle time and cache statistics, to rank 0. */
   job_cache_stats cs = {0, 0};
   if (w.ex->stats) w.ex->stats(w.state, &cs);
-  res_rank_row me = {.run = rank == 0 ? run.run : 0, .rank = rank, .threads = w.threads,
-                     .jobs = w.jobs, .busy_s = w.busy_s, .wall_s = wall,
-                     .idle_s = wall - w.busy_s, .cache_hits = cs.hits, .cache_misses = cs.misses};
+  res_rank_row me = {.run = rank == 0 ? run.run : 0,
+                     .rank = rank,
+                     .threads = w.threads,
+                     .jobs = w.jobs,
+                     .busy_s = w.busy_s,
+                     .wall_s = wall,
+                     .idle_s = wall - w.busy_s,
+                     .cache_hits = cs.hits,
+                     .cache_misses = cs.misses};
   snprintf(me.host, sizeof me.host, "%s", w.host);
   res_rank_row *all = rank == 0 ? calloc((size_t)nranks, sizeof *all) : NULL;
   MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD);
@@ -684,8 +709,9 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
     } else if (res_end_run(o.out, &run, all, nranks)) {
       rc = bench_error(CMD, "%s", mon_errmsg());
     } else if (c.failed) {
-      rc = bench_error(CMD, "%lld jobs failed (their rows hold status 'failed' and the error); "
-                            "results in %s",
+      rc = bench_error(CMD,
+                       "%lld jobs failed (their rows hold status 'failed' and the error); "
+                       "results in %s",
                        (long long)c.failed, o.out);
     } else {
       fprintf(stderr, "moncim sweep: results in %s\n", o.out);

@@ -101,10 +101,10 @@ typedef struct {
 } job_exclude;
 
 typedef struct job_sweep {
-  char *path;     /* sweep file path (as given) */
-  char *dir;      /* its directory: hardware files are relative to it */
-  char *text;     /* the full text, stored in the HDF5 provenance */
-  char name[64];  /* `name = ...`, default: the file's base name without .sweep */
+  char *path;        /* sweep file path (as given) */
+  char *dir;         /* its directory: hardware files are relative to it */
+  char *text;        /* the full text, stored in the HDF5 provenance */
+  char name[64];     /* `name = ...`, default: the file's base name without .sweep */
   char executor[32]; /* `executor = ...` (default "real"); the CLI may override */
   job_axis axis[JOB_NAXES];
   int nopts;
@@ -139,13 +139,13 @@ int job_hardware_path(const job_sweep *s, const char *hw, char *out, size_t n);
  * shape-only workload, or a latency split the executor does not provide). */
 typedef struct {
   /* accuracy */
-  double bpc;        /* bits per character of the simulated (analog) model on the eval text */
-  double bpc_float;  /* bits per character of the float (digital) model, same text */
-  double top1;       /* next-character top-1 accuracy of the simulated model, 0..1 */
-  double top1_float; /* same for the float model */
-  double agreement;  /* fraction of positions where analog and float top-1 agree, 0..1 */
-  double out_rel_err;  /* mean over layers of ||y_analog - y_float|| / ||y_float|| */
-  int64_t eval_chars;  /* characters scored for the accuracy columns */
+  double bpc;         /* bits per character of the simulated (analog) model on the eval text */
+  double bpc_float;   /* bits per character of the float (digital) model, same text */
+  double top1;        /* next-character top-1 accuracy of the simulated model, 0..1 */
+  double top1_float;  /* same for the float model */
+  double agreement;   /* fraction of positions where analog and float top-1 agree, 0..1 */
+  double out_rel_err; /* mean over layers of ||y_analog - y_float|| / ||y_float|| */
+  int64_t eval_chars; /* characters scored for the accuracy columns */
   /* cost: latency per token, ns */
   double latency_ns;         /* total */
   double latency_array_ns;   /* array drive + integration steps */

@@ -228,9 +228,10 @@ static int parse_exclude(ploc L, char *val, job_sweep *s) {
                       L.file, L.line, cond);
     for (int c = 0; c < e->ncond; c++)
       if (e->axis[c] == (job_axis_id)a)
-        return mon_fail("%s:%d: key 'exclude': axis '%s' appears twice in one rule", L.file,
-                        L.line, cond);
-    if (e->ncond >= JOB_NAXES) return mon_fail("%s:%d: key 'exclude': too many conditions", L.file, L.line);
+        return mon_fail("%s:%d: key 'exclude': axis '%s' appears twice in one rule", L.file, L.line,
+                        cond);
+    if (e->ncond >= JOB_NAXES)
+      return mon_fail("%s:%d: key 'exclude': too many conditions", L.file, L.line);
     e->axis[e->ncond] = (job_axis_id)a;
     char *v = eq + 1, *save2 = NULL;
     int any = 0;
@@ -303,7 +304,8 @@ static int parse_line(ploc L, char *line, job_sweep *s, int *seen_line) {
   }
   *eq = '\0';
   char *key = trim(line), *val = trim(eq + 1);
-  if (!*key) return mon_fail("%s:%d: expected 'key = value', found no key before '='", L.file, L.line);
+  if (!*key)
+    return mon_fail("%s:%d: expected 'key = value', found no key before '='", L.file, L.line);
   if (!*val) return mon_fail("%s:%d: key '%s': empty value", L.file, L.line, key);
 
   int a = axis_lookup(key);
@@ -437,7 +439,8 @@ static int expand(job_sweep *s) {
       p->adc_bits = (int)s->axis[JOB_AX_ADC_BITS].num[ix[JOB_AX_ADC_BITS]];
       p->seed = s->axis[JOB_AX_SEEDS].num[ix[JOB_AX_SEEDS]];
       int len = job_canonical(p, s, canon, sizeof canon);
-      if (len < 0) return mon_fail("%s: job %lld: parameter string too long", s->path, (long long)n);
+      if (len < 0)
+        return mon_fail("%s: job %lld: parameter string too long", s->path, (long long)n);
       p->id = job_hash64(canon, (size_t)len);
       n++;
     }
@@ -448,8 +451,7 @@ static int expand(job_sweep *s) {
     }
   }
   s->njobs = n;
-  if (n == 0)
-    return mon_fail("%s: the exclude rules remove all %lld jobs", s->path, total);
+  if (n == 0) return mon_fail("%s: the exclude rules remove all %lld jobs", s->path, total);
   /* Distinct parameters give distinct ids unless the 64-bit hash collides: check, since
    * resume and merge identify jobs by id. */
   uint64_t *ids = malloc((size_t)n * sizeof *ids);
@@ -567,7 +569,8 @@ int job_sweep_parse(job_sweep *s, const char *path, const char *text) {
       const job_axis *ax = &s->axis[e->axis[c]];
       for (int k = 0; k < e->vals[c].n; k++) {
         int found = 0;
-        for (int i = 0; i < ax->n && !found; i++) found = !strcmp(ax->value[i], e->vals[c].value[k]);
+        for (int i = 0; i < ax->n && !found; i++)
+          found = !strcmp(ax->value[i], e->vals[c].value[k]);
         if (!found)
           return mon_fail("%s:%d: key 'exclude': %s=%s is not a value of axis '%s'", s->path,
                           e->line, job_axis_name(e->axis[c]), e->vals[c].value[k],
@@ -673,19 +676,35 @@ const job_executor *job_executor_find(const job_executor *const *table, int n, c
 
 void job_metrics_nan(job_metrics *m) {
   memset(m, 0, sizeof *m);
-  double *d[] = {&m->bpc, &m->bpc_float, &m->top1, &m->top1_float, &m->agreement,
-                 &m->out_rel_err, &m->latency_ns, &m->latency_array_ns, &m->latency_adc_ns,
-                 &m->latency_digital_ns, &m->energy_pj, &m->energy_dac_pj, &m->energy_array_pj,
-                 &m->energy_adc_pj, &m->energy_shiftadd_pj, &m->energy_digital_pj,
-                 &m->energy_buffer_pj, &m->area_mm2, &m->area_array_mm2, &m->area_adc_mm2,
-                 &m->area_dac_mm2, &m->area_digital_mm2, &m->utilization};
+  double *d[] = {&m->bpc,
+                 &m->bpc_float,
+                 &m->top1,
+                 &m->top1_float,
+                 &m->agreement,
+                 &m->out_rel_err,
+                 &m->latency_ns,
+                 &m->latency_array_ns,
+                 &m->latency_adc_ns,
+                 &m->latency_digital_ns,
+                 &m->energy_pj,
+                 &m->energy_dac_pj,
+                 &m->energy_array_pj,
+                 &m->energy_adc_pj,
+                 &m->energy_shiftadd_pj,
+                 &m->energy_digital_pj,
+                 &m->energy_buffer_pj,
+                 &m->area_mm2,
+                 &m->area_array_mm2,
+                 &m->area_adc_mm2,
+                 &m->area_dac_mm2,
+                 &m->area_digital_mm2,
+                 &m->utilization};
   for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
 }
 
 void job_layer_nan(job_layer *l) {
   memset(l, 0, sizeof *l);
-  double *d[] = {&l->utilization, &l->latency_ns,     &l->energy_pj,
-                 &l->area_mm2,    &l->energy_adc_pj,  &l->area_adc_mm2,
-                 &l->weight_rel_err, &l->out_rel_err};
+  double *d[] = {&l->utilization,   &l->latency_ns,   &l->energy_pj,      &l->area_mm2,
+                 &l->energy_adc_pj, &l->area_adc_mm2, &l->weight_rel_err, &l->out_rel_err};
   for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
 }

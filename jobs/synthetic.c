@@ -100,7 +100,9 @@ static double model_factor(const char *model) {
   return 1.0;
 }
 
-static uint64_t str_key(const char *s) { return job_hash64(s, strlen(s)); }
+static uint64_t str_key(const char *s) {
+  return job_hash64(s, strlen(s));
+}
 
 static int syn_plan(void *state, const job_params *p, int *nlayers) {
   (void)state;
@@ -234,7 +236,9 @@ static int syn_run(void *state, const job_params *p, job_metrics *m, job_layer *
   return 0;
 }
 
-static void syn_stats(void *state, job_cache_stats *s) { *s = ((syn_state *)state)->st; }
+static void syn_stats(void *state, job_cache_stats *s) {
+  *s = ((syn_state *)state)->st;
+}
 
 const job_executor job_executor_synthetic = {
     .name = "synthetic",

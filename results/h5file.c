@@ -35,7 +35,9 @@ static int h5fail(const char *fmt, ...) {
   return h5[0] ? mon_fail("%s: %s", what, h5) : mon_fail("%s", what);
 }
 
-static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+static void quiet(void) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
 
 /* ---------------------------------------------------------------- types */
 
@@ -54,11 +56,21 @@ static hid_t mem_type(const res_column *cols, int n, size_t rowsize) {
   for (int i = 0; i < n; i++) {
     hid_t m;
     switch (cols[i].type) {
-    case RES_T_I8: m = H5Tcopy(H5T_NATIVE_INT8); break;
-    case RES_T_I32: m = H5Tcopy(H5T_NATIVE_INT32); break;
-    case RES_T_I64: m = H5Tcopy(H5T_NATIVE_INT64); break;
-    case RES_T_F64: m = H5Tcopy(H5T_NATIVE_DOUBLE); break;
-    case RES_T_STATUS: m = status_type(); break;
+    case RES_T_I8:
+      m = H5Tcopy(H5T_NATIVE_INT8);
+      break;
+    case RES_T_I32:
+      m = H5Tcopy(H5T_NATIVE_INT32);
+      break;
+    case RES_T_I64:
+      m = H5Tcopy(H5T_NATIVE_INT64);
+      break;
+    case RES_T_F64:
+      m = H5Tcopy(H5T_NATIVE_DOUBLE);
+      break;
+    case RES_T_STATUS:
+      m = status_type();
+      break;
     default:
       m = H5Tcopy(H5T_C_S1);
       H5Tset_size(m, cols[i].size);
@@ -450,7 +462,8 @@ static int end_run_fn(hid_t f, void *arg) {
   hid_t d = H5Dopen2(f, "runs", H5P_DEFAULT), k = H5Dopen2(f, "ranks", H5P_DEFAULT);
   hid_t t = RUN_TYPE(), kt = RANK_TYPE();
   int rc = d < 0 || k < 0 ? h5fail("datasets 'runs', 'ranks'") : 0;
-  if (!rc && (hsize_t)a->run->run >= table_len(d)) rc = mon_fail("run %d not in /runs", a->run->run);
+  if (!rc && (hsize_t)a->run->run >= table_len(d))
+    rc = mon_fail("run %d not in /runs", a->run->run);
   if (!rc) rc = write_rows(d, t, (hsize_t)a->run->run, 1, a->run);
   if (!rc) rc = append_rows(k, kt, (hsize_t)a->nranks, a->ranks);
   if (!rc) rc = write_run_attrs(f, a->run);
@@ -548,11 +561,21 @@ int res_open(res_file **out, const char *path, const job_sweep *s) {
   return 0;
 }
 
-int64_t res_njobs(const res_file *f) { return f->njobs; }
-res_status res_job_status(const res_file *f, int64_t i) { return (res_status)f->status[i]; }
-int32_t res_layer_count(const res_file *f, int64_t i) { return f->layer_count[i]; }
-int32_t res_nruns(const res_file *f) { return f->nruns; }
-const char *res_file_part(const res_file *f) { return f->part ? f->part : ""; }
+int64_t res_njobs(const res_file *f) {
+  return f->njobs;
+}
+res_status res_job_status(const res_file *f, int64_t i) {
+  return (res_status)f->status[i];
+}
+int32_t res_layer_count(const res_file *f, int64_t i) {
+  return f->layer_count[i];
+}
+int32_t res_nruns(const res_file *f) {
+  return f->nruns;
+}
+const char *res_file_part(const res_file *f) {
+  return f->part ? f->part : "";
+}
 
 int res_write_job(res_file *f, const res_row *row, const res_layer_row *layers) {
   int64_t i = row->p.index;
@@ -597,8 +620,7 @@ int res_close(res_file *f) {
 
 /* ---------------------------------------------------------------- reading */
 
-static int read_table(hid_t f, const char *name, hid_t t, size_t rowsize, void **rows,
-                      int64_t *n) {
+static int read_table(hid_t f, const char *name, hid_t t, size_t rowsize, void **rows, int64_t *n) {
   hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
   if (d < 0) return h5fail("dataset '%s'", name);
   *n = (int64_t)table_len(d);
@@ -725,8 +747,8 @@ int res_merge(const char *out, const char *const *paths, int nparts, int force, 
       const res_row *r = &parts[p].jobs[i];
       if (r->layer_count != nl[i] || r->layer_first != parts[0].jobs[i].layer_first ||
           r->p.id != parts[0].jobs[i].p.id) {
-        rc = mon_fail("merge: job %lld has a different layout in %s and %s", (long long)i,
-                      paths[0], paths[p]);
+        rc = mon_fail("merge: job %lld has a different layout in %s and %s", (long long)i, paths[0],
+                      paths[p]);
         break;
       }
       if (r->status == RES_PENDING) continue;

@@ -224,8 +224,9 @@ int res_report(const res_data *d, FILE *out, int json) {
             (long long)d->njobs, (long long)done, (long long)failed,
             (long long)(d->njobs - done - failed), d->part[0] ? ", part " : "", d->part);
     if (last)
-      fprintf(out, "last run: %s, moncim %s (commit %s), %s, %d ranks x %d threads, %s .. %s, "
-                   "executor %s\n",
+      fprintf(out,
+              "last run: %s, moncim %s (commit %s), %s, %d ranks x %d threads, %s .. %s, "
+              "executor %s\n",
               last->kind, last->version, last->git_commit, last->host, last->ranks, last->threads,
               last->start_time, last->end_time[0] ? last->end_time : "(running or killed)",
               last->executor);
@@ -263,18 +264,20 @@ int res_report(const res_data *d, FILE *out, int json) {
               "mapping", "adc", "bpc", "sd", "top1", "area_mm2", "energy_pj", "configuration");
       for (int k = 0; k < nbest; k++)
         fprintf(out, "%-8s %4d %8.4f %7.4f %6.3f %10.4g %12.4g  %s\n", best[k]->r->p.mapping,
-                best[k]->r->p.adc_bits, best[k]->bpc, best[k]->bpc_sd, best[k]->top1,
-                best[k]->area, best[k]->energy, cfg_label(best[k], lab, sizeof lab));
-      fprintf(out, "\nBest accuracy per area (Pareto front: no smaller design is as accurate)\n"
-                   "%10s %8s %6s %12s %12s  %s\n",
+                best[k]->r->p.adc_bits, best[k]->bpc, best[k]->bpc_sd, best[k]->top1, best[k]->area,
+                best[k]->energy, cfg_label(best[k], lab, sizeof lab));
+      fprintf(out,
+              "\nBest accuracy per area (Pareto front: no smaller design is as accurate)\n"
+              "%10s %8s %6s %12s %12s  %s\n",
               "area_mm2", "bpc", "top1", "energy_pj", "latency_ns", "configuration");
       for (int k = 0; k < nfront; k++)
-        fprintf(out, "%10.4g %8.4f %6.3f %12.4g %12.4g  %s adc=%d\n", front[k]->area,
-                front[k]->bpc, front[k]->top1, front[k]->energy, front[k]->latency,
+        fprintf(out, "%10.4g %8.4f %6.3f %12.4g %12.4g  %s adc=%d\n", front[k]->area, front[k]->bpc,
+                front[k]->top1, front[k]->energy, front[k]->latency,
                 cfg_label(front[k], lab, sizeof lab), front[k]->r->p.adc_bits);
     }
-    fprintf(out, "\nCost per token at adc_bits=%d, dac_bits=%d (mean over seeds)\n"
-                 "%-48s %12s %12s %10s %8s %8s %6s\n",
+    fprintf(out,
+            "\nCost per token at adc_bits=%d, dac_bits=%d (mean over seeds)\n"
+            "%-48s %12s %12s %10s %8s %8s %6s\n",
             ref_adc, ref_dac, "configuration", "latency_ns", "energy_pj", "area_mm2", "arrays",
             "adcs", "util");
     for (int i = 0; i < n; i++)

@@ -36,21 +36,21 @@ typedef enum { RES_PENDING = 0, RES_DONE = 1, RES_FAILED = 2 } res_status;
 /* One row of /jobs. Run-dependent columns (may differ between two runs of the same sweep)
  * are marked "run" in the column table and in SCHEMA.md. */
 typedef struct {
-  job_params p;          /* the job's parameters (job_index, job_id, axes) */
-  char job_id[17];       /* p.id as 16 hex digits (what logs and reports print) */
-  int64_t layer_first;   /* first row of this job in /layers */
-  int32_t layer_count;   /* number of rows of this job in /layers */
-  job_metrics m;         /* accuracy and cost; NaN until done */
-  int8_t status;         /* res_status */
+  job_params p;            /* the job's parameters (job_index, job_id, axes) */
+  char job_id[17];         /* p.id as 16 hex digits (what logs and reports print) */
+  int64_t layer_first;     /* first row of this job in /layers */
+  int32_t layer_count;     /* number of rows of this job in /layers */
+  job_metrics m;           /* accuracy and cost; NaN until done */
+  int8_t status;           /* res_status */
   char error[RES_ERR_LEN]; /* failure message ("" unless failed) */
-  int32_t run;           /* run: index into /runs of the run that computed it */
-  int32_t rank;          /* run: MPI rank that ran it */
-  int32_t threads;       /* run: OpenMP threads of that rank */
+  int32_t run;             /* run: index into /runs of the run that computed it */
+  int32_t rank;            /* run: MPI rank that ran it */
+  int32_t threads;         /* run: OpenMP threads of that rank */
   char host[RES_HOST_LEN]; /* run: host name of that rank */
-  double started_unix;   /* run: start time, seconds since the Unix epoch */
-  double wall_s;         /* run: wall time of the job, s */
-  double cpu_s;          /* run: CPU time of the rank process during the job (all threads), s */
-  double peak_rss_mb;    /* run: peak resident memory of the rank process during the job, MiB */
+  double started_unix;     /* run: start time, seconds since the Unix epoch */
+  double wall_s;           /* run: wall time of the job, s */
+  double cpu_s;            /* run: CPU time of the rank process during the job (all threads), s */
+  double peak_rss_mb;      /* run: peak resident memory of the rank process during the job, MiB */
 } res_row;
 
 /* One row of /layers. */
@@ -71,7 +71,7 @@ typedef struct {
   char executor[32];
   char part[32]; /* "I/N" when the run was restricted with --part, else "" */
   int32_t ranks, threads;
-  double start_unix, end_unix; /* end NaN: still running or killed */
+  double start_unix, end_unix;       /* end NaN: still running or killed */
   char start_time[32], end_time[32]; /* ISO 8601 UTC */
   int64_t jobs_run, jobs_failed;
 } res_run_row;
@@ -82,9 +82,9 @@ typedef struct {
   char host[RES_HOST_LEN];
   int32_t threads;
   int64_t jobs;
-  double busy_s;  /* inside jobs */
-  double idle_s;  /* waiting for work or for the end of the sweep: wall_s - busy_s */
-  double wall_s;  /* from the first job request to the end of the sweep */
+  double busy_s; /* inside jobs */
+  double idle_s; /* waiting for work or for the end of the sweep: wall_s - busy_s */
+  double wall_s; /* from the first job request to the end of the sweep */
   int64_t cache_hits, cache_misses;
 } res_rank_row;
 

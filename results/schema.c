@@ -9,9 +9,9 @@
 #include <time.h>
 
 #define COL(st, field, t, unit, run, doc)                                                          \
-  {#field, t, offsetof(st, field), sizeof(((st *)0)->field), unit, run, doc}
+  { #field, t, offsetof(st, field), sizeof(((st *)0)->field), unit, run, doc }
 #define NCOL(st, name, field, t, unit, run, doc)                                                   \
-  {name, t, offsetof(st, field), sizeof(((st *)0)->field), unit, run, doc}
+  { name, t, offsetof(st, field), sizeof(((st *)0)->field), unit, run, doc }
 
 const res_column res_job_columns[] = {
     NCOL(res_row, "job_index", p.index, RES_T_I64, "", 0, "position in the expanded job list"),

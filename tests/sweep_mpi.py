@@ -161,7 +161,7 @@ def kill_session(p):
 
 def kill():
     rng = random.Random(int(os.environ.get("MONCIM_TEST_SEED", "12345")))
-    sweep = write_sweep("kill.sweep", work=1.0)
+    sweep = write_sweep("kill.sweep", work=2.5)
     ref = os.path.join(ARGS.work, "kill_ref.h5")
     run(sweep_cmd(2, sweep, ref))
     out = os.path.join(ARGS.work, "kill.h5")
@@ -175,7 +175,7 @@ def kill():
         errf = open(os.path.join(ARGS.work, "kill_%d.err" % attempt), "w+")
         p = subprocess.Popen(cmd, env=dict(ENV, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
                              stderr=errf, start_new_session=True)
-        time.sleep(rng.uniform(0.0, 1.2))
+        time.sleep(rng.uniform(0.0, 1.0))
         finished = p.poll() is not None
         if not finished:
             kill_session(p)
@@ -375,7 +375,8 @@ def main():
     ap.add_argument("--work", required=True)
     ARGS = ap.parse_args()
     ARGS.work = os.path.join(ARGS.work, ARGS.scenario)
-    os.makedirs(ARGS.work, exist_ok=True)
+    shutil.rmtree(ARGS.work, ignore_errors=True)  # every run starts from nothing
+    os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
      "failures": failures, "plot": plot}[ARGS.scenario]()
 
