@@ -18,6 +18,9 @@ int bench_cmd_project(int argc, char **argv);
 int bench_cmd_demo(int argc, char **argv);
 int bench_cmd_map(int argc, char **argv);
 int bench_cmd_trace(int argc, char **argv);
+int bench_cmd_sweep(int argc, char **argv);  /* MPI: the only subcommand that initializes it */
+int bench_cmd_merge(int argc, char **argv);
+int bench_cmd_report(int argc, char **argv);
 
 /* Shared CLI helpers. */
 double bench_now(void);                       /* monotonic seconds */

@@ -17,6 +17,9 @@ static const bench_command commands[] = {
      .run = bench_cmd_info},
     {.name = "map", .summary = "map a model onto crossbar arrays, table per strategy", .run = bench_cmd_map},
     {.name = "trace", .summary = "write the CIM command stream of one token", .run = bench_cmd_trace},
+    {.name = "sweep", .summary = "run a sweep file across MPI ranks into HDF5", .run = bench_cmd_sweep},
+    {.name = "report", .summary = "summary tables of a sweep's HDF5 file", .run = bench_cmd_report},
+    {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -1,0 +1,75 @@
+/* moncim merge: combines the HDF5 files of the parts of one sweep (sweep --part I/N, e.g. a
+ * Slurm job array) into one file equal to a single run's. Needs no MPI. */
+#include "bench.h"
+#include "kernels.h"
+#include "results.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CMD "merge"
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: moncim merge -o OUT.h5 PART.h5 [PART.h5 ...]\n\n"
+             "Combines files written by 'moncim sweep FILE --part I/N' (same sweep file) into one\n"
+             "file holding every job, as one run of the whole sweep would have written it\n"
+             "(apart from run columns such as rank and wall time). Jobs done in several inputs\n"
+             "must agree.\n\n"
+             "  -o, --output OUT.h5  merged file (must not exist unless --force)\n"
+             "      --force          overwrite OUT.h5\n"
+             "      --allow-missing  write jobs done in no input as pending (default: error)\n"
+             "  -h, --help           this text\n");
+}
+
+int bench_cmd_merge(int argc, char **argv) {
+  static const struct option lo[] = {{"output", required_argument, 0, 'o'},
+                                     {"force", no_argument, 0, 'f'},
+                                     {"allow-missing", no_argument, 0, 'm'},
+                                     {"help", no_argument, 0, 'h'},
+                                     {0, 0, 0, 0}};
+  const char *out = NULL;
+  int force = 0, allow_missing = 0, c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+    switch (c) {
+    case 'o':
+      out = optarg;
+      break;
+    case 'f':
+      force = 1;
+      break;
+    case 'm':
+      allow_missing = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return BENCH_OK;
+    default:
+      fprintf(stderr, "Try 'moncim merge --help'.\n");
+      return BENCH_USAGE;
+    }
+  }
+  if (!out) return bench_usage_error(CMD, "-o OUT.h5 is required");
+  if (optind >= argc) return bench_usage_error(CMD, "expected at least one input file");
+  res_run_row run;
+  memset(&run, 0, sizeof run);
+  snprintf(run.kind, sizeof run.kind, "merge");
+  size_t len = (size_t)snprintf(run.command_line, sizeof run.command_line, "moncim");
+  for (int i = 0; i < argc && len < sizeof run.command_line; i++)
+    len += (size_t)snprintf(run.command_line + len, sizeof run.command_line - len, " %s", argv[i]);
+  gethostname(run.host, sizeof run.host - 1);
+  snprintf(run.version, sizeof run.version, "%s", bench_version_string());
+  snprintf(run.git_commit, sizeof run.git_commit, "%s", bench_git_commit());
+  run.ranks = 1;
+  run.threads = 1;
+  run.start_unix = res_now_unix();
+  res_iso_time(run.start_unix, run.start_time, sizeof run.start_time);
+  run.end_unix = run.start_unix;
+  snprintf(run.end_time, sizeof run.end_time, "%s", run.start_time);
+  if (res_merge(out, (const char *const *)argv + optind, argc - optind, force, allow_missing, &run))
+    return bench_error(CMD, "%s", mon_errmsg());
+  fprintf(stderr, "moncim merge: %d files -> %s\n", argc - optind, out);
+  return BENCH_OK;
+}
