@@ -191,4 +191,82 @@ int mon_gpt2_config_write(const mon_gpt2_config *c, const char *path);
  * write/fsync/close checked, then rename(). On failure path is untouched and no temp remains. */
 int mon_write_atomic(const char *path, int nparts, const void *const *parts, const size_t *lens);
 
+/* ---------------------------------------------------------------- GPT-2 model (model issue) */
+/* Character-level GPT-2 (learned positions, pre-LayerNorm, GELU MLP, causal multi-head
+ * attention, tied embeddings). Linear layers are dense or Monarch. Checkpoints use the Hugging
+ * Face GPT-2 names: wte.weight, wpe.weight, h.{i}.ln_1.{weight,bias}, h.{i}.attn.c_attn.*,
+ * h.{i}.attn.c_proj.*, h.{i}.ln_2.*, h.{i}.mlp.c_fc.*, h.{i}.mlp.c_proj.*, ln_f.*. Dense weights
+ * are stored as HF Conv1D, shape (in, out); a Monarch linear stores
+ * h.{i}.attn.c_attn.blkdiag1 (k, q, p), .blkdiag2 (l, s, r) and .bias (out). */
+
+/* The weight-stationary linear layers of one transformer block, in forward order. */
+typedef enum {
+  MON_LIN_QKV = 0,  /* attn.c_attn: (3 d, d) */
+  MON_LIN_ATTN_OUT, /* attn.c_proj: (d, d) */
+  MON_LIN_FC,       /* mlp.c_fc: (d_ff, d) */
+  MON_LIN_PROJ,     /* mlp.c_proj: (d, d_ff) */
+  MON_LIN_KINDS
+} mon_lin_kind;
+const char *mon_lin_kind_name(mon_lin_kind k); /* "qkv", "attn_out", "fc", "proj" */
+
+/* One linear layer y = W x + b, W (out, in) in moncim's orientation (not Conv1D's). */
+typedef struct {
+  int out, in;
+  int is_monarch;
+  float *w;      /* dense W (out, in) row-major, when !is_monarch */
+  mon_monarch m; /* factors, when is_monarch */
+  float *b;      /* bias (out) */
+} mon_linear;
+
+/* Replaces the product Y = X W^T of one linear layer (the bias is added by the caller).
+ * x (batch, in), y (batch, out). `row0` is the global index of x's first row in the evaluation
+ * stream (position counter over the whole evaluated text), so a simulator can key its
+ * counter-based noise per input vector independently of how rows are batched. Called from
+ * outside any OpenMP parallel region; the hook parallelises inside. 0 / -1 + mon_fail. */
+typedef int (*mon_linear_fn)(void *ctx, int layer, mon_lin_kind kind, const mon_linear *lin,
+                             int64_t row0, int batch, const float *x, float *y);
+
+typedef struct {
+  mon_gpt2_config cfg;
+  int vocab[256];   /* byte -> token id, -1 for bytes not in the vocabulary */
+  uint8_t bytes[256]; /* token id -> byte */
+  float *wte, *wpe; /* (vocab, d), (ctx, d) */
+  float *ln1_w, *ln1_b, *ln2_w, *ln2_b; /* (n_layer, d) each */
+  float *lnf_w, *lnf_b;                 /* (d) */
+  mon_linear *lin; /* n_layer * MON_LIN_KINDS, index layer * MON_LIN_KINDS + kind */
+} mon_model;
+
+/* Loads DIR/config.json and DIR/model.safetensors; every tensor's presence and shape is checked
+ * against the config (errors name the file and the tensor). Pair with mon_model_destroy. */
+int mon_model_load(mon_model *m, const char *dir);
+int mon_model_save(const mon_model *m, const char *dir);
+void mon_model_destroy(mon_model *m);
+static inline mon_linear *mon_model_linear(const mon_model *m, int layer, mon_lin_kind k) {
+  return &m->lin[layer * MON_LIN_KINDS + k];
+}
+
+/* The fixed data split of the King James Bible (Debian bible-kjv, `bible -f gen1:1-rev22:21`):
+ * training text and held-out evaluation text (whole books never seen in training; see
+ * models/README.md). Cached under the build tree after the first read. Caller frees. */
+int mon_kjv_text(uint8_t **train, size_t *ntrain, uint8_t **eval, size_t *neval);
+
+typedef struct {
+  int64_t positions;  /* next-character predictions scored (fixed, documented default) */
+  int batch;          /* sequences per forward chunk (0 = default) */
+  mon_linear_fn hook; /* NULL: float products (CBLAS / Monarch kernels) */
+  void *hook_ctx;
+  int32_t *pred;      /* optional (positions): top-1 prediction per scored position */
+} mon_eval_opts;
+
+typedef struct {
+  double bpc;        /* mean cross-entropy, bits per character */
+  double top1;       /* next-character top-1 accuracy, 0..1 */
+  int64_t positions; /* positions scored */
+} mon_eval_result;
+
+/* Scores `positions` next-character predictions on text (non-overlapping windows of the
+ * model's context; every position of a window is scored). Deterministic for any thread count. */
+int mon_model_eval(const mon_model *m, const uint8_t *text, size_t len, const mon_eval_opts *o,
+                   mon_eval_result *r);
+
 #endif

@@ -1,0 +1,92 @@
+/* moncim cimsim: the analog compute-in-memory simulator. It programs the arrays of a mapping
+ * (mapping.h) with quantized, sliced, signed conductances (with programming noise, drift and
+ * stuck-at faults), executes the command stream's MVMs on batches of input vectors (DAC steps,
+ * analog column sums with read noise, ADC with its range, offset and gain error, digital
+ * shift-and-add and tile accumulation) and accounts latency, energy and area from the hardware
+ * description (map_hw, the one hardware file of moncim: configs/hw-default.json).
+ *
+ * Equations, defaults and their sources: docs/analog-model.md and docs/cost-model.md.
+ * Randomness is counter-based (Philox-4x32-10) keyed by (seed, layer, array, step, column,
+ * vector), so results are bitwise identical for any number of threads and ranks.
+ * Functions that can fail return 0 / -1 after mon_fail() (message via mon_errmsg()).
+ */
+#ifndef MONCIM_CIMSIM_H
+#define MONCIM_CIMSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+#include "mapping.h"
+
+/* ================================================================ configuration */
+
+typedef enum { CIM_ENC_DIFFERENTIAL = 0, CIM_ENC_OFFSET } cim_encoding;
+typedef enum { CIM_ADC_FULLSCALE = 0, CIM_ADC_CALIBRATED } cim_adc_range;
+
+/* ADC bits value meaning "lossless for every column" (exact integer arithmetic). */
+#define CIM_ADC_LOSSLESS 0
+
+/* One simulation's settings besides the hardware (converter resolutions come from map_hw:
+ * hw.adc_bits, hw.dac_bits, hw.w_bits, hw.in_bits, hw.cell_bits; callers override them there). */
+typedef struct {
+  cim_encoding encoding;  /* default: from hw.differential */
+  cim_adc_range adc_range;
+  double adc_percentile;  /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
+  char noise[256];        /* non-idealities, "" = ideal: "name[:k=v,...]" joined by '+' */
+  uint64_t seed;          /* keys every random draw */
+  int lossless;           /* 1: ignore hw.adc_bits, convert every column losslessly */
+} cim_config;
+
+void cim_config_default(cim_config *c, const map_hw *hw);
+/* Validates a noise spec ("prog-pcm+read-gauss:sigma=0.02"); errors name the unknown name or
+ * key and what was expected. Used by the sweep to reject bad specs before any job runs. */
+int cim_noise_check(const char *spec);
+
+/* ================================================================ model adapter */
+
+/* The map_model of a loaded GPT-2 model: layer index = block * MON_LIN_KINDS + kind, weights
+ * borrowed from m (dense or Monarch), `tokens` vectors per inference. */
+int cim_model_from_mon(map_model *mm, const mon_model *m, int tokens);
+
+/* ================================================================ runner */
+
+typedef struct cim_runner cim_runner;
+
+/* Maps mm on hw with strategy st (opt may be NULL), schedules the stream, programs the arrays
+ * (encoding, slicing, programming noise, drift, faults per cfg). mm must outlive the runner. */
+int cim_runner_create(cim_runner **r, const map_model *mm, const map_hw *hw, map_strategy_id st,
+                      const map_options *opt, const cim_config *cfg);
+void cim_runner_destroy(cim_runner *r);
+const map_mapping *cim_runner_mapping(const cim_runner *r);
+const map_stream *cim_runner_stream(const cim_runner *r);
+
+/* Simulates layer `layer` of mm on a batch: y (batch, out) = analog(W) x (batch, in), no bias.
+ * `row0` keys the per-vector noise draws (see mon_linear_fn). */
+int cim_runner_apply(cim_runner *r, int layer, int64_t row0, int batch, const float *x, float *y);
+
+/* A mon_linear_fn: ctx is a cim_runner built from cim_model_from_mon. Also accumulates the
+ * per-layer output error against the float product (cim_runner_layer_err). */
+int cim_linear_hook(void *ctx, int layer, mon_lin_kind kind, const mon_linear *lin, int64_t row0,
+                    int batch, const float *x, float *y);
+/* Mean over the vectors seen by the hook of ||y_analog - y_float|| / ||y_float||, per map layer. */
+double cim_runner_layer_err(const cim_runner *r, int layer);
+
+/* ================================================================ cost model */
+
+/* Per token (one vector through every linear layer). Units: ns, pJ, mm^2. */
+typedef struct {
+  double latency_ns, latency_array_ns, latency_adc_ns, latency_digital_ns;
+  double energy_pj, energy_dac_pj, energy_array_pj, energy_adc_pj, energy_shiftadd_pj,
+      energy_digital_pj, energy_buffer_pj;
+  double area_mm2, area_array_mm2, area_adc_mm2, area_dac_mm2, area_digital_mm2;
+  int64_t arrays, crossbars, adcs, dacs, conversions, steps;
+  double utilization;
+} cim_cost;
+
+/* Cost of one token through the stream, and optionally per model layer (layer may be NULL, else
+ * mm->nlayers entries; area of a layer = the arrays it occupies and their converters). */
+int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, const map_mapping *mp,
+                     const map_model *mm, const map_hw *hw);
+
+#endif
