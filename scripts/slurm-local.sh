@@ -191,13 +191,14 @@ stop() {
   if pid_of "$DIR/run/slurmctld.pid" slurmctld >/dev/null; then
     # Cancel what is left so that no job step outlives its slurmd.
     scancel --full --quiet --user="$(id -un)" 2>/dev/null || true
-    wait_for 15 sh -c '[ -z "$(squeue -h 2>/dev/null)" ]' || true
+    queue_empty() { [ -z "$(squeue -h 2>/dev/null)" ]; }
+    wait_for 15 queue_empty || true
   fi
   stop_one slurmd
   # Job processes that survived their slurmstepd (tracked by linuxproc, now without slurmd).
   local p
   for p in $(pgrep -x slurmstepd 2>/dev/null || true); do
-    grep -qs "$DIR" "/proc/$p/cmdline" /proc/"$p"/environ 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+    if grep -qs "$DIR" "/proc/$p/cmdline" "/proc/$p/environ"; then kill -KILL "$p" 2>/dev/null || true; fi
   done
   stop_one slurmctld
   stop_one munged

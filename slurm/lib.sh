@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # MONCIM_LAUNCH and MONCIM_USR1 are read by the scripts
 # Shared by slurm/*.sbatch (sourced, not run). Slurm runs a spooled copy of a batch script, so
 # the scripts find the checkout through the job's Command= (the path given to sbatch) and then
 # source this file. Environment knobs (all optional):

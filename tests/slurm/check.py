@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """HDF5 checks for tests/slurm/run.sh, on top of tests/sweep_mpi.py's reader and comparer.
 
-  check.py done FILE                 every job of FILE is done; prints the count
+  check.py complete FILE             every job of FILE is done; prints the count
   check.py equal A B WHAT            A and B hold the same results except timing/run columns
   check.py runs FILE KIND,KIND,...   /runs lists these kinds of run, in order
   check.py kept FILE RUN N           exactly N jobs were computed by run RUN (e.g. the run that
@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 def main(argv):
     cmd = argv[1]
-    if cmd == "done":
+    if cmd == "complete":
         d, attrs, _ = sweep_mpi.read(argv[2])
         st = d["jobs"]["status"]
         sweep_mpi.check(len(st) == attrs["njobs"], "%s: %d rows for %d jobs"

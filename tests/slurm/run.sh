@@ -34,6 +34,8 @@ WORK=$(mktemp -d /tmp/moncim-slurm-work.XXXXXX)
 EVIDENCE=$WORK/evidence.txt
 : >"$EVIDENCE"
 
+h5check() { $PY "$SRC/tests/slurm/check.py" "$@"; } # complete | equal | runs | kept (check.py)
+
 log() { echo "test-slurm [$(($(date +%s) - T0))s]: $*" >&2; }
 
 cleanup() {
@@ -118,8 +120,8 @@ st=$(wait_done "$ja" 120)
 [ "$st" = "COMPLETED " ] || fail "(a) job $ja ended $st"
 grep -q "2 ranks x 1 threads, launcher srun, output results/$ja.h5" "slurm-t-sweep-$ja.out" ||
   fail "(a) log lacks the ranks x threads line"
-n=$($PY "$SRC/tests/slurm/check.py" done "results/$ja.h5")
-$PY "$SRC/tests/slurm/check.py" runs "results/$ja.h5" sweep >/dev/null
+n=$(h5check complete "results/$ja.h5")
+h5check runs "results/$ja.h5" sweep >/dev/null
 rep=$("$BIN" report "results/$ja.h5")
 [[ "$rep" == *"$n jobs, $n done, 0 failed, 0 pending"* ]] || fail "(a) moncim report: $rep"
 log "(a) job $ja COMPLETED: results/$ja.h5 holds all $n jobs (2 ranks x 1 thread, srun)"
@@ -137,11 +139,11 @@ st=$(wait_done "$jb" 120)
 st=$(wait_done "$jm" 60)
 [ "$st" = "COMPLETED " ] || fail "(b) merge job $jm ended $st"
 for i in 0 1 2; do
-  $PY "$SRC/tests/slurm/check.py" runs "results/$jb/part-$i-of-3.h5" sweep >/dev/null
+  h5check runs "results/$jb/part-$i-of-3.h5" sweep >/dev/null
 done
-$PY "$SRC/tests/slurm/check.py" done "results/$jb.h5" >/dev/null
-$PY "$SRC/tests/slurm/check.py" runs "results/$jb.h5" merge,sweep,sweep,sweep >/dev/null
-$PY "$SRC/tests/slurm/check.py" equal "results/$ja.h5" "results/$jb.h5" \
+h5check complete "results/$jb.h5" >/dev/null
+h5check runs "results/$jb.h5" merge,sweep,sweep,sweep >/dev/null
+h5check equal "results/$ja.h5" "results/$jb.h5" \
   "(b) merged array $jb vs single run $ja" >/dev/null
 log "(b) array $jb (3 parts) + merge $jm COMPLETED: results/$jb.h5 equals the single run $ja"
 
@@ -151,7 +153,7 @@ st=$(wait_done "$jr" 120)
 grep -q "1 ranks x 2 threads, launcher mpirun" "slurm-t-sweep-mpirun-$jr.out" || fail "(a2) log"
 grep -q "moncim sweep: .* 1 ranks x 2 threads" "slurm-t-sweep-mpirun-$jr.out" ||
   fail "(a2) moncim did not get 2 OpenMP threads"
-nslow=$($PY "$SRC/tests/slurm/check.py" done ref-slow.h5)
+nslow=$(h5check complete ref-slow.h5)
 log "(a2) job $jr COMPLETED under mpirun, 1 rank x 2 threads: ref-slow.h5 holds all $nslow jobs"
 
 # ---------------------------------------------------------------- (c)
@@ -180,12 +182,12 @@ st=$(wait_done "$jc" 150)
 grep -q "SIGUSR1 (time limit near): stopping the sweep" "$clog" || fail "(c) no SIGUSR1 in the log"
 grep -q "run 2 on" "$clog" || fail "(c) the requeued run did not start"
 kept=$(sed -n 's/.* to run (\([0-9]*\) already in results.*/\1/p' "$clog" | tail -1)
-[ -n "$kept" ] && [ "$kept" -ge 3 ] && [ "$kept" -lt "$nslow" ] ||
+{ [ -n "$kept" ] && [ "$kept" -ge 3 ] && [ "$kept" -lt "$nslow" ]; } ||
   fail "(c) the resumed run found '$kept' jobs done (expected 3..$((nslow - 1)))"
-$PY "$SRC/tests/slurm/check.py" done "results/$jc.h5" >/dev/null
-$PY "$SRC/tests/slurm/check.py" runs "results/$jc.h5" sweep,resume >/dev/null
-$PY "$SRC/tests/slurm/check.py" kept "results/$jc.h5" 0 "$kept" >/dev/null
-$PY "$SRC/tests/slurm/check.py" equal ref-slow.h5 "results/$jc.h5" \
+h5check complete "results/$jc.h5" >/dev/null
+h5check runs "results/$jc.h5" sweep,resume >/dev/null
+h5check kept "results/$jc.h5" 0 "$kept" >/dev/null
+h5check equal ref-slow.h5 "results/$jc.h5" \
   "(c) requeued and resumed $jc vs uninterrupted $jr" >/dev/null
 log "(c) job $jc: SIGUSR1, requeued (Restarts=1), resumed with $kept of $nslow jobs kept," \
   "COMPLETED; equals the uninterrupted run $jr"
