@@ -20,6 +20,7 @@ PORT=${MONCIM_SLURM_PORT:-16817}
 CONF=$DIR/slurm.conf
 MUNGE_SOCKET=$DIR/munge/munge.socket.2
 export SLURM_CONF=$CONF
+export PATH=$PATH:/usr/sbin:/sbin # the daemons live there; not on every PATH
 
 say() { echo "slurm-local: $*" >&2; }
 die() {

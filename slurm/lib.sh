@@ -75,7 +75,7 @@ moncim_run_requeueable() {
     rc=$?
     kill -0 "$MONCIM_PID" 2>/dev/null || break # else wait was interrupted by the signal
   done
-  trap - USR1
+  trap '' USR1 # a late signal must not kill the shell of a finished sweep
   if [ "$MONCIM_USR1" -eq 1 ]; then
     moncim_log "sweep stopped (status $rc); requeueing job $SLURM_JOB_ID to resume it"
     if scontrol requeue "$SLURM_JOB_ID"; then
