@@ -131,7 +131,9 @@ t0log=$WORK/slurm-t-array-${jb}_0.out
 wait_for 120 grep -qs "merge job [0-9]* will write" "$t0log" || fail "array task 0 submitted no merge job"
 jm=$(sed -n 's/.*merge job \([0-9]*\) will write.*/\1/p' "$t0log" | head -1)
 snapshot "(b) array $jb and its merge job $jm (pending on Dependency)"
-scontrol -o show job "$jm" | grep -q "Dependency=afterok:${jb}" || fail "merge job $jm lacks afterok:$jb"
+dep=$(scontrol -o show job "$jm" | grep -o "Dependency=[^ ]*")
+[[ "$dep" == "Dependency=afterok:${jb}"* ]] || fail "merge job $jm: $dep, expected afterok:$jb"
+echo "merge job $jm: $dep" >>"$EVIDENCE"
 
 # ---------------------------------------------------------------- (b)
 st=$(wait_done "$jb" 120)
@@ -198,7 +200,9 @@ log "(c) job $jc: SIGUSR1, requeued (Restarts=1), resumed with $kept of $nslow j
   grep -E 'moncim-slurm|to run|DUE TO JOB REQUEUE' "$clog"
   echo "--- scontrol: final state and restart count"
   for j in $ja $jr $jb $jm $jc; do
-    scontrol -o show job "$j" | sed -n 's/^\(JobId=[0-9]*\).*\( JobName=[^ ]*\).*\( JobState=[A-Z]*\).*\( Restarts=[0-9]*\).*/\1\2\3\4/p'
+    scontrol -o show job "$j" | awk '{ for (i = 1; i <= NF; i++)
+      if ($i ~ /^(JobId|ArrayJobId|ArrayTaskId|JobName|JobState|Restarts|Dependency)=/) printf "%s ", $i
+      print "" }'
   done
   echo "--- sacct --completion (no slurmdbd: the jobcomp/filetxt log, one line per end of a run;"
   echo "    the requeue of $jc ended its first run, logged with the state it went back to, PENDING)"
