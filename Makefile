@@ -41,3 +41,9 @@ format:
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+# The model zoo (models/): trains kjv-dense and its D2S variants from scratch with the recorded
+# seeds (scripts/make-models.sh; about 40 minutes on 2 cores).
+.PHONY: models
+models: build
+	bash scripts/make-models.sh

@@ -186,6 +186,8 @@ static void usage(FILE *f) {
           "  --heads N          n_head (default 8)\n"
           "  --ctx N            context length n_positions (default 128)\n"
           "  --d-ff N           MLP width n_inner (default 4 d-model)\n"
+          "  --init DIR         continue from the model in DIR (its config; the size options\n"
+          "                     are ignored) with a fresh optimizer and schedule\n"
           "  --eval-positions N held-out positions scored at the end (default 16384)\n"
           "%s"
           "  --json             print the training log as JSON instead of the progress table\n"
@@ -202,11 +204,12 @@ int bench_cmd_train(int argc, char **argv) {
                                        {"ctx", required_argument, NULL, 'c'},
                                        {"d-ff", required_argument, NULL, 'f'},
                                        {"eval-positions", required_argument, NULL, 'e'},
+                                       {"init", required_argument, NULL, 'I'},
                                        {"json", no_argument, NULL, 'j'},
                                        {"help", no_argument, NULL, 'h'},
                                        BENCH_TRAIN_LONGOPTS,
                                        {NULL, 0, NULL, 0}};
-  const char *cmd = "train", *out = NULL;
+  const char *cmd = "train", *out = NULL, *init = NULL;
   int nblocks = 1, d = 256, L = 4, H = 8, ctx = 128, dff = 0, json = 0, save_every = 0;
   int evalpos = 16384;
   mon_train_opts o;
@@ -284,16 +287,19 @@ int bench_cmd_train(int argc, char **argv) {
                          .layer_norm_epsilon = 1e-5};
   mon_model m;
   int rc = BENCH_FAIL;
-  if (mon_model_alloc(&m, &cfg, b2)) {
+  if (init ? mon_model_load(&m, init) : mon_model_alloc(&m, &cfg, b2)) {
     free(tr), free(ev);
     return bench_error(cmd, "%s", mon_errmsg());
   }
-  mon_model_init_random(&m, o.seed);
+  if (!init) mon_model_init_random(&m, o.seed);
   cJSON *log = cJSON_CreateObject();
   cJSON_AddStringToObject(log, "command", "train");
   cJSON_AddStringToObject(log, "moncim", bench_version_string());
   cJSON_AddStringToObject(log, "commit", bench_git_commit());
-  cJSON_AddNumberToObject(log, "init_seed", (double)o.seed);
+  if (init)
+    cJSON_AddStringToObject(log, "init_from", init);
+  else
+    cJSON_AddNumberToObject(log, "init_seed", (double)o.seed);
   cJSON_AddNumberToObject(log, "train_bytes", (double)ntr);
   cJSON_AddNumberToObject(log, "heldout_bytes", (double)nev);
   bench_model_describe(&m, cJSON_AddObjectToObject(log, "model"));

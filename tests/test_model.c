@@ -350,3 +350,438 @@ Test(gradcheck, model_dense) {
 Test(gradcheck, model_monarch) {
   check_model_grad(4);
 }
+
+/* ---------------------------------------------------------------- checkpoints */
+
+static char tmpdir[256];
+static void rm_rf(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  char p[1024];
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+      struct stat sb;
+      if (!stat(p, &sb) && S_ISDIR(sb.st_mode))
+        rm_rf(p);
+      else
+        unlink(p);
+    }
+  closedir(d);
+  rmdir(dir);
+}
+static void mk_tmpdir(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/moncim_model_XXXXXX");
+  cr_assert_not_null(mkdtemp(tmpdir));
+}
+static void rm_tmpdir(void) {
+  rm_rf(tmpdir);
+}
+static const char *tsub(const char *name) {
+  static char p[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(p[k], sizeof p[k], "%s/%s", tmpdir, name);
+  return p[k];
+}
+TestSuite(checkpoint, .init = mk_tmpdir, .fini = rm_tmpdir);
+
+static void assert_models_equal(const mon_model *a, const mon_model *b) {
+  mon_param pa[64], pb[64];
+  int na = mon_model_params(a, pa, 64), nb = mon_model_params(b, pb, 64);
+  cr_assert_eq(na, nb);
+  for (int i = 0; i < na; i++) {
+    cr_assert_str_eq(pa[i].name, pb[i].name);
+    cr_assert_eq(pa[i].n, pb[i].n, "%s", pa[i].name);
+    cr_assert_eq(memcmp(pa[i].data, pb[i].data, pa[i].n * sizeof(float)), 0, "%s differs",
+                 pa[i].name);
+  }
+  cr_assert_eq(memcmp(a->vocab, b->vocab, sizeof a->vocab), 0);
+  cr_assert_eq(memcmp(&a->cfg, &b->cfg, sizeof a->cfg), 0);
+}
+
+Test(checkpoint, round_trip_dense_and_monarch) {
+  for (int nb = 0; nb <= 4; nb += 4) {
+    mon_model m, r;
+    tiny_model(&m, nb, 3);
+    const char *dir = tsub(nb ? "mon" : "dense");
+    cr_assert_eq(mon_model_save(&m, dir), 0, "%s", mon_errmsg());
+    cr_assert_eq(mon_model_load(&r, dir), 0, "%s", mon_errmsg());
+    assert_models_equal(&m, &r);
+    /* HF Conv1D orientation on disk: the stored c_fc weight is W^T, shape (in, out) */
+    if (!nb) {
+      mon_safetensors st;
+      char p[600];
+      snprintf(p, sizeof p, "%s/model.safetensors", dir);
+      cr_assert_eq(mon_st_open(&st, p), 0);
+      const mon_tensor *t = mon_st_find(&st, "h.1.mlp.c_fc.weight");
+      cr_assert_not_null(t);
+      cr_assert(t->ndim == 2 && t->shape[0] == 16 && t->shape[1] == 32);
+      const mon_linear *fc = mon_model_linear(&m, 1, MON_LIN_FC);
+      float v;
+      memcpy(&v, (const char *)t->data + (3 * 32 + 5) * sizeof(float), sizeof v);
+      cr_assert_eq(v, fc->w[5 * 16 + 3]); /* stored[in=3][out=5] == W[out=5][in=3] */
+      mon_st_close(&st);
+    }
+    mon_model_destroy(&m), mon_model_destroy(&r);
+  }
+}
+
+/* Writes DIR/model.safetensors from m's tensors, with one tensor left out (skip) or given a
+ * different leading dimension (grow), and DIR/config.json from cfg. */
+static void write_variant(const mon_model *m, const mon_gpt2_config *cfg, const char *dir,
+                          const char *skip, const char *grow) {
+  cr_assert_eq(mon_model_save(m, dir), 0, "%s", mon_errmsg());
+  mon_param p[64];
+  int n = mon_model_params(m, p, 64);
+  mon_st_writer *w = mon_st_writer_create();
+  float *big = NULL;
+  for (int i = 0; i < n; i++) {
+    if (skip && !strcmp(p[i].name, skip)) continue;
+    int64_t sh[3] = {p[i].shape[0], p[i].shape[1], p[i].shape[2]};
+    const float *data = p[i].data;
+    if (p[i].conv1d) sh[0] = p[i].shape[1], sh[1] = p[i].shape[0];
+    if (grow && !strcmp(p[i].name, grow)) {
+      size_t row = p[i].n / (size_t)sh[0];
+      big = calloc(p[i].n + row, sizeof(float));
+      memcpy(big, data, p[i].n * sizeof(float));
+      sh[0] += 1;
+      data = big;
+    }
+    cr_assert_eq(mon_st_writer_add(w, p[i].name, p[i].ndim, sh, data), 0);
+  }
+  char vocab[64] = "10,32,97,98,99,100,101,102,103,104,105";
+  cr_assert_eq(mon_st_writer_meta(w, "moncim_vocab", vocab), 0);
+  char path[600];
+  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  cr_assert_eq(mon_st_writer_write(w, path), 0, "%s", mon_errmsg());
+  mon_st_writer_destroy(w);
+  free(big);
+  snprintf(path, sizeof path, "%s/config.json", dir);
+  cr_assert_eq(mon_gpt2_config_write(cfg, path), 0);
+}
+
+static void expect_reject(const char *dir, const char *const *needles, int n) {
+  mon_model r;
+  cr_assert_eq(mon_model_load(&r, dir), -1, "a bad checkpoint in %s was accepted", dir);
+  const char *msg = mon_errmsg();
+  for (int i = 0; i < n; i++)
+    cr_assert_not_null(strstr(msg, needles[i]), "message \"%s\" lacks \"%s\"", msg, needles[i]);
+}
+
+Test(checkpoint, rejects_missing_tensor) {
+  mon_model m;
+  tiny_model(&m, 0, 3);
+  write_variant(&m, &m.cfg, tsub("a"), "h.1.attn.c_proj.bias", NULL);
+  expect_reject(tsub("a"),
+                (const char *[]){"missing tensor", "h.1.attn.c_proj.bias", "model.safetensors"}, 3);
+  mon_model_destroy(&m);
+}
+
+Test(checkpoint, rejects_wrong_shape) {
+  mon_model m;
+  tiny_model(&m, 4, 3);
+  write_variant(&m, &m.cfg, tsub("b"), NULL, "h.0.mlp.c_fc.blkdiag2");
+  expect_reject(tsub("b"), (const char *[]){"h.0.mlp.c_fc.blkdiag2", "shape", "monarch_nblocks"},
+                3);
+  write_variant(&m, &m.cfg, tsub("c"), NULL, "wpe.weight");
+  expect_reject(tsub("c"), (const char *[]){"wpe.weight", "shape (9, 16)", "expected (8, 16)"}, 3);
+  mon_model_destroy(&m);
+}
+
+Test(checkpoint, rejects_config_disagreeing) {
+  mon_model m;
+  tiny_model(&m, 0, 3);
+  mon_gpt2_config c = m.cfg;
+  c.n_inner = 48; /* the file has (16, 32) MLP weights */
+  write_variant(&m, &c, tsub("d"), NULL, NULL);
+  expect_reject(tsub("d"), (const char *[]){"h.0.mlp.c_fc.weight", "n_inner 48", "disagrees"}, 3);
+  c = m.cfg;
+  c.monarch_nblocks = 4; /* dense tensors under a Monarch config */
+  write_variant(&m, &c, tsub("e"), NULL, NULL);
+  expect_reject(tsub("e"),
+                (const char *[]){"missing tensor 'h.0.attn.c_attn.blkdiag1'", "monarch_nblocks"},
+                2);
+  c = m.cfg;
+  c.n_layer = 1; /* the file holds a second block */
+  write_variant(&m, &c, tsub("f"), NULL, NULL);
+  expect_reject(tsub("f"), (const char *[]){"unexpected tensor 'h.1.", "n_layer 1"}, 2);
+  c = m.cfg;
+  c.vocab_size = 10; /* 11 vocabulary bytes recorded */
+  write_variant(&m, &c, tsub("g"), NULL, NULL);
+  expect_reject(tsub("g"), (const char *[]){"moncim_vocab", "vocab_size is 10"}, 2);
+  mon_model_destroy(&m);
+}
+
+Test(checkpoint, rejects_corrupted_file) {
+  mon_model m;
+  tiny_model(&m, 0, 3);
+  cr_assert_eq(mon_model_save(&m, tsub("h")), 0);
+  char p[600];
+  snprintf(p, sizeof p, "%s/model.safetensors", tsub("h"));
+  FILE *f = fopen(p, "r+b");
+  cr_assert_not_null(f);
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fclose(f);
+  cr_assert_eq(truncate(p, len - 100), 0); /* data area cut short */
+  expect_reject(tsub("h"), (const char *[]){"model.safetensors"}, 1);
+  /* a NaN weight */
+  cr_assert_eq(mon_model_save(&m, tsub("i")), 0);
+  m.lnf_b[3] = NAN;
+  write_variant(&m, &m.cfg, tsub("i"), NULL, NULL);
+  expect_reject(tsub("i"), (const char *[]){"ln_f.bias", "not finite"}, 2);
+  mon_model_destroy(&m);
+}
+
+/* ---------------------------------------------------------------- eval, hook, determinism */
+
+static uint8_t *tiny_text(size_t n) {
+  uint8_t *t = malloc(n);
+  for (size_t i = 0; i < n; i++) t[i] = tiny_bytes[(size_t)(urand() * 11)];
+  return t;
+}
+
+typedef struct {
+  int calls[2][MON_LIN_KINDS];
+  int64_t last_row0;
+  int bad_row0;
+} hook_rec;
+
+static int float_hook(void *ctx, int layer, mon_lin_kind kind, const mon_linear *lin, int64_t row0,
+                      int batch, const float *x, float *y) {
+  hook_rec *h = ctx;
+  h->calls[layer][kind]++;
+  if (row0 % 8) h->bad_row0 = 1; /* windows of the tiny context (8) start at multiples of 8 */
+  h->last_row0 = row0;
+  if (lin->is_monarch) return mon_monarch_apply(&lin->m, batch, x, y);
+  mon_dense_apply(lin->w, lin->out, lin->in, batch, x, y);
+  return 0;
+}
+
+static int failing_hook(void *ctx, int layer, mon_lin_kind kind, const mon_linear *lin,
+                        int64_t row0, int batch, const float *x, float *y) {
+  (void)ctx, (void)layer, (void)kind, (void)lin, (void)row0, (void)batch, (void)x, (void)y;
+  return mon_fail("simulated device failure");
+}
+
+Test(eval, hook_with_float_products_is_identical) {
+  for (int nb = 0; nb <= 4; nb += 4) {
+    mon_model m;
+    tiny_model(&m, nb, 5);
+    size_t n = 8 * 20 + 1;
+    uint8_t *t = tiny_text(n);
+    int32_t p1[150], p2[150];
+    mon_eval_opts o = {.positions = 150, .batch = 3, .pred = p1};
+    mon_eval_result a, b;
+    cr_assert_eq(mon_model_eval(&m, t, n, &o, &a), 0, "%s", mon_errmsg());
+    hook_rec h = {0};
+    o.hook = float_hook, o.hook_ctx = &h, o.pred = p2;
+    cr_assert_eq(mon_model_eval(&m, t, n, &o, &b), 0, "%s", mon_errmsg());
+    cr_assert_eq(a.bpc, b.bpc);
+    cr_assert_eq(a.top1, b.top1);
+    cr_assert_eq(memcmp(p1, p2, sizeof p1), 0);
+    cr_assert_eq(a.positions, 150);
+    /* 19 windows (150 positions / 8) in chunks of 3: 7 calls per layer and kind */
+    for (int l = 0; l < 2; l++)
+      for (int k = 0; k < MON_LIN_KINDS; k++) cr_assert_eq(h.calls[l][k], 7);
+    cr_assert_eq(h.bad_row0, 0);
+    cr_assert_eq(h.last_row0, 18 * 8);
+    /* the mean of -log2 p over positions is bounded by top-1: bpc >= 0, top1 in [0, 1] */
+    cr_assert(a.bpc > 0 && a.top1 >= 0 && a.top1 <= 1);
+    o.hook = failing_hook;
+    cr_assert_eq(mon_model_eval(&m, t, n, &o, &b), -1);
+    cr_assert_not_null(strstr(mon_errmsg(), "simulated device failure"));
+    cr_assert_not_null(strstr(mon_errmsg(), "layer 0 qkv"));
+    free(t);
+    mon_model_destroy(&m);
+  }
+}
+
+Test(eval, chunking_and_threads_do_not_change_results) {
+  mon_model m;
+  tiny_model(&m, 4, 9);
+  size_t n = 8 * 16 + 1;
+  uint8_t *t = tiny_text(n);
+  mon_eval_result r[4];
+  int32_t p[4][128];
+  int threads[4] = {1, 2, 1, 2};
+  int max = omp_get_max_threads();
+  for (int i = 0; i < 4; i++) {
+    omp_set_num_threads(threads[i]);
+    mon_eval_opts o = {.positions = 128, .batch = i < 2 ? 4 : 16, .pred = p[i]};
+    cr_assert_eq(mon_model_eval(&m, t, n, &o, &r[i]), 0, "%s", mon_errmsg());
+  }
+  omp_set_num_threads(max);
+  /* bitwise equal across thread counts for a given chunking */
+  cr_assert_eq(r[0].bpc, r[1].bpc);
+  cr_assert_eq(r[2].bpc, r[3].bpc);
+  cr_assert_eq(memcmp(p[0], p[1], sizeof p[0]), 0);
+  /* different chunkings agree to float rounding */
+  cr_assert_float_eq(r[0].bpc, r[2].bpc, 1e-5);
+  free(t);
+  mon_model_destroy(&m);
+}
+
+Test(eval, rejects_bytes_outside_vocabulary) {
+  mon_model m;
+  tiny_model(&m, 0, 5);
+  uint8_t t[17] = "abcdefghZbcdefgh";
+  mon_eval_opts o = {.positions = 16};
+  mon_eval_result r;
+  cr_assert_eq(mon_model_eval(&m, t, 17, &o, &r), -1);
+  cr_assert_not_null(strstr(mon_errmsg(), "byte 90"));
+  o.positions = 100; /* more positions than the text holds */
+  cr_assert_eq(mon_model_eval(&m, (const uint8_t *)"abcabcabc", 9, &o, &r), -1);
+  mon_model_destroy(&m);
+}
+
+/* ---------------------------------------------------------------- training, d2s */
+
+Test(train, deterministic_and_learns) {
+  /* a periodic text: a model with context 8 can predict it almost perfectly */
+  size_t n = 4000;
+  uint8_t *t = malloc(n);
+  const char *pat = "abcde fgh\nigfedcba\n";
+  for (size_t i = 0; i < n; i++) t[i] = (uint8_t)pat[i % strlen(pat)];
+  mon_model a, b;
+  for (int k = 0; k < 2; k++) {
+    mon_model *m = k ? &b : &a;
+    mon_gpt2_config c = {.vocab_size = 11,
+                         .n_positions = 8,
+                         .n_embd = 16,
+                         .n_layer = 2,
+                         .n_head = 2,
+                         .n_inner = 32,
+                         .monarch_nblocks = 0,
+                         .layer_norm_epsilon = 1e-5};
+    cr_assert_eq(mon_model_alloc(m, &c, tiny_bytes), 0);
+    mon_model_init_random(m, 42);
+  }
+  mon_eval_opts eo = {.positions = 400};
+  mon_eval_result r0, r1;
+  cr_assert_eq(mon_model_eval(&a, t, n, &eo, &r0), 0);
+  mon_train_opts o;
+  mon_train_opts_default(&o);
+  o.steps = 150, o.batch = 8, o.warmup = 10, o.lr = 1e-2, o.min_lr = 1e-3, o.seed = 3;
+  double la, lb;
+  cr_assert_eq(mon_model_train(&a, t, n, &o, &la), 0, "%s", mon_errmsg());
+  cr_assert_eq(mon_model_train(&b, t, n, &o, &lb), 0, "%s", mon_errmsg());
+  cr_assert_eq(la, lb);
+  assert_models_equal(&a, &b);
+  cr_assert_eq(mon_model_eval(&a, t, n, &eo, &r1), 0);
+  /* from ~log2(11) = 3.46 bits to well under 1 bit per character */
+  cr_assert(r0.bpc > 3.0, "untrained %.3f", r0.bpc);
+  cr_assert(r1.bpc < 0.5, "trained %.3f bits/char (from %.3f)", r1.bpc, r0.bpc);
+  free(t);
+  mon_model_destroy(&a), mon_model_destroy(&b);
+}
+
+Test(train, d2s_of_a_monarch_matrix_is_exact) {
+  /* a dense model whose weights are Monarch matrices projects back onto the same products */
+  mon_model mon, den;
+  tiny_model(&mon, 4, 11);
+  mon_gpt2_config c = mon.cfg;
+  c.monarch_nblocks = 0;
+  cr_assert_eq(mon_model_alloc(&den, &c, tiny_bytes), 0);
+  mon_param pm[64], pd[64];
+  int nm = mon_model_params(&mon, pm, 64), nd = mon_model_params(&den, pd, 64);
+  for (int i = 0, j = 0; i < nm; i++) { /* copy every non-Monarch tensor by name */
+    if (strstr(pm[i].name, "blkdiag")) continue;
+    for (j = 0; j < nd && strcmp(pd[j].name, pm[i].name); j++) {
+    }
+    cr_assert(j < nd, "%s", pm[i].name);
+    memcpy(pd[j].data, pm[i].data, pm[i].n * sizeof(float));
+  }
+  for (int l = 0; l < 2; l++)
+    for (int k = 0; k < MON_LIN_KINDS; k++)
+      mon_monarch_to_dense(&mon_model_linear(&mon, l, k)->m, mon_model_linear(&den, l, k)->w);
+  double rel;
+  cr_assert_eq(mon_model_to_monarch(&den, 4, &rel), 0, "%s", mon_errmsg());
+  cr_assert_eq(den.cfg.monarch_nblocks, 4);
+  cr_assert(rel < 1e-5, "projection error %g", rel);
+  size_t n = 8 * 10 + 1;
+  uint8_t *t = tiny_text(n);
+  mon_eval_opts o = {.positions = 80};
+  mon_eval_result a, b;
+  cr_assert_eq(mon_model_eval(&mon, t, n, &o, &a), 0);
+  cr_assert_eq(mon_model_eval(&den, t, n, &o, &b), 0);
+  cr_assert_float_eq(a.bpc, b.bpc, 1e-4);
+  cr_assert_eq(mon_model_to_monarch(&den, 4, NULL), -1); /* already Monarch */
+  free(t);
+  mon_model_destroy(&mon), mon_model_destroy(&den);
+}
+
+/* ---------------------------------------------------------------- data and zoo */
+
+static void *find_bytes(const uint8_t *h, size_t hn, const char *needle) {
+  size_t nn = strlen(needle);
+  for (size_t i = 0; i + nn <= hn; i++)
+    if (!memcmp(h + i, needle, nn)) return (void *)(h + i);
+  return NULL;
+}
+
+Test(data, kjv_split) {
+  uint8_t *tr, *ev;
+  size_t ntr, nev;
+  cr_assert_eq(mon_kjv_text(&tr, &ntr, &ev, &nev), 0, "%s", mon_errmsg());
+  const char *gen = "In the beginning God created the heaven and the earth.\n";
+  const char *ruth = "Now it came to pass in the days when the judges ruled";
+  cr_assert_eq(memcmp(tr, gen, strlen(gen)), 0, "training text starts with Genesis 1:1");
+  cr_assert_eq(memcmp(ev, ruth, strlen(ruth)), 0, "held-out text starts with Ruth 1:1");
+  /* whole held-out books: their verses are absent from the training text */
+  cr_assert_null(find_bytes(tr, ntr, "The beginning of the gospel of Jesus Christ, the Son"));
+  cr_assert_null(find_bytes(tr, ntr, "Now the word of the LORD came unto Jonah the son of"));
+  cr_assert_not_null(find_bytes(ev, nev, "The beginning of the gospel of Jesus Christ, the Son"));
+  /* no verse references left, one line per verse: 31,102 verses in all */
+  size_t lines = 0;
+  for (size_t i = 0; i < ntr; i++) lines += tr[i] == '\n';
+  for (size_t i = 0; i < nev; i++) lines += ev[i] == '\n';
+  cr_assert_eq(lines, 31102);
+  cr_assert_null(find_bytes(tr, ntr, "Ge1:1"));
+  free(tr), free(ev);
+}
+
+static int read_recorded(const char *dir, const char *key, double *v) {
+  char p[1024];
+  snprintf(p, sizeof p, "%s/eval.json", dir);
+  FILE *f = fopen(p, "rb");
+  if (!f) return -1;
+  char buf[16384];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *s = strstr(buf, key);
+  if (!s) return -1;
+  s = strstr(s, "\"bits_per_char\":");
+  if (!s) return -1;
+  *v = strtod(s + strlen("\"bits_per_char\":"), NULL);
+  return 0;
+}
+
+/* Every zoo model evaluates to the bits/char recorded at its creation on the fixed slice (the
+ * first 1024 held-out positions), to 1e-4. */
+Test(zoo, recorded_slice_bpc, .timeout = 300) {
+  const char *names[] = {"kjv-dense", "kjv-nb4", "kjv-nb8", "kjv-nb16"};
+  uint8_t *tr, *ev;
+  size_t ntr, nev;
+  cr_assert_eq(mon_kjv_text(&tr, &ntr, &ev, &nev), 0, "%s", mon_errmsg());
+  int found = 0;
+  for (int i = 0; i < 4; i++) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/models/%s", MONCIM_SOURCE_DIR, names[i]);
+    double rec;
+    if (read_recorded(dir, "\"slice\"", &rec)) continue;
+    found++;
+    mon_model m;
+    cr_assert_eq(mon_model_load(&m, dir), 0, "%s", mon_errmsg());
+    mon_eval_opts o = {.positions = 1024};
+    mon_eval_result r;
+    cr_assert_eq(mon_model_eval(&m, ev, nev, &o, &r), 0, "%s", mon_errmsg());
+    cr_assert_float_eq(r.bpc, rec, 1e-4, "%s: %.6f bits/char, recorded %.6f", names[i], r.bpc, rec);
+    mon_model_destroy(&m);
+  }
+  cr_assert(found >= 1, "no zoo model with an eval.json under %s/models", MONCIM_SOURCE_DIR);
+  free(tr), free(ev);
+}
