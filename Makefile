@@ -47,3 +47,9 @@ clean:
 .PHONY: test-slurm
 test-slurm: build
 	bash tests/slurm/run.sh $(BUILD)
+
+# The model zoo (models/): trains kjv-dense and its D2S variants from scratch with the recorded
+# seeds (scripts/make-models.sh; about 40 minutes on 2 cores).
+.PHONY: models
+models: build
+	bash scripts/make-models.sh

@@ -20,6 +20,9 @@ static const bench_command commands[] = {
     {.name = "sweep", .summary = "run a sweep file across MPI ranks into HDF5", .run = bench_cmd_sweep},
     {.name = "report", .summary = "summary tables of a sweep's HDF5 file", .run = bench_cmd_report},
     {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
+    {.name = "train", .summary = "train a character-level GPT-2 on the KJV text", .run = bench_cmd_train},
+    {.name = "d2s", .summary = "dense-to-Monarch projection + fine-tuning of a model", .run = bench_cmd_d2s},
+    {.name = "eval", .summary = "bits/char and top-1 of a model on the held-out text", .run = bench_cmd_eval},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
