@@ -20,6 +20,8 @@ static const bench_command commands[] = {
     {.name = "sweep", .summary = "run a sweep file across MPI ranks into HDF5", .run = bench_cmd_sweep},
     {.name = "report", .summary = "summary tables of a sweep's HDF5 file", .run = bench_cmd_report},
     {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
+    {.name = "bench", .summary = "micro-benchmarks (bench mvm: simulator vs sgemm)", .run = bench_cmd_bench},
+    {.name = "mvm", .summary = "simulate one matrix on input vectors from files", .run = bench_cmd_mvm},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

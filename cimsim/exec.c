@@ -42,9 +42,10 @@ adc_row(int nc, const float *restrict o, const float *restrict ov, float q0,
         const float *restrict z, const float *restrict aoff, const float *restrict again, float lo,
         float delta, float cmax, double w, double *restrict acc) {
   float inv = 1.0f / delta;
+  float sg = sqrtf(q0);
   for (int c = 0; c < nc; c++) {
     float v = o[c];
-    if (z) v += sqrtf(q0 + (ov ? ov[c] : 0.0f)) * z[c];
+    if (z) v += (ov ? sqrtf(q0 + ov[c]) : sg) * z[c];
     if (again) v = v * (1.0f + again[c]) + aoff[c] * delta;
     float t = floorf((v - lo) * inv + 0.5f);
     t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;

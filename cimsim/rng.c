@@ -46,12 +46,16 @@ static inline float logf_poly(float x) {
   return 2.0f * s * p + (float)e * 0.693147181f;
 }
 
-/* sqrt(2) erfinv(x) for x = 2u - 1, both branches of Giles' approximation evaluated and blended
- * (branch-free). */
-static inline float ninv(uint32_t word) {
+/* sqrt(2) erfinv(x) for x = 2u - 1 in Giles' two branches: the central one (w < 5, all but
+ * 0.34 % of draws) is evaluated for every draw in a vectorised loop, the tail one only for the
+ * few draws that need it. */
+static inline float ninv_w(uint32_t word, float *x) {
   float u = ((float)(word >> 8) + 0.5f) * (1.0f / 16777216.0f);
-  float x = 2.0f * u - 1.0f;
-  float w = -logf_poly(4.0f * u * (1.0f - u)); /* -log((1-x)(1+x)) */
+  *x = 2.0f * u - 1.0f;
+  return -logf_poly(4.0f * u * (1.0f - u)); /* w = -log((1-x)(1+x)) */
+}
+
+static inline float ninv_central(float w, float x) {
   float a = w - 2.5f;
   float p = 2.81022636e-08f;
   p = 3.43273939e-07f + p * a;
@@ -62,6 +66,10 @@ static inline float ninv(uint32_t word) {
   p = -0.00417768164f + p * a;
   p = 0.246640727f + p * a;
   p = 1.50140941f + p * a;
+  return 1.41421356f * p * x;
+}
+
+static inline float ninv_tail(float w, float x) {
   float b = sqrtf(w) - 3.0f;
   float q = -0.000200214257f;
   q = 0.000100950558f + q * b;
@@ -72,7 +80,18 @@ static inline float ninv(uint32_t word) {
   q = 0.00943887047f + q * b;
   q = 1.00167406f + q * b;
   q = 2.83297682f + q * b;
-  return 1.41421356f * (w < 5.0f ? p : q) * x;
+  return 1.41421356f * q * x;
+}
+
+static inline float ninv(uint32_t word) {
+  float x, w = ninv_w(word, &x);
+  return w < 5.0f ? ninv_central(w, x) : ninv_tail(w, x);
+}
+
+/* words whose w may reach 5: |x| > 0.9966 <=> u < 0.00169 or u > 0.99831 (a superset) */
+static inline int maybe_tail(uint32_t word) {
+  uint32_t k = word >> 8;
+  return k < 40000u || k > 16777216u - 40000u;
 }
 
 float cim_word_to_normal(uint32_t w) {
@@ -105,7 +124,12 @@ cim_normals(float *z, int n, const uint32_t key[2], uint32_t c0, uint32_t c1base
                wbuf[4 * g + 3] = a3[g];
     int m = n - 4 * b0 < 4 * nb ? n - 4 * b0 : 4 * nb;
     float *zz = z + 4 * b0;
-    for (int i = 0; i < m; i++) zz[i] = ninv(wbuf[i]);
+    for (int i = 0; i < m; i++) {
+      float x, w = ninv_w(wbuf[i], &x);
+      zz[i] = ninv_central(w, x);
+    }
+    for (int i = 0; i < m; i++)
+      if (maybe_tail(wbuf[i])) zz[i] = ninv(wbuf[i]);
   }
 }
 
