@@ -14,7 +14,7 @@ int cim_model_from_mon(map_model *mm, const mon_model *m, int tokens) {
     for (int k = 0; k < MON_LIN_KINDS; k++) {
       const mon_linear *lin = &m->lin[i * MON_LIN_KINDS + k];
       char name[64];
-      snprintf(name, sizeof name, "h.%d.%s", i, mon_lin_kind_name((mon_lin_kind)k));
+      snprintf(name, sizeof name, "h.%d.%s", i, map_kind_name((map_kind)k));
       /* no bias: the model adds it digitally after the hook (mon_linear_fn) */
       if (map_model_add(mm, name, i, (map_kind)k, lin->out, lin->in, 0, tokens,
                         lin->is_monarch ? NULL : lin->w, lin->is_monarch ? &lin->m : NULL, NULL)) {
