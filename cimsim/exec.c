@@ -15,7 +15,7 @@
 #define TARGET_M 128
 
 typedef struct {
-  float *D, *O, *OV, *Q, *Sd, *z;
+  float *D, *O, *OV, *Q, *Sd, *z, *fcc;
   double *acc;
 } scratch;
 
@@ -28,11 +28,15 @@ static int scratch_alloc(scratch *s, int M, int nr, int N, int nc, int needV) {
   s->Sd = malloc((size_t)M * sizeof(float));
   s->z = malloc((size_t)(nc + 8) * sizeof(float));
   s->acc = malloc((size_t)nc * sizeof(double));
-  return (!s->D || !s->O || (needV && !s->OV) || !s->Q || !s->Sd || !s->z || !s->acc) ? -1 : 0;
+  s->fcc = malloc((size_t)nc * sizeof(float));
+  return (!s->D || !s->O || (needV && !s->OV) || !s->Q || !s->Sd || !s->z || !s->acc || !s->fcc)
+             ? -1
+             : 0;
 }
 
 static void scratch_free(scratch *s) {
-  free(s->D), free(s->O), free(s->OV), free(s->Q), free(s->Sd), free(s->z), free(s->acc);
+  free(s->D), free(s->O), free(s->OV), free(s->Q), free(s->Sd), free(s->z), free(s->acc),
+      free(s->fcc);
 }
 
 /* One (vector, step, slice) row of column sums through read noise and the ADC, shift-added into
@@ -50,6 +54,24 @@ adc_row(int nc, const float *restrict o, const float *restrict ov, float q0,
     float t = floorf((v - lo) * inv + 0.5f);
     t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
     acc[c] += w * (double)(lo + t * delta);
+  }
+}
+
+/* As adc_row, for full-scale ranges (same lo and LSB for every slice of a step): accumulates
+ * the integer codes weighted by the slice weight, sum_j w_j code_j, exactly in float (the caller
+ * checks the bound 2^24); the step's lo and LSB are applied once per step. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+adc_row_codes(int nc, const float *restrict o, const float *restrict ov, float q0,
+              const float *restrict z, const float *restrict aoff, const float *restrict again,
+              float lo, float delta, float cmax, float w, float *restrict fcc) {
+  float inv = 1.0f / delta, sg = sqrtf(q0);
+  for (int c = 0; c < nc; c++) {
+    float v = o[c];
+    if (z) v += (ov ? sqrtf(q0 + ov[c]) : sg) * z[c];
+    if (again) v = v * (1.0f + again[c]) + aoff[c] * delta;
+    float t = floorf((v - lo) * inv + 0.5f);
+    t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
+    fcc[c] += w * t;
   }
 }
 
@@ -123,6 +145,11 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
       adc_range(R, K, k, j, &lo[(k * nsl + j) % 64], &delta[(k * nsl + j) % 64],
                 &cmax[(k * nsl + j) % 64]);
   int off = 1 << (R->hw.w_bits - 1);
+  /* integer-code path: full-scale ranges and sum_j |w_j| (2^bits - 1) < 2^24 */
+  double sumw = 0, sumabs = 0;
+  for (int j = 0; j < nsl; j++) sumw += R->slice_w[j], sumabs += fabs(R->slice_w[j]);
+  int codes_ok = (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64;
+  for (int t = 0; t < S * nsl && codes_ok; t++) codes_ok = sumabs * cmax[t] < 16777216.0;
   for (int bb = 0; bb < nb; bb++) {
     int64_t vec = row0 + b0 + bb;
     memset(s->acc, 0, (size_t)nc * sizeof(double));
@@ -131,6 +158,7 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
       int m = bb * S + k;
       double wk = ldexp(1.0, k * R->hw.dac_bits);
       corr += wk * s->Sd[m];
+      if (codes_ok) memset(s->fcc, 0, (size_t)nc * sizeof(float));
       for (int j = 0; j < nsl; j++) {
         int t = (k * nsl + j) < 64 ? k * nsl + j : 0;
         float *z = NULL;
@@ -142,10 +170,20 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
           z = s->z + (bl0 - a0);
         }
         if (S * nsl > 64) adc_range(R, K, k, j, &lo[t], &delta[t], &cmax[t]);
-        adc_row(nc, s->O + (size_t)m * N + j * nc, K->V ? s->OV + (size_t)m * N + j * nc : NULL,
-                vconst * s->Q[m], z, K->aoff ? K->aoff + j * nc : NULL,
-                K->again ? K->again + j * nc : NULL, lo[t], delta[t], cmax[t], wk * R->slice_w[j],
-                s->acc);
+        const float *ov = K->V ? s->OV + (size_t)m * N + j * nc : NULL;
+        const float *ao = K->aoff ? K->aoff + j * nc : NULL;
+        const float *ag = K->again ? K->again + j * nc : NULL;
+        if (codes_ok)
+          adc_row_codes(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, lo[t],
+                        delta[t], cmax[t], (float)R->slice_w[j], s->fcc);
+        else
+          adc_row(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, lo[t],
+                  delta[t], cmax[t], wk * R->slice_w[j], s->acc);
+      }
+      if (codes_ok) {
+        int t = k * nsl; /* lo and LSB are the same for every slice of step k */
+        double a = wk * delta[t], b = wk * lo[t] * sumw;
+        for (int c = 0; c < nc; c++) s->acc[c] += a * s->fcc[c] + b;
       }
     }
     double scale = F->sw * sx[b0 + bb] * F->alpha;
