@@ -13,6 +13,8 @@
 /* Batch rows per SGEMM: M = chunk * steps rows of digits; ~128 keeps a block's column sums in
  * L2 for the ADC pass that follows (measured with `moncim bench mvm`). */
 #define TARGET_M 128
+/* Minimum cells x slices per parallel task (a 64 x 64 block of 8 device columns). */
+#define TASK_WORK 32768.0
 
 typedef struct {
   float *D, *O, *OV, *Q, *Sd, *z, *fcc;
@@ -269,37 +271,45 @@ static int run_factor(cim_runner *R, cfac *F, int64_t row0, int B, float *buf, i
   quantize_inputs(R, F, B, buf, ld, qin, sx);
   int rc = 0;
   if (calibrate) rc = calibrate_factor(R, F, B, qin, sx, buf, ld);
-  int chunk = chunk_of(R, B), nch = (B + chunk - 1) / chunk, ntask = F->nblk * nch;
+  int chunk = chunk_of(R, B), nch = (B + chunk - 1) / chunk;
   int maxnr = 1, maxnc = 1, anyV = 0;
-  for (int i = 0; i < F->nblk; i++) {
+  /* tasks: groups of consecutive blocks with enough work each (small Monarch blocks would
+   * otherwise drown in scheduling), times batch chunks */
+  int *gs = malloc((size_t)(F->nblk + 1) * sizeof *gs), ng = 0;
+  if (!gs) rc = mon_fail("cimsim: out of memory");
+  double work = 0;
+  for (int i = 0; i < F->nblk && gs; i++) {
     const cblk *K = &R->blk[F->blk0 + i];
     if (K->nr > maxnr) maxnr = K->nr;
     if (K->nc > maxnc) maxnc = K->nc;
     anyV |= K->V != NULL;
+    if (i == 0 || work >= TASK_WORK) gs[ng++] = i, work = 0;
+    work += (double)K->nr * K->nc * R->nsl;
   }
+  if (gs) gs[ng] = F->nblk;
+  int ntask = ng * nch;
   int fail = 0;
   const cim_runner *RC = R;
   if (!rc) {
-#pragma omp parallel default(none) shared(RC, F, qin, sx, buf)                                     \
-    firstprivate(ld, row0, B, chunk, nch, ntask, maxnr, maxnc, anyV) reduction(|                   \
-                                                                               : fail)
+#pragma omp parallel default(none) shared(RC, F, qin, sx, buf, gs)                                 \
+    firstprivate(ld, row0, B, chunk, nch, ntask, maxnr, maxnc, anyV) reduction(| : fail)
     {
       scratch s;
       int bad = scratch_alloc(&s, chunk * RC->steps, maxnr, RC->nsl * maxnc, maxnc, anyV);
 #pragma omp for schedule(dynamic, 1)
       for (int t = 0; t < ntask; t++) {
         if (bad) continue;
-        const cblk *K = &RC->blk[F->blk0 + t / nch];
-        int b0 = (t % nch) * chunk;
-        run_block(RC, K, qin, sx, b0, B - b0 < chunk ? B - b0 : chunk, row0, buf, ld, &s, NULL,
-                  NULL, 0, 1);
+        int g = t / nch, b0 = (t % nch) * chunk;
+        for (int i = gs[g]; i < gs[g + 1]; i++)
+          run_block(RC, &RC->blk[F->blk0 + i], qin, sx, b0, B - b0 < chunk ? B - b0 : chunk, row0,
+                    buf, ld, &s, NULL, NULL, 0, 1);
       }
       scratch_free(&s);
       fail |= bad;
     }
   }
   if (!rc && fail) rc = mon_fail("cimsim: out of memory for the batch scratch");
-  free(qin), free(sx);
+  free(qin), free(sx), free(gs);
   return rc;
 }
 
