@@ -194,7 +194,7 @@ int bench_cmd_mvm(int argc, char **argv) {
       goto done;
     }
     nout = (int)t->shape[0], nin = (int)t->shape[1];
-    if (mon_st_read_f32(&ws, tname, 2, NULL, &w) ||
+    if (mon_st_read_f32(&ws, tname, 0, NULL, &w) ||
         map_model_add(&mm, tname, 0, MAP_FC, nout, nin, 0, 1, w, NULL, NULL)) {
       rc = bench_error(CMD, "%s", mon_errmsg());
       goto done;
@@ -209,7 +209,7 @@ int bench_cmd_mvm(int argc, char **argv) {
     int l = (int)t2->shape[0], s = (int)t2->shape[1], r = (int)t2->shape[2];
     nin = k * p, nout = l * s;
     if (mon_monarch_create_shaped(&mon, nout, nin, k, q, p, l, s, r) ||
-        mon_st_read_f32(&ws, n1, 3, NULL, &w1) || mon_st_read_f32(&ws, n2, 3, NULL, &w2)) {
+        mon_st_read_f32(&ws, n1, 0, NULL, &w1) || mon_st_read_f32(&ws, n2, 0, NULL, &w2)) {
       rc = bench_error(CMD, "%s", mon_errmsg());
       goto done;
     }

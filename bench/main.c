@@ -22,6 +22,9 @@ static const bench_command commands[] = {
     {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
     {.name = "bench", .summary = "micro-benchmarks (bench mvm: simulator vs sgemm)", .run = bench_cmd_bench},
     {.name = "mvm", .summary = "simulate one matrix on input vectors from files", .run = bench_cmd_mvm},
+#ifdef MONCIM_HAVE_MODEL /* bench/CMakeLists.txt: needs the GPT-2 model of the model issue */
+    {.name = "simulate", .summary = "model accuracy on the simulated analog hardware", .run = bench_cmd_simulate},
+#endif
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
