@@ -17,7 +17,7 @@
 #define TASK_WORK 32768.0
 
 typedef struct {
-  float *D, *O, *OV, *Q, *Sd, *z, *fcc;
+  float *D, *O, *OV, *Q, *Sd, *z, *fcc, *zw, *wv, *tmp;
   double *acc;
 } scratch;
 
@@ -31,14 +31,18 @@ static int scratch_alloc(scratch *s, int M, int nr, int N, int nc, int needV) {
   s->z = malloc((size_t)(nc + 8) * sizeof(float));
   s->acc = malloc((size_t)nc * sizeof(double));
   s->fcc = malloc((size_t)nc * sizeof(float));
-  return (!s->D || !s->O || (needV && !s->OV) || !s->Q || !s->Sd || !s->z || !s->acc || !s->fcc)
+  s->zw = malloc((size_t)N * sizeof(float));
+  s->wv = malloc((size_t)N * sizeof(float));
+  s->tmp = malloc((size_t)N * sizeof(float));
+  return (!s->D || !s->O || (needV && !s->OV) || !s->Q || !s->Sd || !s->z || !s->acc || !s->fcc ||
+          !s->zw || !s->wv || !s->tmp)
              ? -1
              : 0;
 }
 
 static void scratch_free(scratch *s) {
   free(s->D), free(s->O), free(s->OV), free(s->Q), free(s->Sd), free(s->z), free(s->acc),
-      free(s->fcc);
+      free(s->fcc), free(s->zw), free(s->wv), free(s->tmp);
 }
 
 /* One (vector, step, slice) row of column sums through read noise and the ADC, shift-added into
@@ -74,6 +78,25 @@ adc_row_codes(int nc, const float *restrict o, const float *restrict ov, float q
     float t = floorf((v - lo) * inv + 0.5f);
     t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
     fcc[c] += w * t;
+  }
+}
+
+/* The same over a whole (vector, step) row of a block, all device columns at once, with a
+ * per-element slice weight: out[e] = w[e] code_e (small blocks: one long loop instead of one
+ * short loop per slice). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+adc_row_codes_wide(int n, const float *restrict o, const float *restrict ov, float q0,
+                   const float *restrict z, const float *restrict aoff, const float *restrict again,
+                   float lo, float delta, float cmax, const float *restrict w,
+                   float *restrict out) {
+  float inv = 1.0f / delta, sg = sqrtf(q0);
+  for (int e = 0; e < n; e++) {
+    float v = o[e];
+    if (z) v += (ov ? sqrtf(q0 + ov[e]) : sg) * z[e];
+    if (again) v = v * (1.0f + again[e]) + aoff[e] * delta;
+    float t = floorf((v - lo) * inv + 0.5f);
+    t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
+    out[e] = w[e] * t;
   }
 }
 
@@ -152,6 +175,9 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
   for (int j = 0; j < nsl; j++) sumw += R->slice_w[j], sumabs += fabs(R->slice_w[j]);
   int codes_ok = (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64;
   for (int t = 0; t < S * nsl && codes_ok; t++) codes_ok = sumabs * cmax[t] < 16777216.0;
+  int wide = codes_ok && nc < 64;
+  for (int j = 0; j < nsl && wide; j++)
+    for (int c = 0; c < nc; c++) s->wv[j * nc + c] = (float)R->slice_w[j];
   for (int bb = 0; bb < nb; bb++) {
     int64_t vec = row0 + b0 + bb;
     memset(s->acc, 0, (size_t)nc * sizeof(double));
@@ -161,7 +187,22 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
       double wk = ldexp(1.0, k * R->hw.dac_bits);
       corr += wk * s->Sd[m];
       if (codes_ok) memset(s->fcc, 0, (size_t)nc * sizeof(float));
-      for (int j = 0; j < nsl; j++) {
+      if (wide) {
+        for (int j = 0; j < nsl && noisy; j++) {
+          uint32_t bl0 = (uint32_t)(j * R->hw.cols + K->col0), a0 = bl0 & ~3u;
+          cim_normals(s->z, nc + (int)(bl0 - a0), R->key, (uint32_t)vec,
+                      ((uint32_t)k << 24) | (a0 >> 2), (uint32_t)K->step,
+                      (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
+          memcpy(s->zw + j * nc, s->z + (bl0 - a0), (size_t)nc * sizeof(float));
+        }
+        int t = k * nsl;
+        adc_row_codes_wide(N, s->O + (size_t)m * N, K->V ? s->OV + (size_t)m * N : NULL,
+                           vconst * s->Q[m], noisy ? s->zw : NULL, K->aoff, K->again, lo[t],
+                           delta[t], cmax[t], s->wv, s->tmp);
+        for (int j = 0; j < nsl; j++)
+          for (int c = 0; c < nc; c++) s->fcc[c] += s->tmp[j * nc + c];
+      }
+      for (int j = 0; j < nsl && !wide; j++) {
         int t = (k * nsl + j) < 64 ? k * nsl + j : 0;
         float *z = NULL;
         if (noisy) {
@@ -292,7 +333,8 @@ static int run_factor(cim_runner *R, cfac *F, int64_t row0, int B, float *buf, i
   const cim_runner *RC = R;
   if (!rc) {
 #pragma omp parallel default(none) shared(RC, F, qin, sx, buf, gs)                                 \
-    firstprivate(ld, row0, B, chunk, nch, ntask, maxnr, maxnc, anyV) reduction(| : fail)
+    firstprivate(ld, row0, B, chunk, nch, ntask, maxnr, maxnc, anyV) reduction(|                   \
+                                                                               : fail)
     {
       scratch s;
       int bad = scratch_alloc(&s, chunk * RC->steps, maxnr, RC->nsl * maxnc, maxnc, anyV);
