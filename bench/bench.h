@@ -21,6 +21,9 @@ int bench_cmd_trace(int argc, char **argv);
 int bench_cmd_sweep(int argc, char **argv);  /* MPI: the only subcommand that initializes it */
 int bench_cmd_merge(int argc, char **argv);
 int bench_cmd_report(int argc, char **argv);
+int bench_cmd_bench(int argc, char **argv);    /* cimsim: bench mvm */
+int bench_cmd_simulate(int argc, char **argv); /* cimsim: model accuracy on the simulator */
+int bench_cmd_mvm(int argc, char **argv);      /* cimsim: one matrix from files */
 
 /* Shared CLI helpers. */
 double bench_now(void);                       /* monotonic seconds */

@@ -72,6 +72,25 @@ int cim_linear_hook(void *ctx, int layer, mon_lin_kind kind, const mon_linear *l
 /* Mean over the vectors seen by the hook of ||y_analog - y_float|| / ||y_float||, per map layer. */
 double cim_runner_layer_err(const cim_runner *r, int layer);
 
+/* Calibrates the ADC ranges of layer `layer` (cim_config.adc_range = CIM_ADC_CALIBRATED): the
+ * cim_config.adc_percentile-th percentile of |ideal column sums| per (factor, DAC step, slice) on
+ * these calibration inputs x (batch, in). The hook calibrates each layer on the first batch it
+ * sees when this was not called. (Added by the cimsim helper.) */
+int cim_runner_calibrate(cim_runner *r, int layer, int batch, const float *x);
+int cim_runner_is_calibrated(const cim_runner *r, int layer);
+/* Effective analog MACs per input vector of a layer: sum over its MVM blocks of driven rows x
+ * converted columns x device columns per weight (slices) x DAC steps. */
+double cim_runner_macs(const cim_runner *r, int layer);
+/* The same SGEMMs as cim_runner_apply on a batch (shapes, threads), without digits, noise and
+ * ADC: the "sgemm on the equivalent work" of `moncim bench mvm`. */
+int cim_runner_sgemm_equiv(const cim_runner *r, int layer, int batch);
+/* Inspection (tests): effective level (G - Gmin) / dG of every programmed device of `array`,
+ * out (rows, slices * cols): out[r * slices*cols + j*cols + c] for device column j of logical
+ * column c; NAN where no piece is programmed. */
+int cim_runner_levels(const cim_runner *r, int array, float *out);
+/* Philox-4x32-10 (Salmon et al., SC'11), exposed for tests and other modules. */
+void cim_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
 /* ================================================================ cost model */
 
 /* Per token (one vector through every linear layer). Units: ns, pJ, mm^2. */

@@ -1,0 +1,166 @@
+/* moncim bench mvm: throughput of the analog simulator against OpenBLAS SGEMM on the same work. */
+#include "bench.h"
+#include "cimsim.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *CMD = "bench";
+
+static void usage(FILE *f) {
+  fprintf(
+      f, "usage: moncim bench mvm [--batch B] [--repeat R] [--nblocks N] [--size n]\n"
+         "                        [--hw FILE] [--noise SPEC] [--adc-bits A]\n\n"
+         "Figure of merit: effective analog MACs per second = driven rows x converted columns\n"
+         "x device columns per weight (slices) x DAC steps x vectors / s, for an n x n Linear\n"
+         "layer and an n x n Monarch layer (nblocks) under SparseMap and DenseMap, on a batch of\n"
+         "B vectors, with read noise and finite ADCs on. In the same run, OpenBLAS SGEMM performs\n"
+         "the same products (same shapes, same threads) without digits, noise or ADC; the ratio\n"
+         "sim / sgemm is the simulator's efficiency. min / median / max over R repeats after one\n"
+         "warm-up; setup (mapping, programming) is untimed.\n\n"
+         "  --batch B      vectors per call (default 64)\n"
+         "  --repeat R     timed repeats (default 7)\n"
+         "  --nblocks N    Monarch blocks (default 8)\n"
+         "  --size n       layer size (default 1024)\n"
+         "  --hw FILE      hardware JSON (default built-in: 256x256, 8-bit inputs bit-serial,\n"
+         "                 8-bit weights on 2-bit cells (4 slices per sign), 8-bit ADC)\n"
+         "  --noise SPEC   non-idealities (default read-gauss:sigma=0.02)\n"
+         "  --adc-bits A   override the ADC resolution\n");
+}
+
+static int cmpd(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+typedef struct {
+  const char *name;
+  int monarch;
+  map_strategy_id st;
+} bcase;
+
+int bench_cmd_bench(int argc, char **argv) {
+  if (argc < 2 || strcmp(argv[1], "mvm")) {
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+      usage(stdout);
+      return BENCH_OK;
+    }
+    return bench_usage_error(CMD, "expected the benchmark name 'mvm'");
+  }
+  int B = 64, R = 7, nb = 8, n = 1024, adc = -1;
+  const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02";
+  static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
+                                       {"repeat", required_argument, 0, 'r'},
+                                       {"nblocks", required_argument, 0, 'n'},
+                                       {"size", required_argument, 0, 's'},
+                                       {"hw", required_argument, 0, 'w'},
+                                       {"noise", required_argument, 0, 'z'},
+                                       {"adc-bits", required_argument, 0, 'a'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  optind = 1;
+  opterr = 0;
+  int ch;
+  while ((ch = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'b':
+      if (bench_parse_int(CMD, "batch", optarg, 1, 1 << 20, &B)) return BENCH_USAGE;
+      break;
+    case 'r':
+      if (bench_parse_int(CMD, "repeat", optarg, 1, 10000, &R)) return BENCH_USAGE;
+      break;
+    case 'n':
+      if (bench_parse_int(CMD, "nblocks", optarg, 1, 1 << 20, &nb)) return BENCH_USAGE;
+      break;
+    case 's':
+      if (bench_parse_int(CMD, "size", optarg, 2, 1 << 16, &n)) return BENCH_USAGE;
+      break;
+    case 'w':
+      hwfile = optarg;
+      break;
+    case 'z':
+      noise = optarg;
+      break;
+    case 'a':
+      if (bench_parse_int(CMD, "adc-bits", optarg, 1, 32, &adc)) return BENCH_USAGE;
+      break;
+    case 'h':
+      usage(stdout);
+      return BENCH_OK;
+    default:
+      return bench_usage_error(CMD, "unknown option '%s'", argv[optind]);
+    }
+  }
+  map_hw hw;
+  if (hwfile ? map_hw_load(&hw, hwfile) : (map_hw_default(&hw), 0))
+    return bench_error(CMD, "%s", mon_errmsg());
+  if (adc > 0) hw.adc_bits = adc;
+  if (cim_noise_check(noise)) return bench_usage_error(CMD, "--noise: %s", mon_errmsg());
+  map_model md, mmon;
+  map_model_init(&md, "bench-linear");
+  map_model_init(&mmon, "bench-monarch");
+  if (map_model_add(&md, "dense", 0, MAP_FC, n, n, 0, B, NULL, NULL, NULL) ||
+      map_model_add(&mmon, "monarch", 0, MAP_FC, n, n, nb, B, NULL, NULL, NULL) ||
+      map_model_random_weights(&md, 1) || map_model_random_weights(&mmon, 2)) {
+    map_model_destroy(&md), map_model_destroy(&mmon);
+    return bench_error(CMD, "%s", mon_errmsg());
+  }
+  bcase cases[] = {{"linear", 0, MAP_LINEAR}, {"sparse", 1, MAP_SPARSE}, {"dense", 1, MAP_DENSE}};
+  float *x = malloc((size_t)B * n * sizeof(float)), *y = malloc((size_t)B * n * sizeof(float));
+  double *ts = malloc((size_t)R * sizeof(double)), *tg = malloc((size_t)R * sizeof(double));
+  if (!x || !y || !ts || !tg) return bench_error(CMD, "out of memory");
+  uint64_t s = 9;
+  for (int i = 0; i < B * n; i++) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
+  }
+  bench_version(stdout);
+  printf("# bench mvm: %dx%d layer, Monarch nblocks %d, batch %d, %d repeats, arrays %dx%d,\n"
+         "# in_bits %d dac_bits %d (%d steps), w_bits %d cell_bits %d (%d device columns per "
+         "weight), adc_bits %d, noise '%s'\n",
+         n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
+         hw.w_bits, hw.cell_bits, map_hw_slices(&hw), hw.adc_bits, noise);
+  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s\n", "mapping", "arrays", "sim_min", "sim_med",
+         "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio");
+  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s\n", "", "", "GMAC/s", "GMAC/s", "GMAC/s",
+         "GMAC/s", "GMAC/s", "GMAC/s", "med");
+  int rc = BENCH_OK;
+  for (int c = 0; c < 3 && !rc; c++) {
+    cim_config cfg;
+    cim_config_default(&cfg, &hw);
+    snprintf(cfg.noise, sizeof cfg.noise, "%s", noise);
+    cim_runner *r;
+    if (cim_runner_create(&r, cases[c].monarch ? &mmon : &md, &hw, cases[c].st, NULL, &cfg)) {
+      rc = bench_error(CMD, "%s: %s", cases[c].name, mon_errmsg());
+      break;
+    }
+    double macs = cim_runner_macs(r, 0) * B;
+    /* warm-up, untimed */
+    if (cim_runner_apply(r, 0, 0, B, x, y) || cim_runner_sgemm_equiv(r, 0, B)) {
+      rc = bench_error(CMD, "%s", mon_errmsg());
+      cim_runner_destroy(r);
+      break;
+    }
+    for (int k = 0; k < R && !rc; k++) {
+      double t0 = bench_now();
+      if (cim_runner_apply(r, 0, (int64_t)k * B, B, x, y))
+        rc = bench_error(CMD, "%s", mon_errmsg());
+      double t1 = bench_now();
+      if (!rc && cim_runner_sgemm_equiv(r, 0, B)) rc = bench_error(CMD, "%s", mon_errmsg());
+      double t2 = bench_now();
+      ts[k] = macs / (t1 - t0) * 1e-9, tg[k] = macs / (t2 - t1) * 1e-9;
+    }
+    if (!rc) {
+      qsort(ts, R, sizeof(double), cmpd);
+      qsort(tg, R, sizeof(double), cmpd);
+      printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f\n", cases[c].name,
+             cim_runner_mapping(r)->narrays, ts[0], ts[R / 2], ts[R - 1], tg[0], tg[R / 2],
+             tg[R - 1], ts[R / 2] / tg[R / 2]);
+    }
+    cim_runner_destroy(r);
+  }
+  free(x), free(y), free(ts), free(tg);
+  map_model_destroy(&md), map_model_destroy(&mmon);
+  return rc;
+}

@@ -1,0 +1,277 @@
+/* moncim simulate: a GPT-2 model's accuracy when every weight-stationary linear layer runs on the
+ * simulated analog CIM hardware, next to the float model, plus the hardware's size and cost. */
+#include "bench.h"
+#include "cimsim.h"
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *CMD = "simulate";
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: moncim simulate --model DIR [--hw FILE] [--mapping S] [--adc-bits A]\n"
+          "                       [--dac-bits D] [--in-bits I] [--w-bits W] [--cell-bits C]\n"
+          "                       [--encoding differential|offset] [--lossless]\n"
+          "                       [--adc-range fullscale|calibrated] [--percentile P]\n"
+          "                       [--noise SPEC] [--seed N] [--positions N] [--json]\n\n"
+          "Evaluates the model on the held-out King James text twice: in float, and with every\n"
+          "linear layer (attention qkv/out, MLP fc/proj) executed by the analog simulator on the\n"
+          "chosen mapping (attention products, LayerNorm, GELU and softmax stay digital float).\n"
+          "Prints bits/char and top-1 accuracy of both, the agreement of the simulated top-1\n"
+          "with the float top-1, the mean relative output error of the linear layers, arrays,\n"
+          "ADCs, utilization and (when the cost model is built in) latency, energy and area per\n"
+          "token. Self-check: with --lossless and no --noise, the simulated bits/char must equal\n"
+          "the float one to 1e-4 when --w-bits/--in-bits are high (e.g. 16); VALID / INVALID.\n\n"
+          "  --mapping S     linear | sparse | dense | auto (default sparse)\n"
+          "  --adc-bits A    ADC resolution (default: the hardware file)\n"
+          "  --noise SPEC    e.g. 'prog-pcm+read-gauss:sigma=0.02' (docs/analog-model.md)\n"
+          "  --positions N   scored next-character predictions (default 4096)\n"
+          "  --seed N        keys every random draw (default 1)\n");
+}
+
+int bench_cmd_simulate(int argc, char **argv) {
+  const char *dir = NULL, *hwfile = NULL, *strategy = "sparse", *noise = "", *enc = NULL;
+  const char *range = NULL;
+  int adc = -1, dac = -1, inb = -1, wb = -1, cb = -1, lossless = 0, json = 0, positions = 4096;
+  int seed = 1;
+  double pct = 99.99;
+  static const struct option opts[] = {{"model", required_argument, 0, 'M'},
+                                       {"hw", required_argument, 0, 'w'},
+                                       {"mapping", required_argument, 0, 'm'},
+                                       {"adc-bits", required_argument, 0, 'a'},
+                                       {"dac-bits", required_argument, 0, 'd'},
+                                       {"in-bits", required_argument, 0, 'i'},
+                                       {"w-bits", required_argument, 0, 'b'},
+                                       {"cell-bits", required_argument, 0, 'c'},
+                                       {"encoding", required_argument, 0, 'e'},
+                                       {"lossless", no_argument, 0, 'l'},
+                                       {"adc-range", required_argument, 0, 'r'},
+                                       {"percentile", required_argument, 0, 'p'},
+                                       {"noise", required_argument, 0, 'n'},
+                                       {"seed", required_argument, 0, 's'},
+                                       {"positions", required_argument, 0, 'P'},
+                                       {"json", no_argument, 0, 'j'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+  optind = 1;
+  opterr = 0;
+  int ch;
+  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'M':
+      dir = optarg;
+      break;
+    case 'w':
+      hwfile = optarg;
+      break;
+    case 'm':
+      strategy = optarg;
+      break;
+    case 'a':
+      if (bench_parse_int(CMD, "adc-bits", optarg, 1, 32, &adc)) return BENCH_USAGE;
+      break;
+    case 'd':
+      if (bench_parse_int(CMD, "dac-bits", optarg, 1, 16, &dac)) return BENCH_USAGE;
+      break;
+    case 'i':
+      if (bench_parse_int(CMD, "in-bits", optarg, 2, 31, &inb)) return BENCH_USAGE;
+      break;
+    case 'b':
+      if (bench_parse_int(CMD, "w-bits", optarg, 2, 31, &wb)) return BENCH_USAGE;
+      break;
+    case 'c':
+      if (bench_parse_int(CMD, "cell-bits", optarg, 1, 8, &cb)) return BENCH_USAGE;
+      break;
+    case 'e':
+      enc = optarg;
+      break;
+    case 'l':
+      lossless = 1;
+      break;
+    case 'r':
+      range = optarg;
+      break;
+    case 'p':
+      if (bench_parse_double(CMD, "percentile", optarg, 1e-9, 100, &pct)) return BENCH_USAGE;
+      break;
+    case 'n':
+      noise = optarg;
+      break;
+    case 's':
+      if (bench_parse_int(CMD, "seed", optarg, 0, 2147483647, &seed)) return BENCH_USAGE;
+      break;
+    case 'P':
+      if (bench_parse_int(CMD, "positions", optarg, 1, 1 << 30, &positions)) return BENCH_USAGE;
+      break;
+    case 'j':
+      json = 1;
+      break;
+    case 'h':
+      usage(stdout);
+      return BENCH_OK;
+    default:
+      return bench_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (!dir) return bench_usage_error(CMD, "--model is required");
+  const map_strategy *st = map_strategy_find(strategy);
+  if (!st) return bench_usage_error(CMD, "--mapping: %s", mon_errmsg());
+  if (cim_noise_check(noise)) return bench_usage_error(CMD, "--noise: %s", mon_errmsg());
+  map_hw hw;
+  if (hwfile ? map_hw_load(&hw, hwfile) : (map_hw_default(&hw), 0))
+    return bench_error(CMD, "%s", mon_errmsg());
+  if (adc > 0) hw.adc_bits = adc;
+  if (dac > 0) hw.dac_bits = dac;
+  if (inb > 0) hw.in_bits = inb;
+  if (wb > 0) hw.w_bits = wb;
+  if (cb > 0) hw.cell_bits = cb;
+  if (enc) {
+    if (strcmp(enc, "differential") && strcmp(enc, "offset"))
+      return bench_usage_error(CMD, "--encoding '%s': expected differential or offset", enc);
+    hw.differential = !strcmp(enc, "differential");
+  }
+  if (map_hw_validate(&hw, "hw")) return bench_usage_error(CMD, "%s", mon_errmsg());
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  if (range) {
+    if (!strcmp(range, "calibrated"))
+      cfg.adc_range = CIM_ADC_CALIBRATED;
+    else if (strcmp(range, "fullscale"))
+      return bench_usage_error(CMD, "--adc-range '%s': expected fullscale or calibrated", range);
+  }
+  cfg.adc_percentile = pct, cfg.lossless = lossless, cfg.seed = (uint64_t)seed;
+  snprintf(cfg.noise, sizeof cfg.noise, "%s", noise);
+
+  mon_model m;
+  if (mon_model_load(&m, dir)) return bench_error(CMD, "%s", mon_errmsg());
+  uint8_t *train = NULL, *eval = NULL;
+  size_t ntrain = 0, neval = 0;
+  int rc = BENCH_OK;
+  int32_t *pf = malloc((size_t)positions * sizeof *pf),
+          *ps = malloc((size_t)positions * sizeof *ps);
+  map_model mm;
+  memset(&mm, 0, sizeof mm);
+  cim_runner *run = NULL;
+  if (!pf || !ps) {
+    rc = bench_error(CMD, "out of memory");
+    goto done;
+  }
+  if (mon_kjv_text(&train, &ntrain, &eval, &neval)) {
+    rc = bench_error(CMD, "%s", mon_errmsg());
+    goto done;
+  }
+  mon_eval_opts eo = {.positions = positions, .pred = pf};
+  mon_eval_result rf, rs;
+  double t0 = bench_now();
+  if (mon_model_eval(&m, eval, neval, &eo, &rf)) {
+    rc = bench_error(CMD, "float eval: %s", mon_errmsg());
+    goto done;
+  }
+  double t1 = bench_now();
+  if (cim_model_from_mon(&mm, &m, m.cfg.n_positions) ||
+      cim_runner_create(&run, &mm, &hw, st->id, NULL, &cfg)) {
+    rc = bench_error(CMD, "%s", mon_errmsg());
+    goto done;
+  }
+  double t2 = bench_now();
+  eo.hook = cim_linear_hook, eo.hook_ctx = run, eo.pred = ps;
+  if (mon_model_eval(&m, eval, neval, &eo, &rs)) {
+    rc = bench_error(CMD, "simulated eval: %s", mon_errmsg());
+    goto done;
+  }
+  double t3 = bench_now();
+  int64_t agree = 0;
+  for (int64_t i = 0; i < rs.positions; i++) agree += pf[i] == ps[i];
+  double agreement = rs.positions ? (double)agree / rs.positions : 0;
+  double lerr = 0;
+  for (int l = 0; l < mm.nlayers; l++) lerr += cim_runner_layer_err(run, l) / mm.nlayers;
+  map_stats sts;
+  if (map_stats_compute(&sts, cim_runner_mapping(run), &mm, &hw, cim_runner_stream(run))) {
+    rc = bench_error(CMD, "%s", mon_errmsg());
+    goto done;
+  }
+#ifdef MONCIM_HAVE_COST
+  cim_cost cost;
+  if (cim_cost_compute(&cost, NULL, cim_runner_stream(run), cim_runner_mapping(run), &mm, &hw)) {
+    rc = bench_error(CMD, "%s", mon_errmsg());
+    goto done;
+  }
+#endif
+  int selfcheck = lossless && !*noise;
+  int valid = !selfcheck || fabs(rs.bpc - rf.bpc) < 1e-4;
+  if (json) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", dir);
+    cJSON_AddStringToObject(o, "mapping", st->name);
+    cJSON_AddNumberToObject(o, "adc_bits", hw.adc_bits);
+    cJSON_AddNumberToObject(o, "dac_bits", hw.dac_bits);
+    cJSON_AddNumberToObject(o, "in_bits", hw.in_bits);
+    cJSON_AddNumberToObject(o, "w_bits", hw.w_bits);
+    cJSON_AddNumberToObject(o, "cell_bits", hw.cell_bits);
+    cJSON_AddStringToObject(o, "encoding", hw.differential ? "differential" : "offset");
+    cJSON_AddBoolToObject(o, "lossless", lossless);
+    cJSON_AddStringToObject(o, "adc_range", cfg.adc_range ? "calibrated" : "fullscale");
+    cJSON_AddStringToObject(o, "noise", noise);
+    cJSON_AddNumberToObject(o, "seed", seed);
+    cJSON_AddNumberToObject(o, "positions", (double)rs.positions);
+    cJSON_AddNumberToObject(o, "bpc_float", rf.bpc);
+    cJSON_AddNumberToObject(o, "bpc", rs.bpc);
+    cJSON_AddNumberToObject(o, "top1_float", rf.top1);
+    cJSON_AddNumberToObject(o, "top1", rs.top1);
+    cJSON_AddNumberToObject(o, "agreement", agreement);
+    cJSON_AddNumberToObject(o, "linear_rel_err", lerr);
+    cJSON_AddNumberToObject(o, "arrays", sts.arrays);
+    cJSON_AddNumberToObject(o, "adcs", sts.adcs);
+    cJSON_AddNumberToObject(o, "utilization", sts.utilization);
+#ifdef MONCIM_HAVE_COST
+    cJSON_AddNumberToObject(o, "latency_ns", cost.latency_ns);
+    cJSON_AddNumberToObject(o, "energy_pj", cost.energy_pj);
+    cJSON_AddNumberToObject(o, "area_mm2", cost.area_mm2);
+#endif
+    cJSON_AddNumberToObject(o, "seconds_float", t1 - t0);
+    cJSON_AddNumberToObject(o, "seconds_setup", t2 - t1);
+    cJSON_AddNumberToObject(o, "seconds_sim", t3 - t2);
+    if (selfcheck) cJSON_AddBoolToObject(o, "valid", valid);
+    char *s = cJSON_Print(o);
+    printf("%s\n", s);
+    cJSON_free(s);
+    cJSON_Delete(o);
+  } else {
+    bench_version(stdout);
+    printf("# model %s, mapping %s, adc %d dac %d in %d w %d cell %d bits, %s%s, ADC %s, "
+           "noise '%s', seed %d, %lld positions\n",
+           dir, st->name, hw.adc_bits, hw.dac_bits, hw.in_bits, hw.w_bits, hw.cell_bits,
+           hw.differential ? "differential" : "offset", lossless ? ", lossless" : "",
+           cfg.adc_range ? "calibrated" : "full scale", noise, seed, (long long)rs.positions);
+    printf("%-22s %12s %12s\n", "", "float", "simulated");
+    printf("%-22s %12.5f %12.5f\n", "bits/char", rf.bpc, rs.bpc);
+    printf("%-22s %12.4f %12.4f\n", "top-1", rf.top1, rs.top1);
+    printf("%-22s %12s %12.4f\n", "top-1 agreement", "", agreement);
+    printf("%-22s %12s %12.4g\n", "linear rel. error", "", lerr);
+    printf("%-22s %12s %12d\n", "arrays", "", sts.arrays);
+    printf("%-22s %12s %12d\n", "ADCs", "", sts.adcs);
+    printf("%-22s %12s %12.4f\n", "utilization", "", sts.utilization);
+#ifdef MONCIM_HAVE_COST
+    printf("%-22s %12s %12.1f\n", "latency/token (ns)", "", cost.latency_ns);
+    printf("%-22s %12s %12.1f\n", "energy/token (pJ)", "", cost.energy_pj);
+    printf("%-22s %12s %12.4f\n", "area (mm^2)", "", cost.area_mm2);
+#else
+    printf("# latency, energy, area: cost model not built in (cimsim/cost.c)\n");
+#endif
+    printf("%-22s %12.2f %12.2f   (setup %.2f s)\n", "seconds", t1 - t0, t3 - t2, t2 - t1);
+    if (selfcheck)
+      printf("%s: |bpc - bpc_float| = %.2g (< 1e-4)\n", valid ? "VALID" : "INVALID",
+             fabs(rs.bpc - rf.bpc));
+  }
+  if (!valid) rc = BENCH_FAIL;
+done:
+  cim_runner_destroy(run);
+  if (mm.layer) map_model_destroy(&mm);
+  mon_model_destroy(&m);
+  free(train), free(eval), free(pf), free(ps);
+  return rc;
+}

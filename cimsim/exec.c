@@ -1,0 +1,493 @@
+/* Execution of a compiled runner on a batch: input quantization, per-block SGEMM over all DAC
+ * steps and weight slices, read noise, ADC, shift-and-add, then the stream's digital commands.
+ * Equations: docs/analog-model.md. */
+#include "cimsim_int.h"
+#include "runner_int.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Batch rows per SGEMM: M = chunk * steps rows of digits; ~128 keeps a block's column sums in
+ * L2 for the ADC pass that follows (measured with `moncim bench mvm`). */
+#define TARGET_M 128
+/* Minimum cells x slices per parallel task (a 64 x 64 block of 8 device columns). */
+#define TASK_WORK 32768.0
+
+typedef struct {
+  float *D, *O, *OV, *Q, *Sd, *z, *fcc, *zw, *wv, *tmp;
+  double *acc;
+} scratch;
+
+static int scratch_alloc(scratch *s, int M, int nr, int N, int nc, int needV) {
+  memset(s, 0, sizeof *s);
+  s->D = malloc((size_t)M * nr * sizeof(float));
+  s->O = malloc((size_t)M * N * sizeof(float));
+  s->OV = needV ? malloc((size_t)M * N * sizeof(float)) : NULL;
+  s->Q = malloc((size_t)M * sizeof(float));
+  s->Sd = malloc((size_t)M * sizeof(float));
+  s->z = malloc((size_t)(nc + 8) * sizeof(float));
+  s->acc = malloc((size_t)nc * sizeof(double));
+  s->fcc = malloc((size_t)nc * sizeof(float));
+  s->zw = malloc((size_t)N * sizeof(float));
+  s->wv = malloc((size_t)N * sizeof(float));
+  s->tmp = malloc((size_t)N * sizeof(float));
+  return (!s->D || !s->O || (needV && !s->OV) || !s->Q || !s->Sd || !s->z || !s->acc || !s->fcc ||
+          !s->zw || !s->wv || !s->tmp)
+             ? -1
+             : 0;
+}
+
+static void scratch_free(scratch *s) {
+  free(s->D), free(s->O), free(s->OV), free(s->Q), free(s->Sd), free(s->z), free(s->acc),
+      free(s->fcc), free(s->zw), free(s->wv), free(s->tmp);
+}
+
+/* One (vector, step, slice) row of column sums through read noise and the ADC, shift-added into
+ * acc with weight w. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+adc_row(int nc, const float *restrict o, const float *restrict ov, float q0,
+        const float *restrict z, const float *restrict aoff, const float *restrict again, float lo,
+        float delta, float cmax, double w, double *restrict acc) {
+  float inv = 1.0f / delta;
+  float sg = sqrtf(q0);
+  for (int c = 0; c < nc; c++) {
+    float v = o[c];
+    if (z) v += (ov ? sqrtf(q0 + ov[c]) : sg) * z[c];
+    if (again) v = v * (1.0f + again[c]) + aoff[c] * delta;
+    float t = floorf((v - lo) * inv + 0.5f);
+    t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
+    acc[c] += w * (double)(lo + t * delta);
+  }
+}
+
+/* As adc_row, for full-scale ranges (same lo and LSB for every slice of a step): accumulates
+ * the integer codes weighted by the slice weight, sum_j w_j code_j, exactly in float (the caller
+ * checks the bound 2^24); the step's lo and LSB are applied once per step. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+adc_row_codes(int nc, const float *restrict o, const float *restrict ov, float q0,
+              const float *restrict z, const float *restrict aoff, const float *restrict again,
+              float lo, float delta, float cmax, float w, float *restrict fcc) {
+  float inv = 1.0f / delta, sg = sqrtf(q0);
+  for (int c = 0; c < nc; c++) {
+    float v = o[c];
+    if (z) v += (ov ? sqrtf(q0 + ov[c]) : sg) * z[c];
+    if (again) v = v * (1.0f + again[c]) + aoff[c] * delta;
+    float t = floorf((v - lo) * inv + 0.5f);
+    t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
+    fcc[c] += w * t;
+  }
+}
+
+/* The same over a whole (vector, step) row of a block, all device columns at once, with a
+ * per-element slice weight: out[e] = w[e] code_e (small blocks: one long loop instead of one
+ * short loop per slice). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+adc_row_codes_wide(int n, const float *restrict o, const float *restrict ov, float q0,
+                   const float *restrict z, const float *restrict aoff, const float *restrict again,
+                   float lo, float delta, float cmax, const float *restrict w,
+                   float *restrict out) {
+  float inv = 1.0f / delta, sg = sqrtf(q0);
+  for (int e = 0; e < n; e++) {
+    float v = o[e];
+    if (z) v += (ov ? sqrtf(q0 + ov[e]) : sg) * z[e];
+    if (again) v = v * (1.0f + again[e]) + aoff[e] * delta;
+    float t = floorf((v - lo) * inv + 0.5f);
+    t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
+    out[e] = w[e] * t;
+  }
+}
+
+/* ADC range of block K for step k, slice j: full scale [dmin, dmax] * rows * L, or the
+ * calibrated clip level. LSB = range / (2^bits - 1) when bits are fewer than the lossless bits
+ * lb = ceil(log2(range + 1)); else 2^(lb - bits) levels, so a converter with at least the lossless
+ * bits reproduces integer sums exactly (and resolves fractions of a level beyond). */
+static void adc_range(const cim_runner *R, const cblk *K, int k, int j, float *lo, float *delta,
+                      float *cmax) {
+  int dmin, dmax;
+  cim_digit_range(R, k, &dmin, &dmax);
+  double flo = (double)dmin * K->nr * R->L, fhi = (double)dmax * K->nr * R->L;
+  const cfac *F = &R->fac[K->factor];
+  int bits = R->cfg.lossless ? map_hw_lossless_adc_bits(&R->hw, K->nr) : R->hw.adc_bits;
+  if (R->cfg.adc_range == CIM_ADC_CALIBRATED && !R->cfg.lossless && F->cal[k * R->nsl + j] > 0) {
+    double P = ceil(F->cal[k * R->nsl + j]);
+    if (flo < -P) flo = -P;
+    if (fhi > P) fhi = P;
+  }
+  if (bits > 40) bits = 40;
+  double nlev = fhi - flo, codes = ldexp(1.0, bits) - 1;
+  int lb = (int)ceil(log2(nlev + 1) - 1e-12);
+  /* at least the lossless bits: a power-of-two fraction of a level, so integer sums stay on
+   * the grid; fewer: the range split evenly over the codes */
+  double d = bits >= lb ? ldexp(1.0, lb - bits) : nlev / codes;
+  *lo = (float)flo, *delta = (float)d, *cmax = (float)codes;
+}
+
+/* Runs block K on vectors b0 .. b0+nb-1 of the batch. qin (B, in_len) quantized inputs of the
+ * factor, sx (B) their scales. collect: instead of the ADC, appends |column sums| to cal. */
+static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, const float *sx,
+                      int b0, int nb, int64_t row0, float *buf, int64_t ld, scratch *s,
+                      float *const *calv, int64_t *caln, int64_t calcap, int calstride) {
+  const cfac *F = &R->fac[K->factor];
+  int S = R->steps, nsl = R->nsl, nr = K->nr, nc = K->nc, N = nsl * nc, M = nb * S;
+  int enc_off = R->cfg.encoding == CIM_ENC_OFFSET;
+  for (int bb = 0; bb < nb; bb++) {
+    const int32_t *q = qin + (size_t)(b0 + bb) * F->in_len - F->in_addr;
+    for (int k = 0; k < S; k++) {
+      float *d = s->D + (size_t)(bb * S + k) * nr;
+      float sq = 0, sd = 0;
+      for (int i = 0; i < nr; i++) {
+        int v = cim_digit(R, q[K->src[i]], k);
+        d[i] = (float)v, sq += (float)(v * v), sd += (float)v;
+      }
+      s->Q[bb * S + k] = sq, s->Sd[bb * S + k] = sd;
+    }
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, K->G, N, 0.0f,
+              s->O, N);
+  if (calv) {
+    for (int m = 0; m < M; m++)
+      for (int j = 0; j < nsl; j++) {
+        int slot = (m % S) * nsl + j;
+        for (int c = 0; c < nc; c += calstride)
+          if (caln[slot] < calcap)
+            calv[slot][caln[slot]++] = fabsf(s->O[(size_t)m * N + j * nc + c]);
+      }
+    return;
+  }
+  int noisy = R->nz.read_gauss > 0 || R->nz.read_prop > 0;
+  if (K->V) {
+    for (size_t i = 0; i < (size_t)M * nr; i++) s->D[i] *= s->D[i];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, K->V, N, 0.0f,
+                s->OV, N);
+  }
+  float vconst = K->V ? 0.0f : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L);
+  float lo[64], delta[64], cmax[64];
+  for (int k = 0; k < S; k++)
+    for (int j = 0; j < nsl; j++)
+      adc_range(R, K, k, j, &lo[(k * nsl + j) % 64], &delta[(k * nsl + j) % 64],
+                &cmax[(k * nsl + j) % 64]);
+  int off = 1 << (R->hw.w_bits - 1);
+  /* integer-code path: full-scale ranges and sum_j |w_j| (2^bits - 1) < 2^24 */
+  double sumw = 0, sumabs = 0;
+  for (int j = 0; j < nsl; j++) sumw += R->slice_w[j], sumabs += fabs(R->slice_w[j]);
+  int codes_ok = (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64;
+  for (int t = 0; t < S * nsl && codes_ok; t++) codes_ok = sumabs * cmax[t] < 16777216.0;
+  int wide = codes_ok && nc < 64;
+  for (int j = 0; j < nsl && wide; j++)
+    for (int c = 0; c < nc; c++) s->wv[j * nc + c] = (float)R->slice_w[j];
+  for (int bb = 0; bb < nb; bb++) {
+    int64_t vec = row0 + b0 + bb;
+    memset(s->acc, 0, (size_t)nc * sizeof(double));
+    double corr = 0;
+    for (int k = 0; k < S; k++) {
+      int m = bb * S + k;
+      double wk = ldexp(1.0, k * R->hw.dac_bits);
+      corr += wk * s->Sd[m];
+      if (codes_ok) memset(s->fcc, 0, (size_t)nc * sizeof(float));
+      if (wide) {
+        for (int j = 0; j < nsl && noisy; j++) {
+          uint32_t bl0 = (uint32_t)(j * R->hw.cols + K->col0), a0 = bl0 & ~3u;
+          cim_normals(s->z, nc + (int)(bl0 - a0), R->key, (uint32_t)vec,
+                      ((uint32_t)k << 24) | (a0 >> 2), (uint32_t)K->step,
+                      (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
+          memcpy(s->zw + j * nc, s->z + (bl0 - a0), (size_t)nc * sizeof(float));
+        }
+        int t = k * nsl;
+        adc_row_codes_wide(N, s->O + (size_t)m * N, K->V ? s->OV + (size_t)m * N : NULL,
+                           vconst * s->Q[m], noisy ? s->zw : NULL, K->aoff, K->again, lo[t],
+                           delta[t], cmax[t], s->wv, s->tmp);
+        for (int j = 0; j < nsl; j++)
+          for (int c = 0; c < nc; c++) s->fcc[c] += s->tmp[j * nc + c];
+      }
+      for (int j = 0; j < nsl && !wide; j++) {
+        int t = (k * nsl + j) < 64 ? k * nsl + j : 0;
+        float *z = NULL;
+        if (noisy) {
+          uint32_t bl0 = (uint32_t)(j * R->hw.cols + K->col0), a0 = bl0 & ~3u;
+          cim_normals(s->z, nc + (int)(bl0 - a0), R->key, (uint32_t)vec,
+                      ((uint32_t)k << 24) | (a0 >> 2), (uint32_t)K->step,
+                      (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
+          z = s->z + (bl0 - a0);
+        }
+        if (S * nsl > 64) adc_range(R, K, k, j, &lo[t], &delta[t], &cmax[t]);
+        const float *ov = K->V ? s->OV + (size_t)m * N + j * nc : NULL;
+        const float *ao = K->aoff ? K->aoff + j * nc : NULL;
+        const float *ag = K->again ? K->again + j * nc : NULL;
+        if (codes_ok)
+          adc_row_codes(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, lo[t],
+                        delta[t], cmax[t], (float)R->slice_w[j], s->fcc);
+        else
+          adc_row(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, lo[t],
+                  delta[t], cmax[t], wk * R->slice_w[j], s->acc);
+      }
+      if (codes_ok) {
+        int t = k * nsl; /* lo and LSB are the same for every slice of step k */
+        double a = wk * delta[t], b = wk * lo[t] * sumw;
+        for (int c = 0; c < nc; c++) s->acc[c] += a * s->fcc[c] + b;
+      }
+    }
+    double scale = F->sw * sx[b0 + bb] * F->alpha;
+    float *y = buf + (size_t)(b0 + bb) * ld + K->dst0;
+    for (int c = 0; c < nc; c++) y[c] = (float)((s->acc[c] - (enc_off ? off * corr : 0.0)) * scale);
+  }
+}
+
+/* Per-vector symmetric input quantization of a factor's input region. */
+static void quantize_inputs(const cim_runner *R, const cfac *F, int B, const float *buf, int64_t ld,
+                            int32_t *qin, float *sx) {
+  for (int b = 0; b < B; b++) {
+    const float *x = buf + (size_t)b * ld + F->in_addr;
+    float m = 0;
+    for (int i = 0; i < F->in_len; i++) m = fmaxf(m, fabsf(x[i]));
+    float s = m > 0 ? m / (float)R->qmax_in : 1.0f;
+    sx[b] = s;
+    int32_t *q = qin + (size_t)b * F->in_len;
+    for (int i = 0; i < F->in_len; i++) {
+      float v = nearbyintf(x[i] / s);
+      v = v > R->qmax_in ? (float)R->qmax_in : v < -R->qmax_in ? (float)-R->qmax_in : v;
+      q[i] = (int32_t)v;
+    }
+  }
+}
+
+static int chunk_of(const cim_runner *R, int B) {
+  int c = TARGET_M / R->steps;
+  if (c < 1) c = 1;
+  return c > B ? B : c;
+}
+
+/* Calibration: p-th percentile of |ideal column sums| per (step, slice) on this batch. */
+static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, const float *sx,
+                            float *buf, int64_t ld) {
+  int S = R->steps, nsl = R->nsl, ns = S * nsl;
+  int64_t cap = 200000; /* samples per (step, slice) */
+  float **v = calloc((size_t)ns, sizeof *v);
+  int64_t *n = calloc((size_t)ns, sizeof *n);
+  int rc = (!v || !n) ? mon_fail("cimsim: out of memory") : 0;
+  for (int t = 0; t < ns && !rc; t++)
+    if (!(v[t] = malloc((size_t)cap * sizeof(float)))) rc = mon_fail("cimsim: out of memory");
+  int64_t total = 0;
+  for (int i = 0; i < F->nblk; i++) total += (int64_t)R->blk[F->blk0 + i].nc * B;
+  int stride = (int)(total / cap + 1);
+  int chunk = chunk_of(R, B);
+  for (int i = 0; i < F->nblk && !rc; i++) {
+    const cblk *K = &R->blk[F->blk0 + i];
+    scratch s;
+    if (scratch_alloc(&s, chunk * S, K->nr, nsl * K->nc, K->nc, 0)) {
+      scratch_free(&s);
+      rc = mon_fail("cimsim: out of memory");
+      break;
+    }
+    for (int b0 = 0; b0 < B; b0 += chunk)
+      run_block(R, K, qin, sx, b0, B - b0 < chunk ? B - b0 : chunk, 0, buf, ld, &s, v, n, cap,
+                stride);
+    scratch_free(&s);
+  }
+  for (int t = 0; t < ns && !rc; t++) {
+    if (!n[t]) continue;
+    /* nth element by sorting (calibration is one-time) */
+    qsort(v[t], (size_t)n[t], sizeof(float), cim_cmp_float);
+    int64_t idx = (int64_t)ceil(R->cfg.adc_percentile / 100.0 * n[t]) - 1;
+    if (idx < 0) idx = 0;
+    if (idx >= n[t]) idx = n[t] - 1;
+    F->cal[t] = v[t][idx] < 1 ? 1 : v[t][idx];
+  }
+  F->calibrated = !rc;
+  for (int t = 0; v && t < ns; t++) free(v[t]);
+  free(v), free(n);
+  return rc;
+}
+
+static int run_factor(cim_runner *R, cfac *F, int64_t row0, int B, float *buf, int64_t ld,
+                      int calibrate) {
+  int32_t *qin = malloc((size_t)B * F->in_len * sizeof *qin);
+  float *sx = malloc((size_t)B * sizeof *sx);
+  if (!qin || !sx) {
+    free(qin), free(sx);
+    return mon_fail("cimsim: out of memory");
+  }
+  quantize_inputs(R, F, B, buf, ld, qin, sx);
+  int rc = 0;
+  if (calibrate) rc = calibrate_factor(R, F, B, qin, sx, buf, ld);
+  int chunk = chunk_of(R, B), nch = (B + chunk - 1) / chunk;
+  int maxnr = 1, maxnc = 1, anyV = 0;
+  /* tasks: groups of consecutive blocks with enough work each (small Monarch blocks would
+   * otherwise drown in scheduling), times batch chunks */
+  int *gs = malloc((size_t)(F->nblk + 1) * sizeof *gs), ng = 0;
+  if (!gs) rc = mon_fail("cimsim: out of memory");
+  double work = 0;
+  for (int i = 0; i < F->nblk && gs; i++) {
+    const cblk *K = &R->blk[F->blk0 + i];
+    if (K->nr > maxnr) maxnr = K->nr;
+    if (K->nc > maxnc) maxnc = K->nc;
+    anyV |= K->V != NULL;
+    if (i == 0 || work >= TASK_WORK) gs[ng++] = i, work = 0;
+    work += (double)K->nr * K->nc * R->nsl;
+  }
+  if (gs) gs[ng] = F->nblk;
+  int ntask = ng * nch;
+  int fail = 0;
+  const cim_runner *RC = R;
+  if (!rc) {
+#pragma omp parallel default(none) shared(RC, F, qin, sx, buf, gs)                                 \
+    firstprivate(ld, row0, B, chunk, nch, ntask, maxnr, maxnc, anyV) reduction(|                   \
+                                                                               : fail)
+    {
+      scratch s;
+      int bad = scratch_alloc(&s, chunk * RC->steps, maxnr, RC->nsl * maxnc, maxnc, anyV);
+#pragma omp for schedule(dynamic, 1)
+      for (int t = 0; t < ntask; t++) {
+        if (bad) continue;
+        int g = t / nch, b0 = (t % nch) * chunk;
+        for (int i = gs[g]; i < gs[g + 1]; i++)
+          run_block(RC, &RC->blk[F->blk0 + i], qin, sx, b0, B - b0 < chunk ? B - b0 : chunk, row0,
+                    buf, ld, &s, NULL, NULL, 0, 1);
+      }
+      scratch_free(&s);
+      fail |= bad;
+    }
+  }
+  if (!rc && fail) rc = mon_fail("cimsim: out of memory for the batch scratch");
+  free(qin), free(sx), free(gs);
+  return rc;
+}
+
+/* Runs the compiled ops of layer l on a batch held in buf (B, ld). */
+static int run_layer(cim_runner *R, int l, int64_t row0, int B, float *buf, int64_t ld,
+                     int calibrate) {
+  const clayer *Ly = &R->lay[l];
+  for (int i = 0; i < Ly->nops; i++) {
+    const cop *o = &Ly->ops[i];
+    switch (o->op) {
+    case OP_FACTOR:
+      if (run_factor(R, &R->fac[o->factor], row0, B, buf, ld, calibrate)) return -1;
+      break;
+    case MAP_OP_DIGITAL: /* ZERO */
+      for (int b = 0; b < B; b++) memset(buf + (size_t)b * ld + o->dst, 0, (size_t)o->ncols * 4);
+      break;
+    case MAP_OP_ACCUM:
+      for (int b = 0; b < B; b++) {
+        float *x = buf + (size_t)b * ld;
+        for (int j = 0; j < o->ncols; j++) {
+          double acc = 0;
+          for (int t = 0; t < o->count; t++) acc += x[o->src + t * o->stride + j];
+          x[o->dst + j] = (float)acc;
+        }
+      }
+      break;
+    case MAP_OP_PERMUTE:
+      for (int b = 0; b < B; b++) {
+        float *x = buf + (size_t)b * ld;
+        for (int r = 0; r < o->nrows; r++)
+          for (int c = 0; c < o->ncols; c++)
+            x[o->dst + (int64_t)c * o->nrows + r] = x[o->src + (int64_t)r * o->ncols + c];
+      }
+      break;
+    default:
+      return mon_fail("cimsim: layer %d: unexpected op %d", l, o->op);
+    }
+  }
+  return 0;
+}
+
+static int apply(cim_runner *R, int layer, int64_t row0, int batch, const float *x, float *y,
+                 int calibrate) {
+  if (layer < 0 || layer >= R->mm->nlayers)
+    return mon_fail("cimsim: layer %d out of range [0, %d)", layer, R->mm->nlayers);
+  if (batch < 1) return 0;
+  const clayer *Ly = &R->lay[layer];
+  const map_io *io = &R->cs.io[layer];
+  int64_t ld = Ly->len;
+  float *buf = calloc((size_t)batch * ld, sizeof(float));
+  if (!buf) return mon_fail("cimsim: out of memory for a batch of %d", batch);
+  for (int b = 0; b < batch; b++)
+    memcpy(buf + (size_t)b * ld + (io->x - Ly->lo), x + (size_t)b * io->in,
+           (size_t)io->in * sizeof(float));
+  int nthr = openblas_get_num_threads();
+  openblas_set_num_threads(1); /* parallelism is ours (over blocks x batch chunks) */
+  int rc = run_layer(R, layer, row0, batch, buf, ld, calibrate);
+  openblas_set_num_threads(nthr);
+  if (!rc)
+    for (int b = 0; b < batch; b++)
+      memcpy(y + (size_t)b * io->out, buf + (size_t)b * ld + (io->y - Ly->lo),
+             (size_t)io->out * sizeof(float));
+  free(buf);
+  return rc;
+}
+
+int cim_runner_apply(cim_runner *r, int layer, int64_t row0, int batch, const float *x, float *y) {
+  return apply(r, layer, row0, batch, x, y, 0);
+}
+
+int cim_runner_calibrate(cim_runner *r, int layer, int batch, const float *x) {
+  float *y = malloc((size_t)(batch > 0 ? batch : 1) * r->cs.io[layer].out * sizeof(float));
+  if (!y) return mon_fail("cimsim: out of memory");
+  int rc = apply(r, layer, 0, batch, x, y, 1);
+  free(y);
+  return rc;
+}
+
+int cim_runner_is_calibrated(const cim_runner *r, int layer) {
+  const clayer *Ly = &r->lay[layer];
+  for (int i = 0; i < Ly->nops; i++)
+    if (Ly->ops[i].op == OP_FACTOR && !r->fac[Ly->ops[i].factor].calibrated) return 0;
+  return 1;
+}
+
+/* ---------------------------------------------------------------- benchmark support */
+
+double cim_runner_macs(const cim_runner *r, int layer) {
+  double m = 0;
+  const clayer *Ly = &r->lay[layer];
+  for (int i = 0; i < Ly->nops; i++) {
+    if (Ly->ops[i].op != OP_FACTOR) continue;
+    const cfac *F = &r->fac[Ly->ops[i].factor];
+    for (int k = 0; k < F->nblk; k++) {
+      const cblk *K = &r->blk[F->blk0 + k];
+      m += (double)K->nr * K->nc * r->nsl * r->steps;
+    }
+  }
+  return m;
+}
+
+int cim_runner_sgemm_equiv(const cim_runner *R, int layer, int B) {
+  const clayer *Ly = &R->lay[layer];
+  int nthr = openblas_get_num_threads(), fail = 0;
+  openblas_set_num_threads(1);
+  for (int i = 0; i < Ly->nops && !fail; i++) {
+    if (Ly->ops[i].op != OP_FACTOR) continue;
+    const cfac *F = &R->fac[Ly->ops[i].factor];
+    int chunk = chunk_of(R, B), nch = (B + chunk - 1) / chunk, ntask = F->nblk * nch;
+    int maxnr = 1, maxnc = 1;
+    for (int k = 0; k < F->nblk; k++) {
+      const cblk *K = &R->blk[F->blk0 + k];
+      if (K->nr > maxnr) maxnr = K->nr;
+      if (K->nc > maxnc) maxnc = K->nc;
+    }
+#pragma omp parallel default(none) shared(R, F) firstprivate(B, chunk, nch, ntask, maxnr, maxnc)   \
+    reduction(|                                                                                    \
+              : fail)
+    {
+      int M = chunk * R->steps, N = R->nsl * maxnc;
+      float *A = calloc((size_t)M * maxnr, sizeof(float));
+      float *C = malloc((size_t)M * N * sizeof(float));
+      int bad = !A || !C;
+#pragma omp for schedule(dynamic, 1)
+      for (int t = 0; t < ntask; t++) {
+        if (bad) continue;
+        const cblk *K = &R->blk[F->blk0 + t / nch];
+        int b0 = (t % nch) * chunk, nb = B - b0 < chunk ? B - b0 : chunk;
+        int n = R->nsl * K->nc;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * R->steps, n, K->nr, 1.0f, A,
+                    K->nr, K->G, n, 0.0f, C, n);
+      }
+      free(A), free(C);
+      fail |= bad;
+    }
+  }
+  openblas_set_num_threads(nthr);
+  return fail ? mon_fail("cimsim: out of memory") : 0;
+}

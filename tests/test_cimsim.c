@@ -1,0 +1,579 @@
+/* Tests of cimsim/: exactness of ideal lossless execution for every strategy, converter and
+ * noise statistics against their closed forms (99 % confidence bounds), drift, faults,
+ * thread-count independence, encodings and noise-spec validation. */
+#include <criterion/criterion.h>
+
+#include "cimsim.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double urand(uint64_t *st) {
+  *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (double)(*st >> 11) / 9007199254740992.0;
+}
+
+static map_hw hw_small(int m) {
+  map_hw hw;
+  map_hw_default(&hw);
+  hw.rows = hw.cols = m;
+  if (hw.cols_per_adc > m) hw.cols_per_adc = m;
+  return hw;
+}
+
+/* Random model with a padded Monarch, a dense layer and two divisible Monarchs. */
+typedef struct {
+  map_model mm;
+  mon_monarch pad;
+  float *w;
+} testmodel;
+
+static void model_mixed(testmodel *t) {
+  map_model_init(&t->mm, "mixed");
+  cr_assert_eq(mon_monarch_create(&t->pad, 100, 90, 4), 0);
+  uint64_t sd = 5;
+  for (size_t i = 0; i < mon_monarch_w1_len(&t->pad); i++)
+    t->pad.w1[i] = (float)(2 * urand(&sd) - 1);
+  for (size_t i = 0; i < mon_monarch_w2_len(&t->pad); i++)
+    t->pad.w2[i] = (float)(2 * urand(&sd) - 1);
+  t->w = malloc(70 * 130 * sizeof(float));
+  for (int i = 0; i < 70 * 130; i++) t->w[i] = (float)(2 * urand(&sd) - 1);
+  cr_assert_eq(map_model_add(&t->mm, "padded", 0, MAP_FC, 100, 90, 0, 1, NULL, &t->pad, NULL), 0);
+  cr_assert_eq(map_model_add(&t->mm, "dense", 1, MAP_PROJ, 70, 130, 0, 1, t->w, NULL, NULL), 0);
+  cr_assert_eq(map_model_add(&t->mm, "b48", 2, MAP_FC, 144, 96, 2, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_add(&t->mm, "b120", 3, MAP_ATTN_OUT, 120, 120, 4, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_random_weights(&t->mm, 3), 0);
+}
+
+static void model_free(testmodel *t) {
+  map_model_destroy(&t->mm);
+  mon_monarch_destroy(&t->pad);
+  free(t->w);
+}
+
+static void float_ref(const map_layer *L, int B, const float *x, float *y) {
+  if (L->is_monarch)
+    mon_monarch_apply_ref(L->mon, B, x, y);
+  else
+    mon_dense_apply(L->w, L->out, L->in, B, x, y);
+}
+
+/* Ideal devices, lossless converters, 24-bit weights and inputs: the float product to float
+ * rounding, for every strategy and two array sizes (tiling, padding, Monarch permutations). */
+Test(cimsim, lossless_equals_float_every_strategy) {
+  testmodel t;
+  model_mixed(&t);
+  int ms[] = {32, 64};
+  for (int mi = 0; mi < 2; mi++)
+    for (int st = 0; st < MAP_NSTRATEGIES; st++) {
+      map_hw hw = hw_small(ms[mi]);
+      hw.w_bits = 24, hw.in_bits = 24, hw.cell_bits = 8, hw.dac_bits = 8;
+      cim_config cfg;
+      cim_config_default(&cfg, &hw);
+      cfg.lossless = 1;
+      cim_runner *r;
+      cr_assert_eq(cim_runner_create(&r, &t.mm, &hw, (map_strategy_id)st, NULL, &cfg), 0, "%s",
+                   mon_errmsg());
+      for (int l = 0; l < t.mm.nlayers; l++) {
+        const map_layer *L = &t.mm.layer[l];
+        int B = 5;
+        float *x = malloc((size_t)B * L->in * sizeof(float));
+        float *y = malloc((size_t)B * L->out * sizeof(float));
+        float *ref = malloc((size_t)B * L->out * sizeof(float));
+        uint64_t sd = 11 + l;
+        for (int i = 0; i < B * L->in; i++) x[i] = (float)(2 * urand(&sd) - 1);
+        cr_assert_eq(cim_runner_apply(r, l, 0, B, x, y), 0, "%s", mon_errmsg());
+        float_ref(L, B, x, ref);
+        double num = 0, den = 0;
+        for (int i = 0; i < B * L->out; i++)
+          num += ((double)y[i] - ref[i]) * ((double)y[i] - ref[i]), den += (double)ref[i] * ref[i];
+        cr_expect_lt(sqrt(num / den), 2e-6, "strategy %d m %d layer %s: rel err %g", st, ms[mi],
+                     L->name, sqrt(num / den));
+        free(x), free(y), free(ref);
+      }
+      cim_runner_destroy(r);
+    }
+  model_free(&t);
+}
+
+/* One dense layer with integer weights (max |w| = qmax, so the weight scale is 1). */
+static void model_int(map_model *mm, float *w, int out, int in, int qmax, int nonneg,
+                      uint64_t seed) {
+  map_model_init(mm, "int");
+  for (int i = 0; i < out * in; i++) {
+    double u = urand(&seed);
+    w[i] = nonneg ? (float)floor(u * (qmax + 1)) : (float)(floor(u * (2 * qmax + 1)) - qmax);
+  }
+  w[0] = (float)qmax;
+  cr_assert_eq(map_model_add(mm, "w", 0, MAP_FC, out, in, 0, 1, w, NULL, NULL), 0);
+}
+
+/* x integers in [lo, hi] with one element = qmax_in so the input scale is 1. */
+static void inputs_int(float *x, int B, int in, int lo, int hi, int qmax_in, uint64_t seed) {
+  for (int b = 0; b < B; b++) {
+    for (int i = 0; i < in; i++) x[b * in + i] = (float)(lo + floor(urand(&seed) * (hi - lo + 1)));
+    x[b * in] = (float)qmax_in;
+  }
+}
+
+static void exact_int(const float *w, int out, int in, int B, const float *x, double *y) {
+  for (int b = 0; b < B; b++)
+    for (int o = 0; o < out; o++) {
+      double s = 0;
+      for (int i = 0; i < in; i++) s += (double)w[o * in + i] * x[b * in + i];
+      y[b * out + o] = s;
+    }
+}
+
+/* Default converters (8-bit weights on 2-bit cells, bit-serial 8-bit two's complement inputs)
+ * with lossless ADCs: exact integer arithmetic, both encodings, signed weights and inputs. */
+Test(cimsim, lossless_exact_integers_both_encodings) {
+  int out = 40, in = 70, B = 16;
+  float *w = malloc(out * in * sizeof(float)), *x = malloc(B * in * sizeof(float));
+  float *y = malloc(B * out * sizeof(float)), *y2 = malloc(B * out * sizeof(float));
+  double *ex = malloc(B * out * sizeof(double));
+  map_model mm;
+  model_int(&mm, w, out, in, 127, 0, 3);
+  inputs_int(x, B, in, -127, 127, 127, 4);
+  exact_int(w, out, in, B, x, ex);
+  for (int enc = 0; enc < 2; enc++) {
+    map_hw hw = hw_small(32);
+    cim_config cfg;
+    cim_config_default(&cfg, &hw);
+    cfg.encoding = enc ? CIM_ENC_OFFSET : CIM_ENC_DIFFERENTIAL;
+    cfg.lossless = 1;
+    cim_runner *r;
+    cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0, "%s", mon_errmsg());
+    cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, enc ? y2 : y), 0, "%s", mon_errmsg());
+    for (int i = 0; i < B * out; i++)
+      cr_assert_eq((double)(enc ? y2 : y)[i], ex[i], "encoding %d element %d: %g != %g", enc, i,
+                   (double)(enc ? y2 : y)[i], ex[i]);
+    cim_runner_destroy(r);
+  }
+  /* the converter settings that are lossless by their bits (adc_bits >= lossless) agree too */
+  map_hw hw = hw_small(32);
+  hw.adc_bits = map_hw_lossless_adc_bits(&hw, 32);
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, NULL), 0);
+  cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y), 0);
+  for (int i = 0; i < B * out; i++) cr_assert_eq((double)y[i], ex[i]);
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+  free(w), free(x), free(y), free(y2), free(ex);
+}
+
+/* 99 % two-sided bound on a sample variance of n draws with variance s2 and 4th moment m4. */
+static int var_ok(double v, double s2, double m4, long n, double *z) {
+  double sd = sqrt((m4 - s2 * s2) / n);
+  *z = (v - s2) / sd;
+  return fabs(*z) < 2.576;
+}
+
+/* A single offset-encoded slice (7-bit cells, 7-bit weights), one 8-bit DAC step and a coarse
+ * 8-bit full-scale ADC: the output error is the ADC's quantization error, uniform on
+ * [-LSB/2, LSB/2], variance LSB^2 / 12. */
+Test(cimsim, adc_quantization_variance) {
+  int out = 64, in = 32, B = 256;
+  float *w = malloc(out * in * sizeof(float)), *x = malloc(B * in * sizeof(float));
+  float *y = malloc(B * out * sizeof(float));
+  double *ex = malloc(B * out * sizeof(double));
+  map_model mm;
+  model_int(&mm, w, out, in, 63, 0, 7);
+  inputs_int(x, B, in, 0, 127, 127, 8);
+  exact_int(w, out, in, B, x, ex);
+  map_hw hw = hw_small(32);
+  hw.differential = 0, hw.w_bits = 7, hw.cell_bits = 7, hw.in_bits = 8, hw.dac_bits = 8;
+  hw.adc_bits = 8;
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, NULL), 0, "%s", mon_errmsg());
+  cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y), 0, "%s", mon_errmsg());
+  /* full scale of the signed top (only) step: [-128, 127] * 32 rows * 127 levels */
+  double lsb = (255.0 * 32 * 127) / 255.0;
+  double s = 0, s2 = 0;
+  long n = (long)B * out;
+  for (long i = 0; i < n; i++) {
+    double e = y[i] - ex[i];
+    cr_assert_leq(fabs(e), lsb / 2 * (1 + 1e-6), "error %g beyond half an LSB", e);
+    s += e, s2 += e * e;
+  }
+  double v = s2 / n - (s / n) * (s / n), z;
+  cr_expect(var_ok(v, lsb * lsb / 12, pow(lsb, 4) / 80, n, &z),
+            "ADC error variance %g vs LSB^2/12 = %g (z = %.2f)", v, lsb * lsb / 12, z);
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+  free(w), free(x), free(y), free(ex);
+}
+
+static double norm_cdf(double z) {
+  return 0.5 * erfc(-z / sqrt(2.0));
+}
+
+static int cmpd(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Read noise, sampled per output column: the normalised error (y - exact) / sqrt(sum_i x_i^2
+ * var_ij + 1/12) has variance 1 (99 % bound) and passes a Kolmogorov-Smirnov test against N(0,1)
+ * at the 1 % level. The 1/12 is the lossless ADC's rounding of the noisy sum. */
+static void read_noise_case(const char *spec, int prop) {
+  int out = 32, in = 32, B = 512;
+  float *w = malloc(out * in * sizeof(float)), *x = malloc(B * in * sizeof(float));
+  float *y = malloc(B * out * sizeof(float));
+  double *ex = malloc(B * out * sizeof(double));
+  map_model mm;
+  model_int(&mm, w, out, in, 63, 0, 9);
+  inputs_int(x, B, in, 0, 127, 127, 10);
+  exact_int(w, out, in, B, x, ex);
+  map_hw hw = hw_small(32);
+  hw.differential = 0, hw.w_bits = 7, hw.cell_bits = 7, hw.in_bits = 8, hw.dac_bits = 8;
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  cfg.lossless = 1;
+  snprintf(cfg.noise, sizeof cfg.noise, "%s", spec);
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0, "%s", mon_errmsg());
+  cr_assert_eq(cim_runner_apply(r, 0, 1000, B, x, y), 0, "%s", mon_errmsg());
+  double sig = prop ? 0.05 : 0.02;
+  long n = (long)B * out;
+  double *zs = malloc(n * sizeof(double)), s2 = 0;
+  for (int b = 0; b < B; b++)
+    for (int o = 0; o < out; o++) {
+      double var = 1.0 / 12;
+      for (int i = 0; i < in; i++) {
+        double d = x[b * in + i], lvl = w[o * in + i] + 64; /* offset encoding level */
+        double cell = prop ? sig * lvl : sig * 127;
+        var += d * d * cell * cell;
+      }
+      double z = (y[b * out + o] - ex[b * out + o]) / sqrt(var);
+      zs[b * out + o] = z, s2 += z * z;
+    }
+  double v = s2 / n, zz;
+  cr_expect(var_ok(v, 1, 3, n, &zz), "%s: normalised variance %g (z = %.2f)", spec, v, zz);
+  qsort(zs, n, sizeof(double), cmpd);
+  double D = 0;
+  for (long i = 0; i < n; i++) {
+    double F = norm_cdf(zs[i]);
+    D = fmax(D, fmax(fabs(F - (double)i / n), fabs((double)(i + 1) / n - F)));
+  }
+  cr_expect_lt(D, 1.628 / sqrt((double)n), "%s: KS statistic %g", spec, D);
+  free(zs);
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+  free(w), free(x), free(y), free(ex);
+}
+
+Test(cimsim, read_noise_gauss_statistics) {
+  read_noise_case("read-gauss:sigma=0.02", 0);
+}
+/* onoff huge: Gmin ~ 0, so the proportional std is sigma * level */
+Test(cimsim, read_noise_prop_statistics) {
+  read_noise_case("read-prop:sigma=0.05+device:onoff=1e12", 1);
+}
+
+static void levels_of(const map_model *mm, const map_hw *hw, const char *spec, float *lv) {
+  cim_config cfg;
+  cim_config_default(&cfg, hw);
+  snprintf(cfg.noise, sizeof cfg.noise, "%s", spec);
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, mm, hw, MAP_LINEAR, NULL, &cfg), 0, "%s", mon_errmsg());
+  cr_assert_eq(cim_runner_levels(r, 0, lv), 0);
+  cim_runner_destroy(r);
+}
+
+/* Drift: g(t) = g0 ((t + t0)/t0)^-nu per device; with nu_std = 0 every level scales by exactly
+ * that factor; with nu_std > 0 the fitted exponents have the given mean (99 % bound). */
+Test(cimsim, drift_power_law) {
+  int out = 64, in = 64;
+  float *w = malloc(out * in * sizeof(float));
+  map_model mm;
+  model_int(&mm, w, out, in, 127, 0, 12);
+  map_hw hw = hw_small(64);
+  int n = 64 * 64 * map_hw_slices(&hw);
+  float *l0 = malloc(n * sizeof(float)), *l1 = malloc(n * sizeof(float));
+  levels_of(&mm, &hw, "", l0);
+  levels_of(&mm, &hw, "drift:t=86400,nu=0.06,nu_std=0,comp=0+device:onoff=1e12", l1);
+  double f = pow((86400.0 + 20) / 20, -0.06);
+  int cnt = 0;
+  for (int i = 0; i < n; i++)
+    if (l0[i] > 0) {
+      cr_assert_float_eq(l1[i], l0[i] * f, 1e-4 * l0[i], "device %d: %g vs %g", i, l1[i],
+                         l0[i] * f);
+      cnt++;
+    }
+  cr_assert_gt(cnt, 1000);
+  levels_of(&mm, &hw, "drift:t=86400,nu=0.06,nu_std=0.01,comp=0+device:onoff=1e12", l1);
+  double s = 0, s2 = 0;
+  int m = 0;
+  for (int i = 0; i < n; i++)
+    if (l0[i] > 0) {
+      double nu = -log(l1[i] / l0[i]) / log((86400.0 + 20) / 20);
+      s += nu, s2 += nu * nu, m++;
+    }
+  double mean = s / m, sd = sqrt(s2 / m - mean * mean);
+  cr_expect_lt(fabs(mean - 0.06), 2.576 * 0.01 / sqrt(m), "mean nu %g", mean);
+  cr_expect_lt(fabs(sd - 0.01), 2.576 * 0.01 / sqrt(2.0 * m), "std nu %g", sd);
+  free(w), free(l0), free(l1);
+  map_model_destroy(&mm);
+}
+
+/* Global drift compensation undoes a uniform drift: output = ideal output (ADC rounding aside). */
+Test(cimsim, drift_compensation) {
+  int out = 32, in = 64, B = 8;
+  float *w = malloc(out * in * sizeof(float)), *x = malloc(B * in * sizeof(float));
+  float *y0 = malloc(B * out * sizeof(float)), *y1 = malloc(B * out * sizeof(float));
+  map_model mm;
+  model_int(&mm, w, out, in, 127, 0, 13);
+  inputs_int(x, B, in, -127, 127, 127, 14);
+  map_hw hw = hw_small(64);
+  hw.adc_bits = 24; /* 16 bits finer than one level: drifted sums are not integers */
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0);
+  cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y0), 0);
+  cim_runner_destroy(r);
+  strcpy(cfg.noise, "drift:t=3600,nu=0.05,nu_std=0,comp=1+device:onoff=1e12");
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0);
+  cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y1), 0);
+  double num = 0, den = 0;
+  for (int i = 0; i < B * out; i++)
+    num += ((double)y1[i] - y0[i]) * ((double)y1[i] - y0[i]), den += (double)y0[i] * y0[i];
+  cr_expect_lt(sqrt(num / den), 1e-4, "compensated rel err %g", sqrt(num / den));
+  cim_runner_destroy(r);
+  strcpy(cfg.noise, "drift:t=3600,nu=0.05,nu_std=0,comp=0+device:onoff=1e12");
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0);
+  cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y1), 0);
+  double ratio = 0;
+  for (int i = 0; i < B * out; i++) ratio += (double)y1[i] * y0[i];
+  ratio /= den;
+  cr_expect_float_eq(ratio, pow(3620.0 / 20, -0.05), 1e-4, "uncompensated gain %g", ratio);
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+  free(w), free(x), free(y0), free(y1);
+}
+
+/* Stuck-at faults: among devices whose target is neither Gmin nor Gmax, the fractions at Gmin
+ * and at Gmax match the rates within 99 % binomial bounds. */
+Test(cimsim, stuck_at_rates) {
+  int out = 64, in = 64;
+  float *w = malloc(out * in * sizeof(float));
+  map_model mm;
+  model_int(&mm, w, out, in, 127, 0, 15);
+  map_hw hw = hw_small(64);
+  int n = 64 * 64 * map_hw_slices(&hw), L = (1 << hw.cell_bits) - 1;
+  float *l0 = malloc(n * sizeof(float)), *l1 = malloc(n * sizeof(float));
+  levels_of(&mm, &hw, "", l0);
+  levels_of(&mm, &hw, "stuck:off=0.1,on=0.05", l1);
+  long m = 0, off = 0, on = 0;
+  for (int i = 0; i < n; i++)
+    if (l0[i] > 0 && l0[i] < L) {
+      m++;
+      off += fabsf(l1[i]) < 1e-4f;
+      on += fabsf(l1[i] - L) < 1e-4f;
+    }
+  cr_assert_gt(m, 2000);
+  double p1 = (double)off / m, p2 = (double)on / m;
+  cr_expect_lt(fabs(p1 - 0.1), 2.576 * sqrt(0.1 * 0.9 / m), "stuck-off fraction %g", p1);
+  cr_expect_lt(fabs(p2 - 0.05), 2.576 * sqrt(0.05 * 0.95 / m), "stuck-on fraction %g", p2);
+  free(w), free(l0), free(l1);
+  map_model_destroy(&mm);
+}
+
+/* Every random draw is keyed, not sequenced: 1 and 2 threads give bitwise identical outputs. */
+Test(cimsim, threads_bitwise_identical) {
+  testmodel t;
+  model_mixed(&t);
+  map_hw hw = hw_small(64);
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  strcpy(cfg.noise, "prog-pcm+read-gauss:sigma=0.02+adc:offset=0.5,gain=0.01+stuck:off=0.01");
+  cfg.seed = 77;
+  for (int st = 0; st < MAP_NSTRATEGIES; st++) {
+    cim_runner *r;
+    cr_assert_eq(cim_runner_create(&r, &t.mm, &hw, (map_strategy_id)st, NULL, &cfg), 0, "%s",
+                 mon_errmsg());
+    for (int l = 0; l < t.mm.nlayers; l++) {
+      const map_layer *L = &t.mm.layer[l];
+      int B = 37;
+      float *x = malloc((size_t)B * L->in * sizeof(float));
+      float *y1 = malloc((size_t)B * L->out * sizeof(float));
+      float *y2 = malloc((size_t)B * L->out * sizeof(float));
+      uint64_t sd = 3 + l;
+      for (int i = 0; i < B * L->in; i++) x[i] = (float)(2 * urand(&sd) - 1);
+      omp_set_num_threads(1);
+      cr_assert_eq(cim_runner_apply(r, l, 5, B, x, y1), 0);
+      omp_set_num_threads(2);
+      cr_assert_eq(cim_runner_apply(r, l, 5, B, x, y2), 0);
+      cr_expect_eq(memcmp(y1, y2, (size_t)B * L->out * sizeof(float)), 0,
+                   "strategy %d layer %d differs between 1 and 2 threads", st, l);
+      /* batching does not change the draws either: vectors keyed by row0 + i */
+      cr_assert_eq(cim_runner_apply(r, l, 5 + 10, B - 10, x + 10 * L->in, y2), 0);
+      cr_expect_eq(memcmp(y1 + 10 * L->out, y2, (size_t)(B - 10) * L->out * sizeof(float)), 0,
+                   "strategy %d layer %d depends on batching", st, l);
+      free(x), free(y1), free(y2);
+    }
+    cim_runner_destroy(r);
+  }
+  model_free(&t);
+}
+
+/* Differential and offset encodings agree under no noise (full-scale 8-bit ADCs: both exact
+ * here because the lossless bits are reached), and their outputs with finite ADCs stay close. */
+Test(cimsim, encodings_agree_without_noise) {
+  testmodel t;
+  model_mixed(&t);
+  map_hw hw = hw_small(32);
+  for (int l = 0; l < t.mm.nlayers; l++) {
+    const map_layer *L = &t.mm.layer[l];
+    int B = 6;
+    float *x = malloc((size_t)B * L->in * sizeof(float));
+    float *y[2];
+    uint64_t sd = 21 + l;
+    for (int i = 0; i < B * L->in; i++) x[i] = (float)(2 * urand(&sd) - 1);
+    for (int e = 0; e < 2; e++) {
+      cim_config cfg;
+      cim_config_default(&cfg, &hw);
+      cfg.encoding = e ? CIM_ENC_OFFSET : CIM_ENC_DIFFERENTIAL;
+      cfg.lossless = 1;
+      cim_runner *r;
+      cr_assert_eq(cim_runner_create(&r, &t.mm, &hw, MAP_SPARSE, NULL, &cfg), 0, "%s",
+                   mon_errmsg());
+      y[e] = malloc((size_t)B * L->out * sizeof(float));
+      cr_assert_eq(cim_runner_apply(r, l, 0, B, x, y[e]), 0);
+      cim_runner_destroy(r);
+    }
+    for (int i = 0; i < B * L->out; i++)
+      cr_expect_float_eq(y[0][i], y[1][i], 1e-5 * (1 + fabsf(y[0][i])), "layer %d elt %d", l, i);
+    free(x), free(y[0]), free(y[1]);
+  }
+  model_free(&t);
+}
+
+/* Calibrated ADC ranges beat full scale at low resolution (the point of calibration). */
+Test(cimsim, calibrated_range_beats_full_scale) {
+  testmodel t;
+  model_mixed(&t);
+  map_hw hw = hw_small(64);
+  hw.adc_bits = 4;
+  const map_layer *L = &t.mm.layer[1];
+  int B = 64;
+  float *x = malloc((size_t)B * L->in * sizeof(float)), *y = malloc((size_t)B * L->out * 4);
+  float *ref = malloc((size_t)B * L->out * 4);
+  uint64_t sd = 31;
+  for (int i = 0; i < B * L->in; i++) x[i] = (float)(2 * urand(&sd) - 1);
+  float_ref(L, B, x, ref);
+  double err[2];
+  for (int c = 0; c < 2; c++) {
+    cim_config cfg;
+    cim_config_default(&cfg, &hw);
+    cfg.adc_range = c ? CIM_ADC_CALIBRATED : CIM_ADC_FULLSCALE;
+    cfg.adc_percentile = 99.9;
+    cim_runner *r;
+    cr_assert_eq(cim_runner_create(&r, &t.mm, &hw, MAP_LINEAR, NULL, &cfg), 0);
+    if (c) cr_assert_eq(cim_runner_calibrate(r, 1, B, x), 0, "%s", mon_errmsg());
+    cr_assert_eq(cim_runner_apply(r, 1, 0, B, x, y), 0);
+    double num = 0, den = 0;
+    for (int i = 0; i < B * L->out; i++)
+      num += ((double)y[i] - ref[i]) * ((double)y[i] - ref[i]), den += (double)ref[i] * ref[i];
+    err[c] = sqrt(num / den);
+    cim_runner_destroy(r);
+  }
+  cr_expect_lt(err[1], err[0] / 2, "calibrated %g vs full scale %g", err[1], err[0]);
+  free(x), free(y), free(ref);
+  model_free(&t);
+}
+
+Test(cimsim, noise_specs_validated) {
+  cr_expect_eq(cim_noise_check(""), 0);
+  cr_expect_eq(cim_noise_check("prog-pcm+read-gauss:sigma=0.02"), 0, "%s", mon_errmsg());
+  cr_expect_eq(cim_noise_check("drift:t=1e6,nu=0.05,nu_std=0.01,comp=0+stuck:off=0.01,on=0.001"), 0,
+               "%s", mon_errmsg());
+  cr_expect_neq(cim_noise_check("read-gaus"), 0);
+  cr_expect(strstr(mon_errmsg(), "unknown model 'read-gaus'") != NULL, "%s", mon_errmsg());
+  cr_expect_neq(cim_noise_check("read-gauss:sgima=0.1"), 0);
+  cr_expect(strstr(mon_errmsg(), "unknown key 'sgima'") && strstr(mon_errmsg(), "sigma"), "%s",
+            mon_errmsg());
+  cr_expect_neq(cim_noise_check("read-gauss:sigma=abc"), 0);
+  cr_expect(strstr(mon_errmsg(), "key 'sigma'") != NULL, "%s", mon_errmsg());
+  cr_expect_neq(cim_noise_check("stuck:off=1.5"), 0);
+  cr_expect(strstr(mon_errmsg(), "key 'off'") && strstr(mon_errmsg(), "[0, 1]"), "%s",
+            mon_errmsg());
+  cr_expect_neq(cim_noise_check("drift:comp=2"), 0);
+  cr_expect(strstr(mon_errmsg(), "'comp'") != NULL, "%s", mon_errmsg());
+  cr_expect_neq(cim_noise_check("read-gauss+read-gauss"), 0);
+  cr_expect_neq(cim_noise_check("read-gauss:sigma"), 0);
+  cr_expect(strstr(mon_errmsg(), "key=value") != NULL, "%s", mon_errmsg());
+}
+
+/* Philox-4x32-10 known-answer vector of Random123 (kat_vectors: counter 0, key 0). */
+Test(cimsim, philox_known_answer) {
+  uint32_t c[4] = {0, 0, 0, 0}, k[2] = {0, 0}, o[4];
+  cim_philox4x32(c, k, o);
+  cr_expect_eq(o[0], 0x6627e8d5u, "%08x", o[0]);
+  cr_expect_eq(o[1], 0xe169c58du, "%08x", o[1]);
+  cr_expect_eq(o[2], 0xbc57ac4cu, "%08x", o[2]);
+  cr_expect_eq(o[3], 0x9b00dbd8u, "%08x", o[3]);
+}
+
+/* The model adapter and the hook on a hand-built one-block model (dense qkv and proj, Monarch
+ * attn_out and fc): lossless 24-bit settings reproduce the float products, the per-layer error
+ * the hook accumulates is ~0, and shapes that do not match are refused. */
+Test(cimsim, hook_on_hand_built_model) {
+  int d = 32, ff = 64;
+  mon_model m;
+  memset(&m, 0, sizeof m);
+  m.cfg.n_layer = 1, m.cfg.n_embd = d, m.cfg.n_inner = ff, m.cfg.n_positions = 16;
+  mon_linear lin[MON_LIN_KINDS];
+  memset(lin, 0, sizeof lin);
+  int shp[4][2] = {{3 * d, d}, {d, d}, {ff, d}, {d, ff}};
+  uint64_t sd = 41;
+  for (int k = 0; k < MON_LIN_KINDS; k++) {
+    lin[k].out = shp[k][0], lin[k].in = shp[k][1];
+    lin[k].is_monarch = k == 1 || k == 2;
+    if (lin[k].is_monarch) {
+      cr_assert_eq(mon_monarch_create(&lin[k].m, lin[k].out, lin[k].in, 4), 0);
+      for (size_t i = 0; i < mon_monarch_w1_len(&lin[k].m); i++)
+        lin[k].m.w1[i] = (float)(2 * urand(&sd) - 1);
+      for (size_t i = 0; i < mon_monarch_w2_len(&lin[k].m); i++)
+        lin[k].m.w2[i] = (float)(2 * urand(&sd) - 1);
+    } else {
+      lin[k].w = malloc((size_t)lin[k].out * lin[k].in * sizeof(float));
+      for (int i = 0; i < lin[k].out * lin[k].in; i++) lin[k].w[i] = (float)(2 * urand(&sd) - 1);
+    }
+  }
+  m.lin = lin;
+  map_model mm;
+  cr_assert_eq(cim_model_from_mon(&mm, &m, 16), 0, "%s", mon_errmsg());
+  cr_assert_eq(mm.nlayers, 4);
+  map_hw hw = hw_small(32);
+  hw.w_bits = 24, hw.in_bits = 24, hw.cell_bits = 8, hw.dac_bits = 8;
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  cfg.lossless = 1;
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_DENSE, NULL, &cfg), 0, "%s", mon_errmsg());
+  for (int k = 0; k < MON_LIN_KINDS; k++) {
+    int B = 4;
+    float *x = malloc((size_t)B * lin[k].in * sizeof(float));
+    float *y = malloc((size_t)B * lin[k].out * sizeof(float));
+    for (int i = 0; i < B * lin[k].in; i++) x[i] = (float)(2 * urand(&sd) - 1);
+    cr_assert_eq(cim_linear_hook(r, 0, (mon_lin_kind)k, &lin[k], 100, B, x, y), 0, "%s",
+                 mon_errmsg());
+    cr_expect_lt(cim_runner_layer_err(r, k), 2e-6, "kind %d: %g", k, cim_runner_layer_err(r, k));
+    free(x), free(y);
+  }
+  float dummy[64 * 4] = {0}, out[96 * 4];
+  cr_expect_neq(cim_linear_hook(r, 0, MON_LIN_QKV, &lin[2], 0, 1, dummy, out), 0);
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+  for (int k = 0; k < MON_LIN_KINDS; k++) {
+    if (lin[k].is_monarch)
+      mon_monarch_destroy(&lin[k].m);
+    else
+      free(lin[k].w);
+  }
+}
