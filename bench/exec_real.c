@@ -350,7 +350,7 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
     const map_layer *ml = &mm.layer[l];
     job_layer *L = &layers[l];
     job_layer_nan(L);
-    snprintf(L->name, sizeof L->name, "%s", ml->name);
+    snprintf(L->name, sizeof L->name, "%.*s", (int)sizeof L->name - 1, ml->name);
     snprintf(L->mapping, sizeof L->mapping, "%s", map_strategies[mp->lmap[l].strategy].name);
     L->in = ml->in;
     L->out = ml->out;
