@@ -83,12 +83,24 @@ Test(cost, tiny_layer_by_hand) {
   REL_EQ(c.area_dac_mm2, 8 * hw.a_dac_mm2, "A dac");
   REL_EQ(c.area_digital_mm2, hw.a_digital_mm2, "A digital");
   REL_EQ(c.utilization, 30.0 / 64.0, "utilization");
-  /* a bias adds one DIGITAL op of `out` adds and 3 words per element */
   fixture_free(&f);
   /* the single layer carries everything */
   REL_EQ(ly[0].energy_pj, c.energy_pj, "layer energy");
   REL_EQ(ly[0].area_mm2, c.area_mm2, "layer area");
   REL_EQ(ly[0].latency_ns, c.latency_ns, "layer latency");
+  /* a bias adds one DIGITAL op: 6 adds after the MVM, 3 buffer words per element */
+  static const float bias[6] = {0};
+  map_model_init(&f.mm, "tiny-bias");
+  cr_assert_eq(map_model_add(&f.mm, "fc", 0, MAP_FC, 6, 5, 0, 1, NULL, NULL, bias), 0);
+  cr_assert_eq(map_build(&f.mp, &f.mm, &hw, MAP_LINEAR, NULL), 0, "%s", mon_errmsg());
+  cr_assert_eq(map_schedule(&f.cs, &f.mp, &f.mm, &hw), 0, "%s", mon_errmsg());
+  cim_cost b;
+  cr_assert_eq(cim_cost_compute(&b, NULL, &f.cs, &f.mp, &f.mm, &hw), 0, "%s", mon_errmsg());
+  REL_EQ(b.latency_ns, c.latency_ns + 6 * hw.t_digital_ns, "latency with bias");
+  REL_EQ(b.latency_digital_ns, 6 * hw.t_digital_ns, "bias on the critical path");
+  REL_EQ(b.energy_digital_pj, 6 * hw.e_digital_pj, "E digital with bias");
+  REL_EQ(b.energy_buffer_pj, (5 + 6 + 18) * hw.e_buffer_pj, "E buffer with bias");
+  fixture_free(&f);
 }
 
 Test(cost, adc_model_monotone_and_reference) {
@@ -164,6 +176,38 @@ Test(cost, arrays_run_in_parallel) {
   fixture_free(&one);
   fixture_free(&two);
   fixture_free(&acc);
+}
+
+/* Two layers on two arrays: serialised by the stream's layer barrier they cost the sum of their
+ * MVMs; with the barrier's dependency removed (the DAG allows overlap) they cost the max. */
+Test(cost, independent_layers_overlap) {
+  map_hw hw = small_hw(8, 4);
+  map_model mm;
+  map_model_init(&mm, "two");
+  cr_assert_eq(map_model_add(&mm, "a", 0, MAP_FC, 8, 8, 0, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_add(&mm, "b", 1, MAP_FC, 4, 8, 0, 1, NULL, NULL, NULL), 0);
+  map_mapping mp;
+  map_stream cs;
+  cr_assert_eq(map_build(&mp, &mm, &hw, MAP_LINEAR, NULL), 0, "%s", mon_errmsg());
+  cr_assert_eq(map_schedule(&cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+  cr_assert_eq(mp.narrays, 2);
+  double ta = mvm_ns(&hw, 4), tb = mvm_ns(&hw, 4); /* 4 columns per ADC either way */
+  cim_cost c, ly[2];
+  cr_assert_eq(cim_cost_compute(&c, ly, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+  REL_EQ(c.latency_ns, ta + tb, "serialised layers");
+  REL_EQ(ly[0].latency_ns, ta, "layer 0 span");
+  REL_EQ(ly[1].latency_ns, tb, "layer 1 span");
+  map_cmd *bar = &cs.cmd[cs.io[1].first];
+  cr_assert_eq(bar->op, MAP_OP_DIGITAL);
+  cr_assert_eq(bar->ndeps, 1);
+  bar->ndeps = 0; /* layer 1 no longer waits for layer 0 */
+  cim_cost d;
+  cr_assert_eq(cim_cost_compute(&d, NULL, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+  REL_EQ(d.latency_ns, fmax(ta, tb), "independent layers in parallel");
+  REL_EQ(d.energy_pj, c.energy_pj, "same energy");
+  map_stream_destroy(&cs);
+  map_mapping_destroy(&mp);
+  map_model_destroy(&mm);
 }
 
 /* Totals = sums of components; per-layer energy, area and latency sum to the totals; counts agree
