@@ -365,6 +365,49 @@ def plot():
           % ", ".join(pngs))
 
 
+REAL = """# the real pipeline (zoo model, mapping, cimsim, cost) on a tiny sweep
+name = real
+executor = real
+models = zoo:kjv, shape:zoo-shape
+nblocks = 4, 16
+mappings = linear, sparse, dense
+adc_bits = 5, 12
+noise = none, pcm
+noise.pcm = prog-pcm+read-gauss:sigma=0.02
+seeds = 1
+exclude = models=shape:zoo-shape noise=pcm
+option.eval_chars = 128
+option.models_dir = {models}
+"""
+
+
+def real():
+    """The real executor: identical results for 1 or 2 ranks and 1 or 2 threads; lossless-enough
+    converters on ideal devices track the float model; noise and few ADC bits cost accuracy."""
+    path = os.path.join(ARGS.work, "real.sweep")
+    with open(path, "w") as f:
+        f.write(REAL.format(models=os.path.join(ARGS.src, "models")))
+    ref = os.path.join(ARGS.work, "real_np1_t1.h5")
+    run(sweep_cmd(1, path, ref), threads=1)
+    check(all_done(ref), "real sweep left jobs not done")
+    for np_, th in ((2, 1), (1, 2)):
+        out = os.path.join(ARGS.work, "real_np%d_t%d.h5" % (np_, th))
+        run(sweep_cmd(np_, path, out), threads=th)
+        compare(ref, out, "real executor: -np %d, %d threads vs -np 1, 1 thread" % (np_, th))
+    d, _, _ = read(ref)
+    j = d["jobs"]
+    zoo = np.array([m.startswith(b"zoo:") for m in j["model"]])
+    check(np.all(np.isnan(j["bpc"][~zoo])) and np.all(j["energy_pj"][~zoo] > 0),
+          "shape-only jobs: accuracy NaN, cost computed")
+    ideal = zoo & (j["noise"] == b"none") & (j["adc_bits"] == 12)
+    check(np.all(np.abs(j["bpc"][ideal] - j["bpc_float"][ideal]) < 0.05),
+          "12-bit ADC on ideal devices is within 0.05 bits/char of float: %s vs %s"
+          % (j["bpc"][ideal], j["bpc_float"][ideal]))
+    coarse = zoo & (j["noise"] == b"none") & (j["adc_bits"] == 5)
+    check(np.all(j["bpc"][coarse] > j["bpc"][ideal]), "5-bit ADCs cost accuracy")
+    print("real: identical results for -np 1/2 and 1/2 threads; 12-bit ideal ~ float")
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -378,7 +421,7 @@ def main():
     shutil.rmtree(ARGS.work, ignore_errors=True)  # every run starts from nothing
     os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
-     "failures": failures, "plot": plot}[ARGS.scenario]()
+     "failures": failures, "plot": plot, "real": real}[ARGS.scenario]()
 
 
 if __name__ == "__main__":
