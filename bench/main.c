@@ -20,6 +20,9 @@ static const bench_command commands[] = {
     {.name = "sweep", .summary = "run a sweep file across MPI ranks into HDF5", .run = bench_cmd_sweep},
     {.name = "report", .summary = "summary tables of a sweep's HDF5 file", .run = bench_cmd_report},
     {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
+    {.name = "project",
+     .summary = "project a dense weight onto the nearest Monarch matrix",
+     .run = bench_cmd_project},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
