@@ -5,7 +5,12 @@
 #include <string.h>
 
 static int cmd_version(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    printf("usage: moncim version\n\nPrints the version and the git commit moncim was built "
+           "from.\n");
+    return BENCH_OK;
+  }
+  if (argc > 1) return bench_usage_error("version", "unknown option '%s'", argv[1]);
   bench_version(stdout);
   return BENCH_OK;
 }
