@@ -33,8 +33,10 @@ test-asan: setup
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
 
+# The default study: jobs/default.sweep under mpirun on all cores, report, figures
+# (`make run RUN_ARGS=--force` starts results/default.h5 over instead of resuming it).
 run: build
-	$(BUILD)/bench/moncim demo
+	MONCIM=$(BUILD)/bench/moncim bash scripts/run-default.sh $(RUN_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
