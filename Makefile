@@ -43,3 +43,10 @@ format:
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+# Benchmarks, not tests (they print timings against the issues' targets and exit 1 on a miss):
+# `moncim project` on a random 4096x4096 weight, and sweep speedup with 1 vs 2 MPI ranks.
+.PHONY: bench
+bench: build
+	@rc=0; export MONCIM=$(BUILD)/bench/moncim; \
+	bash scripts/bench-project.sh || rc=1; bash scripts/bench-sweep.sh || rc=1; exit $$rc
