@@ -527,3 +527,17 @@ Test(cli_bad_input, project_errors_name_the_field) {
           "/nonexistent-dir/o.safetensors");
   expect_failure(&r, 1, "/nonexistent-dir/o.safetensors", NULL);
 }
+
+Test(cli_bad_input, report_missing_and_truncated_h5) {
+  const char *missing = tpath("missing.h5"), *cut = tpath("cut.h5");
+  run_result r = RUN("report", missing);
+  expect_failure(&r, 0, missing, NULL);
+  /* The HDF5 signature followed by a superblock cut short. */
+  static const unsigned char sig[] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0};
+  FILE *f = fopen(cut, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(sig, 1, sizeof sig, f), sizeof sig);
+  fclose(f);
+  r = RUN("report", cut, "--json");
+  expect_failure(&r, 0, cut, NULL);
+}
