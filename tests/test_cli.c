@@ -5,9 +5,9 @@
 #include <criterion/criterion.h>
 
 #include "kernels.h"
+#include "test_tmpdir.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
@@ -18,28 +18,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char tmpdir[256];
-
-static void rm_tmpdir(void) {
-  DIR *d = opendir(tmpdir);
-  if (!d) return;
-  struct dirent *e;
-  char p[600];
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-      snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-      unlink(p);
-    }
-  closedir(d);
-  rmdir(tmpdir);
-}
 static void mk_tmpdir(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/moncim_cli_XXXXXX");
-  cr_assert_not_null(mkdtemp(tmpdir));
+  tmpdir_create("moncim_cli");
 }
-TestSuite(cli, .init = mk_tmpdir, .fini = rm_tmpdir);
-TestSuite(cli_project, .init = mk_tmpdir, .fini = rm_tmpdir);
-TestSuite(cli_bad_input, .init = mk_tmpdir, .fini = rm_tmpdir);
+TestSuite(cli, .init = mk_tmpdir, .fini = tmpdir_remove);
+TestSuite(cli_project, .init = mk_tmpdir, .fini = tmpdir_remove);
+TestSuite(cli_bad_input, .init = mk_tmpdir, .fini = tmpdir_remove);
 
 static const char *tpath(const char *name) {
   static char p[4][512];
