@@ -328,6 +328,9 @@ static void check_random(int out, int in, int nb, const char *prefix) {
   cr_expect(close_rel(jnum(j, "discarded_sq"), pi.discarded_sq, 1e-6));
   cr_expect(close_rel(jnum(j, "norm_fro"), pi.norm_fro, 1e-9));
   cr_expect_gt(pi.rel_err, 0.1, "a random matrix is far from Monarch (rel err %g)", pi.rel_err);
+  /* ||W - M||^2 = discarded sigma^2, also with zero padding (nb not dividing the sizes). */
+  cr_expect_lt(jnum(j, "energy_rel_diff"), 1e-5, "energy identity off by %g of ||W||^2",
+               jnum(j, "energy_rel_diff"));
 
   /* Table and JSON carry the same numbers (the table prints 9 significant digits). */
   struct {
