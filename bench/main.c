@@ -5,7 +5,12 @@
 #include <string.h>
 
 static int cmd_version(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    printf("usage: moncim version\n\nPrints the version and the git commit moncim was built "
+           "from.\n");
+    return BENCH_OK;
+  }
+  if (argc > 1) return bench_usage_error("version", "unknown option '%s'", argv[1]);
   bench_version(stdout);
   return BENCH_OK;
 }
@@ -28,6 +33,9 @@ static const bench_command commands[] = {
 #ifdef MONCIM_HAVE_MODEL /* bench/CMakeLists.txt: needs the GPT-2 model of the model issue */
     {.name = "simulate", .summary = "model accuracy on the simulated analog hardware", .run = bench_cmd_simulate},
 #endif
+    {.name = "project",
+     .summary = "project a dense weight onto the nearest Monarch matrix",
+     .run = bench_cmd_project},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
