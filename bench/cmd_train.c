@@ -153,6 +153,7 @@ int bench_train_option(const char *cmd, int c, const char *arg, mon_train_opts *
     *save_every = iv;
     return 0;
   }
+  bench_usage_error(cmd, "unhandled option code %d", c);
   return -1;
 }
 
@@ -243,6 +244,9 @@ int bench_cmd_train(int argc, char **argv) {
       break;
     case 'e':
       bad = bench_parse_int(cmd, "eval-positions", optarg, 1, 1 << 30, &evalpos);
+      break;
+    case 'I':
+      init = optarg;
       break;
     case 'j':
       json = 1;
