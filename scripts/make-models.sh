@@ -39,7 +39,7 @@ for nb in 4 8 16; do
   rm -rf "$OUT/kjv-nb$nb"
   mkdir -p "$OUT/kjv-nb$nb"
   "$MONCIM" d2s --in "$OUT/kjv-dense" --nblocks "$nb" --out "$OUT/kjv-nb$nb" --seed "$nb" \
-    --steps 400 --batch 8 --lr 1e-3 --min-lr 1e-4 --warmup 20 --log-every 25 |
+    --steps 600 --batch 16 --lr 1e-3 --min-lr 1e-4 --warmup 30 --log-every 25 |
     tee "$OUT/kjv-nb$nb/d2s.txt"
 done
 
