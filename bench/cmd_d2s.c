@@ -117,7 +117,7 @@ int bench_cmd_d2s(int argc, char **argv) {
     printf("# %s -> nblocks %d: projection rel. error %.4f (%.1f s); held-out bits/char dense "
            "%.4f, projected %.4f\n",
            in, nblocks, rel, tproj, rd.bpc, rp.bpc);
-  if (bench_model_train_run(cmd, &m, tr, ntr, &o, out, save_every, json, log, &secs)) goto done;
+  if (bench_model_train_run(cmd, &m, tr, ntr, &o, out, save_every, 0, log, &secs)) goto done;
   if (mon_model_save(&m, out)) {
     bench_error(cmd, "%s", mon_errmsg());
     goto done;
