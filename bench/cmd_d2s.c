@@ -83,10 +83,10 @@ int bench_cmd_d2s(int argc, char **argv) {
   mon_model m;
   if (mon_model_load(&m, in)) return bench_error(cmd, "%s", mon_errmsg());
   if (m.cfg.monarch_nblocks) {
+    int nb = m.cfg.monarch_nblocks;
     mon_model_destroy(&m);
-    return bench_error(cmd,
-                       "%s: already a Monarch model (monarch_nblocks %d); d2s needs a dense one",
-                       in, m.cfg.monarch_nblocks);
+    return bench_error(
+        cmd, "%s: already a Monarch model (monarch_nblocks %d); d2s needs a dense one", in, nb);
   }
   uint8_t *tr, *ev;
   size_t ntr, nev;
