@@ -803,3 +803,32 @@ Test(data, missing_bible_program_is_a_clear_error) {
   cr_assert_not_null(strstr(mon_errmsg(), "install bible-kjv: make setup"), "%s", mon_errmsg());
   rmdir(dir);
 }
+
+/* The issue's targets, on the recorded held-out evaluation (16,384 positions, ~1 s per model):
+ * each model reproduces its recorded value, the dense model is at most 2.0 bits/char and the
+ * nblocks-4 model after fine-tuning within 0.25 bits/char of it. */
+Test(zoo, heldout_targets, .timeout = 300) {
+  const char *names[] = {"kjv-dense", "kjv-nb4", "kjv-nb8", "kjv-nb16"};
+  double bpc[4];
+  uint8_t *tr, *ev;
+  size_t ntr, nev;
+  cr_assert_eq(mon_kjv_text(&tr, &ntr, &ev, &nev), 0, "%s", mon_errmsg());
+  for (int i = 0; i < 4; i++) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/models/%s", MONCIM_SOURCE_DIR, names[i]);
+    double rec;
+    cr_assert_eq(read_recorded(dir, "\"heldout\"", &rec), 0, "%s/eval.json", dir);
+    mon_model m;
+    cr_assert_eq(mon_model_load(&m, dir), 0, "%s", mon_errmsg());
+    cr_assert_eq(m.cfg.monarch_nblocks, i ? 2 << i : 0, "%s", names[i]);
+    mon_eval_opts o = {.positions = 16384};
+    mon_eval_result r;
+    cr_assert_eq(mon_model_eval(&m, ev, nev, &o, &r), 0, "%s", mon_errmsg());
+    cr_assert_float_eq(r.bpc, rec, 1e-4, "%s: %.6f, recorded %.6f", names[i], r.bpc, rec);
+    bpc[i] = r.bpc;
+    mon_model_destroy(&m);
+  }
+  cr_assert(bpc[0] <= 2.0, "dense %.4f bits/char", bpc[0]);
+  cr_assert(bpc[1] <= bpc[0] + 0.25, "nblocks 4: %.4f vs dense %.4f", bpc[1], bpc[0]);
+  free(tr), free(ev);
+}
