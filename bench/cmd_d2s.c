@@ -83,10 +83,10 @@ int bench_cmd_d2s(int argc, char **argv) {
   mon_model m;
   if (mon_model_load(&m, in)) return bench_error(cmd, "%s", mon_errmsg());
   if (m.cfg.monarch_nblocks) {
+    int nb = m.cfg.monarch_nblocks;
     mon_model_destroy(&m);
-    return bench_error(cmd,
-                       "%s: already a Monarch model (monarch_nblocks %d); d2s needs a dense one",
-                       in, m.cfg.monarch_nblocks);
+    return bench_error(
+        cmd, "%s: already a Monarch model (monarch_nblocks %d); d2s needs a dense one", in, nb);
   }
   uint8_t *tr, *ev;
   size_t ntr, nev;
@@ -117,7 +117,7 @@ int bench_cmd_d2s(int argc, char **argv) {
     printf("# %s -> nblocks %d: projection rel. error %.4f (%.1f s); held-out bits/char dense "
            "%.4f, projected %.4f\n",
            in, nblocks, rel, tproj, rd.bpc, rp.bpc);
-  if (bench_model_train_run(cmd, &m, tr, ntr, &o, out, save_every, json, log, &secs)) goto done;
+  if (bench_model_train_run(cmd, &m, tr, ntr, &o, out, save_every, 0, log, &secs)) goto done;
   if (mon_model_save(&m, out)) {
     bench_error(cmd, "%s", mon_errmsg());
     goto done;

@@ -49,13 +49,13 @@ int bench_model_train_run(const char *cmd, mon_model *m, const uint8_t *text, si
                     .save_every = save_every,
                     .quiet = quiet,
                     .curve = cJSON_AddArrayToObject(log, "curve"),
-                    .f = stdout};
+                    .f = stderr};
   mon_train_opts oo = *o;
   oo.progress = progress;
   oo.progress_ctx = &c;
-  if (!quiet)
-    printf("%8s  %10s  %10s  %10s  %10s  %9s\n", "step", "lr", "loss", "bits/char", "grad_norm",
-           "seconds");
+  if (!quiet) /* progress goes to stderr, the result tables / JSON to stdout */
+    fprintf(stderr, "%8s  %10s  %10s  %10s  %10s  %9s\n", "step", "lr", "loss", "bits/char",
+            "grad_norm", "seconds");
   double t0 = bench_now(), fl;
   int rc = mon_model_train(m, text, len, &oo, &fl);
   *secs = bench_now() - t0;
@@ -153,6 +153,7 @@ int bench_train_option(const char *cmd, int c, const char *arg, mon_train_opts *
     *save_every = iv;
     return 0;
   }
+  bench_usage_error(cmd, "unhandled option code %d", c);
   return -1;
 }
 
@@ -244,6 +245,9 @@ int bench_cmd_train(int argc, char **argv) {
     case 'e':
       bad = bench_parse_int(cmd, "eval-positions", optarg, 1, 1 << 30, &evalpos);
       break;
+    case 'I':
+      init = optarg;
+      break;
     case 'j':
       json = 1;
       break;
@@ -305,7 +309,7 @@ int bench_cmd_train(int argc, char **argv) {
   bench_model_describe(&m, cJSON_AddObjectToObject(log, "model"));
   double secs;
   mon_eval_result res, sl;
-  if (bench_model_train_run(cmd, &m, tr, ntr, &o, out, save_every, json, log, &secs)) goto done;
+  if (bench_model_train_run(cmd, &m, tr, ntr, &o, out, save_every, 0, log, &secs)) goto done;
   if (mon_model_save(&m, out)) {
     bench_error(cmd, "%s", mon_errmsg());
     goto done;

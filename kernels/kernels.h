@@ -256,7 +256,7 @@ typedef struct {
   int batch;          /* sequences per forward chunk (0 = default) */
   mon_linear_fn hook; /* NULL: float products (CBLAS / Monarch kernels) */
   void *hook_ctx;
-  int32_t *pred;      /* optional (positions): top-1 prediction per scored position */
+  int32_t *pred;      /* optional (positions): top-1 prediction (token id) per scored position */
 } mon_eval_opts;
 
 typedef struct {

@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,12 +95,15 @@ void mon_gelu_bwd(size_t n, const float *x, const float *dy, float *dx) {
 
 /* ---------------------------------------------------------------- attention */
 
-void mon_attention_fwd(int B, int T, int d, int H, const float *qkv, float *att, float *y) {
+int mon_attention_fwd(int B, int T, int d, int H, const float *qkv, float *att, float *y) {
   const int hd = d / H, ld = 3 * d;
   const float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel
+  const int nth = omp_get_max_threads();
+  float *scratch = malloc((size_t)nth * T * sizeof(float)); /* one score row per thread */
+  if (!scratch) return mon_fail("attention: out of memory for %d x %d scores", nth, T);
+#pragma omp parallel num_threads(nth)
   {
-    float *prow = malloc((size_t)T * sizeof(float));
+    float *prow = scratch + (size_t)omp_get_thread_num() * T;
 #pragma omp for schedule(static)
     for (int bh = 0; bh < B * H; bh++) {
       int b = bh / H, h = bh % H;
@@ -136,17 +140,21 @@ void mon_attention_fwd(int B, int T, int d, int H, const float *qkv, float *att,
         }
       }
     }
-    free(prow);
   }
+  free(scratch);
+  return 0;
 }
 
-void mon_attention_bwd(int B, int T, int d, int H, const float *qkv, const float *att,
-                       const float *dy, float *dqkv) {
+int mon_attention_bwd(int B, int T, int d, int H, const float *qkv, const float *att,
+                      const float *dy, float *dqkv) {
   const int hd = d / H, ld = 3 * d;
   const float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel
+  const int nth = omp_get_max_threads();
+  float *scratch = malloc((size_t)nth * T * sizeof(float)); /* one score row per thread */
+  if (!scratch) return mon_fail("attention: out of memory for %d x %d scores", nth, T);
+#pragma omp parallel num_threads(nth)
   {
-    float *ds = malloc((size_t)T * sizeof(float));
+    float *ds = scratch + (size_t)omp_get_thread_num() * T;
 #pragma omp for schedule(static)
     for (int bh = 0; bh < B * H; bh++) {
       int b = bh / H, h = bh % H;
@@ -184,8 +192,9 @@ void mon_attention_bwd(int B, int T, int d, int H, const float *qkv, const float
         }
       }
     }
-    free(ds);
   }
+  free(scratch);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- linear */

@@ -24,10 +24,11 @@ void mon_gelu_bwd(size_t n, const float *x, const float *dy, float *dx);
 
 /* Causal multi-head self-attention core on qkv (B*T, 3d) = [q | k | v], head h using columns
  * h*hd .. h*hd+hd-1 of each part: y (B*T, d) = softmax(q k^T / sqrt(hd), causal) v per (b, h).
- * att (B, H, T, T) receives the probabilities (needed by the backward; may be NULL in eval). */
-void mon_attention_fwd(int B, int T, int d, int H, const float *qkv, float *att, float *y);
-void mon_attention_bwd(int B, int T, int d, int H, const float *qkv, const float *att,
-                       const float *dy, float *dqkv);
+ * att (B, H, T, T) receives the probabilities (needed by the backward; may be NULL in eval).
+ * 0 / -1 (out of memory). */
+int mon_attention_fwd(int B, int T, int d, int H, const float *qkv, float *att, float *y);
+int mon_attention_bwd(int B, int T, int d, int H, const float *qkv, const float *att,
+                      const float *dy, float *dqkv);
 
 /* Monarch stage intermediate width k*q (the "tt" buffer of mon_linear_fwd per row). */
 size_t mon_linear_tt_len(const mon_linear *l);

@@ -149,7 +149,7 @@ static int forward(const mon_model *m, workspace *w, mon_linear_fn hook, void *h
     mon_layernorm_fwd(N, d, eps, x->res, m->ln1_w + (size_t)l * d, m->ln1_b + (size_t)l * d, x->ln1,
                       x->mu1, x->rs1);
     if (linear(m, w, l, MON_LIN_QKV, hook, hctx, row0, x->ln1, x->qkv)) return -1;
-    mon_attention_fwd(B, T, d, c->n_head, x->qkv, x->att, x->ay);
+    if (mon_attention_fwd(B, T, d, c->n_head, x->qkv, x->att, x->ay)) return -1;
     if (linear(m, w, l, MON_LIN_ATTN_OUT, hook, hctx, row0, x->ay, w->tmp)) return -1;
     add_into((size_t)N * d, x->res, w->tmp, x->mid);
     mon_layernorm_fwd(N, d, eps, x->mid, m->ln2_w + (size_t)l * d, m->ln2_b + (size_t)l * d, x->ln2,
@@ -198,7 +198,7 @@ static int backward(const mon_model *m, workspace *w, mon_model *g) {
     if (mon_linear_bwd(&li[MON_LIN_ATTN_OUT], N, x->ay, x->tt[MON_LIN_ATTN_OUT], w->dres, w->dln,
                        &gi[MON_LIN_ATTN_OUT]))
       return -1;
-    mon_attention_bwd(B, T, d, c->n_head, x->qkv, x->att, w->dln, w->dqkv);
+    if (mon_attention_bwd(B, T, d, c->n_head, x->qkv, x->att, w->dln, w->dqkv)) return -1;
     if (mon_linear_bwd(&li[MON_LIN_QKV], N, x->ln1, x->tt[MON_LIN_QKV], w->dqkv, w->dln,
                        &gi[MON_LIN_QKV]))
       return -1;
@@ -215,13 +215,14 @@ static int backward(const mon_model *m, workspace *w, mon_model *g) {
   return 0;
 }
 
-static void model_zero(mon_model *g) {
+static int model_zero(mon_model *g) {
   int n = 5 + 16 * g->cfg.n_layer;
   mon_param *p = malloc((size_t)n * sizeof *p);
-  if (!p) abort(); /* a few KiB */
+  if (!p) return mon_fail("model: out of memory for the parameter table");
   n = mon_model_params(g, p, n);
   for (int i = 0; i < n; i++) memset(p[i].data, 0, p[i].n * sizeof(float));
   free(p);
+  return 0;
 }
 
 static double mean_loss(const workspace *w) {
@@ -240,10 +241,7 @@ int mon_model_loss_grad(const mon_model *m, const int32_t *tok, const int32_t *t
   memcpy(w->tgt, tgt, (size_t)B * T * sizeof(int32_t));
   int rc = forward(m, w, NULL, NULL, 0);
   if (!rc) *loss = mean_loss(w);
-  if (!rc && grad) {
-    model_zero(grad);
-    rc = backward(m, w, grad);
-  }
+  if (!rc && grad) rc = model_zero(grad) || backward(m, w, grad) ? -1 : 0;
   ws_free(w, m->cfg.n_layer);
   return rc;
 }
@@ -303,7 +301,7 @@ int mon_model_train(mon_model *m, const uint8_t *text, size_t len, const mon_tra
   if (mon_model_alloc(&g, &m->cfg, m->bytes) || mon_model_alloc(&am, &m->cfg, m->bytes) ||
       mon_model_alloc(&av, &m->cfg, m->bytes))
     goto out;
-  model_zero(&am), model_zero(&av);
+  if (model_zero(&am) || model_zero(&av)) goto out;
   if (!(w = ws_create(m, B, T, 1))) goto out;
   pp = malloc((size_t)np * sizeof *pp), pg = malloc((size_t)np * sizeof *pg);
   pm = malloc((size_t)np * sizeof *pm), pv = malloc((size_t)np * sizeof *pv);
@@ -321,8 +319,7 @@ int mon_model_train(mon_model *m, const uint8_t *text, size_t len, const mon_tra
       memcpy(w->tok + (size_t)b * T, ids + off, (size_t)T * sizeof(int32_t));
       memcpy(w->tgt + (size_t)b * T, ids + off + 1, (size_t)T * sizeof(int32_t));
     }
-    model_zero(&g);
-    if (forward(m, w, NULL, NULL, 0) || backward(m, w, &g)) goto out;
+    if (model_zero(&g) || forward(m, w, NULL, NULL, 0) || backward(m, w, &g)) goto out;
     loss = mean_loss(w);
     double nsq = 0;
     for (int i = 0; i < np; i++)

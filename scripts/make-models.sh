@@ -20,18 +20,26 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 mkdir -p "$OUT"
+# kjv-dense: two phases, both recorded. Phase 1: 1500 steps of 8 windows from the seed-1
+# initialisation (lr 2e-3 -> 2e-4). Phase 2 continues from phase 1 with a fresh AdamW state and
+# schedule: 450 steps of 16 windows (lr 1e-3 -> 1e-4), data seed 2.
 echo "== kjv-dense"
-rm -rf "$OUT/kjv-dense"
-mkdir -p "$OUT/kjv-dense"
-"$MONCIM" train --out "$OUT/kjv-dense" --seed 1 --steps 1500 --batch 8 --lr 2e-3 --min-lr 2e-4 \
-  --warmup 100 --log-every 25 | tee "$OUT/kjv-dense/train.txt"
+P1="$BUILD/zoo/kjv-dense-phase1"
+rm -rf "$P1" "$OUT/kjv-dense"
+mkdir -p "$P1" "$OUT/kjv-dense"
+"$MONCIM" train --out "$P1" --seed 1 --steps 1500 --batch 8 --lr 2e-3 --min-lr 2e-4 \
+  --warmup 100 --log-every 25 2>&1 | tee "$P1/train.txt"
+"$MONCIM" train --init "$P1" --out "$OUT/kjv-dense" --seed 2 --steps 450 --batch 16 --lr 1e-3 \
+  --min-lr 1e-4 --warmup 30 --log-every 25 2>&1 | tee "$OUT/kjv-dense/train.txt"
+cp "$P1/train-log.json" "$OUT/kjv-dense/train-log-phase1.json"
+cp "$P1/train.txt" "$OUT/kjv-dense/train-phase1.txt"
 
 for nb in 4 8 16; do
   echo "== kjv-nb$nb"
   rm -rf "$OUT/kjv-nb$nb"
   mkdir -p "$OUT/kjv-nb$nb"
   "$MONCIM" d2s --in "$OUT/kjv-dense" --nblocks "$nb" --out "$OUT/kjv-nb$nb" --seed "$nb" \
-    --steps 400 --batch 8 --lr 1e-3 --min-lr 1e-4 --warmup 20 --log-every 25 |
+    --steps 600 --batch 16 --lr 1e-3 --min-lr 1e-4 --warmup 30 --log-every 25 2>&1 |
     tee "$OUT/kjv-nb$nb/d2s.txt"
 done
 
