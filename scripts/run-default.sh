@@ -45,7 +45,8 @@ case $NP in '' | *[!0-9]* | 0) echo "run-default: --np '$NP': expected a positiv
 [ -x "$MONCIM" ] || { echo "run-default: $MONCIM is not built (make build)" >&2; exit 1; }
 [ -f "$SWEEP" ] || { echo "run-default: sweep file $SWEEP not found" >&2; exit 1; }
 
-mpi=(mpirun -np "$NP" --oversubscribe -x OMP_NUM_THREADS=1)
+# one thread per rank; OpenBLAS single-threaded inside (ranks already fill the cores)
+mpi=(mpirun -np "$NP" --oversubscribe -x OMP_NUM_THREADS=1 -x OPENBLAS_NUM_THREADS=1 -x OMP_WAIT_POLICY=passive)
 [ "$(id -u)" -eq 0 ] && mpi+=(--allow-run-as-root) # Open MPI refuses root without it
 args=(sweep "$SWEEP" -o "$OUT")
 if [ -e "$OUT" ] && [ $force -eq 0 ]; then
@@ -59,7 +60,7 @@ mkdir -p "$(dirname "$OUT")"
 
 echo "run-default: ${mpi[*]} $MONCIM ${args[*]}" >&2
 sweep_rc=0
-OMP_NUM_THREADS=1 "${mpi[@]}" "$MONCIM" "${args[@]}" || sweep_rc=$?
+OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=passive "${mpi[@]}" "$MONCIM" "${args[@]}" || sweep_rc=$?
 if [ $sweep_rc -ne 0 ]; then
   # moncim said why above (a refused output, an unknown executor, failed jobs, ...).
   echo "run-default: the sweep failed (exit $sweep_rc): no report, no figures." >&2

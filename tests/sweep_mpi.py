@@ -30,7 +30,7 @@ import numpy as np
 
 ARGS = None
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OPENBLAS_NUM_THREADS="1")
+           OMPI_MCA_rmaps_base_oversubscribe="1", OPENBLAS_NUM_THREADS="1", OMP_WAIT_POLICY="passive")
 
 TINY = """# tiny sweep for the harness tests
 name = tiny
