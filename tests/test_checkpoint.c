@@ -5,32 +5,16 @@
 
 #include "kernels.h"
 
-#include <dirent.h>
+#include "test_tmpdir.h"
+
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-static char tmpdir[256];
-
-static void rm_tmpdir(void) {
-  DIR *d = opendir(tmpdir);
-  if (!d) return;
-  struct dirent *e;
-  char p[600];
-  while ((e = readdir(d)))
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-      snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-      unlink(p);
-    }
-  closedir(d);
-  rmdir(tmpdir);
-}
 static void mk_tmpdir(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/moncim_ckpt_XXXXXX");
-  cr_assert_not_null(mkdtemp(tmpdir));
+  tmpdir_create("moncim_ckpt");
+}
+static void rm_tmpdir(void) {
+  tmpdir_remove();
 }
 TestSuite(safetensors, .init = mk_tmpdir, .fini = rm_tmpdir);
 TestSuite(safetensors_bad, .init = mk_tmpdir, .fini = rm_tmpdir);
