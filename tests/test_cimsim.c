@@ -153,6 +153,22 @@ Test(cimsim, lossless_exact_integers_both_encodings) {
                    (double)(enc ? y2 : y)[i], ex[i]);
     cim_runner_destroy(r);
   }
+  /* other DAC steps (a signed top digit of 2 or 3 bits) and cell sizes (uneven top slices) */
+  int dacs[] = {2, 3, 5}, cells[] = {1, 3, 4};
+  for (int v = 0; v < 3; v++) {
+    map_hw hw = hw_small(32);
+    hw.dac_bits = dacs[v], hw.cell_bits = cells[v];
+    cim_config cfg;
+    cim_config_default(&cfg, &hw);
+    cfg.lossless = 1;
+    cim_runner *r;
+    cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_SPARSE, NULL, &cfg), 0, "%s", mon_errmsg());
+    cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y), 0, "%s", mon_errmsg());
+    for (int i = 0; i < B * out; i++)
+      cr_assert_eq((double)y[i], ex[i], "dac %d cell %d element %d: %g != %g", dacs[v], cells[v], i,
+                   (double)y[i], ex[i]);
+    cim_runner_destroy(r);
+  }
   /* the converter settings that are lossless by their bits (adc_bits >= lossless) agree too */
   map_hw hw = hw_small(32);
   hw.adc_bits = map_hw_lossless_adc_bits(&hw, 32);
