@@ -175,7 +175,7 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
   for (int j = 0; j < nsl; j++) sumw += R->slice_w[j], sumabs += fabs(R->slice_w[j]);
   int codes_ok = (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64;
   for (int t = 0; t < S * nsl && codes_ok; t++) codes_ok = sumabs * cmax[t] < 16777216.0;
-  int wide = codes_ok && nc < 64;
+  int wide = codes_ok && nc < 64 && nsl <= 64;
   for (int j = 0; j < nsl && wide; j++)
     for (int c = 0; c < nc; c++) s->wv[j * nc + c] = (float)R->slice_w[j];
   for (int bb = 0; bb < nb; bb++) {
@@ -188,12 +188,12 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
       corr += wk * s->Sd[m];
       if (codes_ok) memset(s->fcc, 0, (size_t)nc * sizeof(float));
       if (wide) {
-        for (int j = 0; j < nsl && noisy; j++) {
-          uint32_t bl0 = (uint32_t)(j * R->hw.cols + K->col0), a0 = bl0 & ~3u;
-          cim_normals(s->z, nc + (int)(bl0 - a0), R->key, (uint32_t)vec,
-                      ((uint32_t)k << 24) | (a0 >> 2), (uint32_t)K->step,
-                      (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
-          memcpy(s->zw + j * nc, s->z + (bl0 - a0), (size_t)nc * sizeof(float));
+        if (noisy) { /* all slices' bitlines in one call: full vectors of Philox counters */
+          uint32_t bls[64];
+          for (int j = 0; j < nsl; j++) bls[j] = (uint32_t)(j * R->hw.cols + K->col0);
+          cim_normals_segs(s->zw, nsl, nc, bls, R->key, (uint32_t)vec, (uint32_t)k << 24,
+                           (uint32_t)K->step,
+                           (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
         }
         int t = k * nsl;
         adc_row_codes_wide(N, s->O + (size_t)m * N, K->V ? s->OV + (size_t)m * N : NULL,
