@@ -41,3 +41,9 @@ format:
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+# The slurm/ batch scripts against a real one-node Slurm started for the test (installs Debian's
+# slurm-wlm and munge if missing, as root; tests/slurm/run.sh). About a minute; stops Slurm after.
+.PHONY: test-slurm
+test-slurm: build
+	bash tests/slurm/run.sh $(BUILD)

@@ -1,5 +1,6 @@
 /* moncim map: how a model maps onto crossbar arrays under each strategy. */
 #include "bench.h"
+#include "cimsim.h"
 #include "map_cli.h"
 
 #include <cjson/cJSON.h>
@@ -17,8 +18,10 @@ static void usage(FILE *f) {
          "Maps every linear layer of a model onto m x m crossbar arrays with each strategy\n"
          "(linear, sparse = SparseMap, dense = DenseMap, auto) and prints per strategy: arrays,\n"
          "ADCs, cells used / available (utilization), active rows per column per MVM, ADC bits\n"
-         "for lossless conversion, MVMs per token and per inference, and the simple cost\n"
-         "estimate (cimsim has the full one).\n\n"
+         "for lossless conversion, MVMs per token and per inference, the simple cost estimate,\n"
+         "and cimsim's cost model per token: critical-path latency split array/ADC/digital,\n"
+         "energy split DAC/array/ADC/shift-add/digital/buffer, area split array/ADC/DAC/digital\n"
+         "(docs/cost-model.md).\n\n"
          "  --model M          bert-large | gpt2-medium | bart-large | zoo-shape | a model dir\n"
          "                     (config.json: n_layer, n_embd, n_inner, monarch_nblocks)\n"
          "  --nblocks B        Monarch blocks per factor; 'sqrt' = sqrt(in) per layer; 0 = dense\n"
@@ -125,6 +128,34 @@ int bench_map_setup(const char *cmd, const map_cli *c, map_model *mm, map_hw *hw
   return 0;
 }
 
+/* cimsim's cost model of one token (cim_cost), as a "cost" object. */
+static void add_cost(cJSON *o, const cim_cost *c) {
+  cJSON *k = cJSON_AddObjectToObject(o, "cost");
+  cJSON_AddNumberToObject(k, "latency_ns_per_token", c->latency_ns);
+  cJSON_AddNumberToObject(k, "latency_array_ns", c->latency_array_ns);
+  cJSON_AddNumberToObject(k, "latency_adc_ns", c->latency_adc_ns);
+  cJSON_AddNumberToObject(k, "latency_digital_ns", c->latency_digital_ns);
+  cJSON_AddNumberToObject(k, "energy_pj_per_token", c->energy_pj);
+  cJSON_AddNumberToObject(k, "energy_dac_pj", c->energy_dac_pj);
+  cJSON_AddNumberToObject(k, "energy_array_pj", c->energy_array_pj);
+  cJSON_AddNumberToObject(k, "energy_adc_pj", c->energy_adc_pj);
+  cJSON_AddNumberToObject(k, "energy_shiftadd_pj", c->energy_shiftadd_pj);
+  cJSON_AddNumberToObject(k, "energy_digital_pj", c->energy_digital_pj);
+  cJSON_AddNumberToObject(k, "energy_buffer_pj", c->energy_buffer_pj);
+  cJSON_AddNumberToObject(k, "area_mm2", c->area_mm2);
+  cJSON_AddNumberToObject(k, "area_array_mm2", c->area_array_mm2);
+  cJSON_AddNumberToObject(k, "area_adc_mm2", c->area_adc_mm2);
+  cJSON_AddNumberToObject(k, "area_dac_mm2", c->area_dac_mm2);
+  cJSON_AddNumberToObject(k, "area_digital_mm2", c->area_digital_mm2);
+  cJSON_AddNumberToObject(k, "arrays", (double)c->arrays);
+  cJSON_AddNumberToObject(k, "crossbars", (double)c->crossbars);
+  cJSON_AddNumberToObject(k, "adcs", (double)c->adcs);
+  cJSON_AddNumberToObject(k, "dacs", (double)c->dacs);
+  cJSON_AddNumberToObject(k, "conversions_per_token", (double)c->conversions);
+  cJSON_AddNumberToObject(k, "drive_steps_per_token", (double)c->steps);
+  cJSON_AddNumberToObject(k, "utilization", c->utilization);
+}
+
 static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long long tokens) {
   cJSON_AddNumberToObject(o, "arrays", s->arrays);
   cJSON_AddNumberToObject(o, "adcs", s->adcs);
@@ -169,14 +200,21 @@ int bench_cmd_map(int argc, char **argv) {
   }
   long long tokens = mm.nlayers ? mm.layer[0].tokens : 0;
   map_stats st[MAP_NSTRATEGIES];
+  cim_cost cost[MAP_NSTRATEGIES];
   map_mapping mp[MAP_NSTRATEGIES];
   int ok[MAP_NSTRATEGIES] = {0};
   char err[MAP_NSTRATEGIES][512];
   for (int s = first; s <= last; s++) {
     /* a budget binds Auto; the fixed strategies are shown regardless (and flagged) */
     map_options o = s == MAP_AUTO ? c.opt : (map_options){0};
-    if (map_build(&mp[s], &mm, &hw, (map_strategy_id)s, &o) ||
-        map_stats_compute(&st[s], &mp[s], &mm, &hw, NULL)) {
+    map_stream cs = {0};
+    int bad = map_build(&mp[s], &mm, &hw, (map_strategy_id)s, &o);
+    if (!bad)
+      bad = map_schedule(&cs, &mp[s], &mm, &hw) ||
+            map_stats_compute(&st[s], &mp[s], &mm, &hw, &cs) ||
+            cim_cost_compute(&cost[s], NULL, &cs, &mp[s], &mm, &hw);
+    map_stream_destroy(&cs);
+    if (bad) {
       snprintf(err[s], sizeof err[s], "%s", mon_errmsg());
       if (first == last) {
         map_model_destroy(&mm);
@@ -224,9 +262,10 @@ int bench_cmd_map(int argc, char **argv) {
     for (int s = first; s <= last; s++) {
       cJSON *o = cJSON_CreateObject();
       cJSON_AddStringToObject(o, "strategy", map_strategies[s].name);
-      if (ok[s])
+      if (ok[s]) {
         add_stats(o, &st[s], &mp[s], tokens);
-      else
+        add_cost(o, &cost[s]);
+      } else
         cJSON_AddStringToObject(o, "error", err[s]);
       cJSON_AddItemToArray(arr, o);
     }
@@ -272,6 +311,22 @@ int bench_cmd_map(int argc, char **argv) {
              (double)x->mvms * (double)tokens, x->crit_mvms, x->est_latency_ns / 1000,
              x->est_energy_pj / 1000, x->est_area_mm2, n[0], n[1], n[2],
              budget && x->arrays > budget ? "  (over budget)" : "");
+    }
+    printf("# cost model (cimsim, per token; docs/cost-model.md): latency = critical path "
+           "(array | ADC | digital), energy by component, area by component\n");
+    printf("%-8s %10s %8s %8s %8s %10s %8s %8s %8s %8s %8s %8s %9s %8s %8s %8s %8s\n", "strategy",
+           "lat_us", "arr_us", "adc_us", "dig_us", "E_nJ", "DAC", "array", "ADC", "shadd", "digit",
+           "buffer", "area_mm2", "xbars", "ADCs", "DACs", "digit");
+    for (int s = first; s <= last; s++) {
+      if (!ok[s]) continue;
+      const cim_cost *k = &cost[s];
+      printf("%-8s %10.2f %8.2f %8.2f %8.2f %10.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %9.4f "
+             "%8.4f %8.4f %8.4f %8.4f\n",
+             map_strategies[s].name, k->latency_ns / 1e3, k->latency_array_ns / 1e3,
+             k->latency_adc_ns / 1e3, k->latency_digital_ns / 1e3, k->energy_pj / 1e3,
+             k->energy_dac_pj / 1e3, k->energy_array_pj / 1e3, k->energy_adc_pj / 1e3,
+             k->energy_shiftadd_pj / 1e3, k->energy_digital_pj / 1e3, k->energy_buffer_pj / 1e3,
+             k->area_mm2, k->area_array_mm2, k->area_adc_mm2, k->area_dac_mm2, k->area_digital_mm2);
     }
     if (ok[MAP_LINEAR] && ok[MAP_SPARSE] && ok[MAP_DENSE])
       printf("# DenseMap: %.1f%% fewer arrays than Linear, %.1f%% fewer than SparseMap; "

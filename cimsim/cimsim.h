@@ -104,7 +104,14 @@ typedef struct {
 } cim_cost;
 
 /* Cost of one token through the stream, and optionally per model layer (layer may be NULL, else
- * mm->nlayers entries; area of a layer = the arrays it occupies and their converters). */
+ * mm->nlayers entries). Model and sources: docs/cost-model.md. Totals: latency = critical path of
+ * a list schedule (= latency_array + latency_adc + latency_digital exactly), energy and area = sums
+ * of their components. Per layer: energy = its commands' (sums to the total); latency = its span
+ * on the schedule (layers are serialised by the stream's barriers, so spans sum to the total) with
+ * the critical path's parts inside it; area = each array's area shared by programmed cells (sums
+ * to the total); arrays/crossbars/adcs/dacs = the arrays it touches (shared arrays count in every
+ * layer on them); utilization = its cells / cells of those arrays. Fails naming the field or
+ * command when hw, mapping and stream disagree. */
 int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, const map_mapping *mp,
                      const map_model *mm, const map_hw *hw);
 

@@ -35,6 +35,17 @@ void map_hw_default(map_hw *hw) {
       .a_adc_mm2 = 0.0012,      /* ISAAC: 8 ADCs 0.0096 mm^2 */
       .a_dac_mm2 = 1.66e-7,     /* ISAAC: 1024 DACs 0.00017 mm^2 */
       .a_digital_mm2 = 0.00006, /* ISAAC: 4 shift-and-add units 0.00024 mm^2 */
+      .adc_ref_bits = 8,        /* ISAAC: e_adc_pj and a_adc_mm2 are its 8-bit ADC's numbers */
+      /* B. Murmann, "ADC Performance Survey 1997-2023": the thermal-noise-limited envelope of
+       * the Schreier FOM (SNDR + 10 log10(fs/2 / P)) lies near 185 dB for the best designs
+       * (value read off the survey's FOM_S plot, not a fit; it only matters above ~12 bits) */
+      .adc_fom_s_db = 185.0,
+      .adc_area_cap_frac = 0.5, /* assumption: half of a SAR ADC's area in its capacitor DAC */
+      /* M. Horowitz, "Computing's energy problem", ISSCC 2014: 8 KB SRAM, 64-bit access 10 pJ
+       * at 45 nm -> 2.5 pJ per 16-bit word (activations/partial sums); not scaled to 32 nm */
+      .e_buffer_pj = 2.5,
+      .digital_lanes = 1, /* assumption: scalar digital unit, as t_digital_ns (one element per
+                             ISAAC 1.2 GHz cycle); conservative, raise for a SIMD vector unit */
   };
 }
 
@@ -76,8 +87,39 @@ static const hw_field hw_fields[] = {
     FD(a_adc_mm2, 0, 1e6, "mm^2"),
     FD(a_dac_mm2, 0, 1e6, "mm^2"),
     FD(a_digital_mm2, 0, 1e6, "mm^2"),
+    FI(adc_ref_bits, 1, 32, "bits"),
+    FD(adc_fom_s_db, 100, 250, "dB"),
+    FD(adc_area_cap_frac, 0, 1, "fraction"),
+    FD(e_buffer_pj, 0, 1e9, "pJ"),
+    FI(digital_lanes, 1, 1 << 20, "elements per digital cycle"),
 };
 static const int nhw_fields = (int)(sizeof hw_fields / sizeof hw_fields[0]);
+
+/* Thermal-noise-limited energy per conversion (pJ) at `bits` from the Schreier FOM:
+ * FOM_S = SNDR + 10 log10((fs/2) / P), SNDR = 6.02 B + 1.76 dB (ideal B-bit quantizer), so
+ * E = P / fs = 0.5 * 10^((SNDR - FOM_S) / 10) J (R. Schreier, G. Temes, "Understanding
+ * Delta-Sigma Data Converters", 2005; as used in Murmann's ADC survey). */
+static double adc_thermal_pj(const map_hw *hw, int bits) {
+  double sndr = 6.02 * bits + 1.76;
+  return 0.5 * pow(10.0, (sndr - hw->adc_fom_s_db) / 10.0) * 1e12;
+}
+
+double map_hw_adc_energy_pj(const map_hw *hw, int bits) {
+  /* Walden (FOM_W = P / (fs 2^ENOB), R. Walden, IEEE JSAC 17(4), 1999): E = FOM_W 2^B dominates
+   * below ~12 bits; the thermal term 4^B above. FOM_W is chosen so that E(adc_ref_bits) =
+   * e_adc_pj: ISAAC's 1.5625 pJ at 8 bits gives FOM_W = 6.04 fJ/conversion-step. */
+  if (hw->e_adc_pj <= 0) return 0;
+  double fom_w =
+      (hw->e_adc_pj - adc_thermal_pj(hw, hw->adc_ref_bits)) / ldexp(1.0, hw->adc_ref_bits);
+  return fom_w * ldexp(1.0, bits) + adc_thermal_pj(hw, bits);
+}
+
+double map_hw_adc_area_mm2(const map_hw *hw, int bits) {
+  /* SAR ADC: a binary-weighted capacitor DAC of 2^B unit capacitors (area ~ 2^B) plus one
+   * comparator and a B-bit SAR register (area ~ B), normalised to a_adc_mm2 at adc_ref_bits. */
+  double f = hw->adc_area_cap_frac, rb = hw->adc_ref_bits;
+  return hw->a_adc_mm2 * (f * ldexp(1.0, bits - hw->adc_ref_bits) + (1 - f) * bits / rb);
+}
 
 int map_hw_validate(const map_hw *hw, const char *origin) {
   for (int i = 0; i < nhw_fields; i++) {
@@ -101,6 +143,11 @@ int map_hw_validate(const map_hw *hw, const char *origin) {
   if (hw->cols_per_adc > hw->cols)
     return mon_fail("%s: field 'cols_per_adc' = %d: expected <= cols (%d)", origin,
                     hw->cols_per_adc, hw->cols);
+  double eth = adc_thermal_pj(hw, hw->adc_ref_bits);
+  if (hw->e_adc_pj > 0 && hw->e_adc_pj <= eth)
+    return mon_fail("%s: field 'e_adc_pj' = %g: expected 0 or more than the thermal-noise limit "
+                    "%g pJ at adc_ref_bits = %d (adc_fom_s_db = %g)",
+                    origin, hw->e_adc_pj, eth, hw->adc_ref_bits, hw->adc_fom_s_db);
   if (hw->differential && hw->w_bits < 2)
     return mon_fail("%s: field 'w_bits' = %d: expected >= 2 with differential = 1 (sign + "
                     "magnitude)",

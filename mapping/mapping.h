@@ -52,6 +52,14 @@ typedef struct {
   double a_adc_mm2;    /* area of one ADC, mm^2 */
   double a_dac_mm2;    /* area of one row DAC, mm^2 */
   double a_digital_mm2; /* area of the per-array digital unit (shift-add, accumulate), mm^2 */
+  /* Cost model (cimsim/cost.c, docs/cost-model.md). a_array_mm2 is per PHYSICAL m x m crossbar
+   * (a logical array is map_hw_slices() of them); e_adc_pj and a_adc_mm2 hold at adc_ref_bits and
+   * are scaled to adc_bits by map_hw_adc_energy_pj / map_hw_adc_area_mm2. */
+  int adc_ref_bits;         /* resolution at which e_adc_pj and a_adc_mm2 were measured, bits */
+  double adc_fom_s_db;      /* Schreier FOM of the thermal-noise-limited ADC energy term, dB */
+  double adc_area_cap_frac; /* share of a_adc_mm2 in the 2^B capacitor DAC at adc_ref_bits */
+  double e_buffer_pj;       /* energy per activation/partial-sum word read or written, pJ */
+  int digital_lanes;        /* elements a digital op (ACCUM/PERMUTE/DIGITAL) does per t_digital */
 } map_hw;
 
 /* Cited defaults (256 x 256, ISAAC-derived numbers, see configs/hw-default.json). */
@@ -73,6 +81,12 @@ int map_hw_dac_steps(const map_hw *hw); /* ceil(in_bits / dac_bits) */
 /* ADC bits for a lossless conversion of a column summing `rows` devices of one slice over one
  * DAC step: ceil(log2(rows * (2^cell_bits - 1) * (2^dac_bits - 1) + 1)). */
 int map_hw_lossless_adc_bits(const map_hw *hw, int rows);
+/* ADC energy per conversion (pJ) at `bits`: Walden term (2^B) plus Schreier thermal term (4^B),
+ * normalised so that bits == adc_ref_bits gives e_adc_pj exactly (docs/cost-model.md). */
+double map_hw_adc_energy_pj(const map_hw *hw, int bits);
+/* ADC area (mm^2) at `bits`: SAR structure, a 2^B capacitor DAC (share adc_area_cap_frac at the
+ * reference) plus B-proportional comparator/SAR logic; equals a_adc_mm2 at adc_ref_bits. */
+double map_hw_adc_area_mm2(const map_hw *hw, int bits);
 /* Prints the hardware as JSON (same keys the loader accepts). */
 int map_hw_write_json(const map_hw *hw, FILE *f);
 
