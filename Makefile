@@ -33,8 +33,10 @@ test-asan: setup
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
 
+# The default study: jobs/default.sweep under mpirun on all cores, report, figures
+# (`make run RUN_ARGS=--force` starts results/default.h5 over instead of resuming it).
 run: build
-	$(BUILD)/bench/moncim demo
+	MONCIM=$(BUILD)/bench/moncim bash scripts/run-default.sh $(RUN_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -47,3 +49,9 @@ clean:
 .PHONY: test-slurm
 test-slurm: build
 	bash tests/slurm/run.sh $(BUILD)
+# Benchmarks, not tests (they print timings against the issues' targets and exit 1 on a miss):
+# `moncim project` on a random 4096x4096 weight, and sweep speedup with 1 vs 2 MPI ranks.
+.PHONY: bench
+bench: build
+	@rc=0; export MONCIM=$(BUILD)/bench/moncim; \
+	bash scripts/bench-project.sh || rc=1; bash scripts/bench-sweep.sh || rc=1; exit $$rc

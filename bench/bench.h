@@ -15,7 +15,6 @@ typedef struct {
 
 int bench_cmd_info(int argc, char **argv);
 int bench_cmd_project(int argc, char **argv);
-int bench_cmd_demo(int argc, char **argv);
 int bench_cmd_map(int argc, char **argv);
 int bench_cmd_trace(int argc, char **argv);
 int bench_cmd_sweep(int argc, char **argv);  /* MPI: the only subcommand that initializes it */

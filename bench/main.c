@@ -5,7 +5,12 @@
 #include <string.h>
 
 static int cmd_version(int argc, char **argv) {
-  (void)argc, (void)argv;
+  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    printf("usage: moncim version\n\nPrints the version and the git commit moncim was built "
+           "from.\n");
+    return BENCH_OK;
+  }
+  if (argc > 1) return bench_usage_error("version", "unknown option '%s'", argv[1]);
   bench_version(stdout);
   return BENCH_OK;
 }
@@ -20,6 +25,9 @@ static const bench_command commands[] = {
     {.name = "sweep", .summary = "run a sweep file across MPI ranks into HDF5", .run = bench_cmd_sweep},
     {.name = "report", .summary = "summary tables of a sweep's HDF5 file", .run = bench_cmd_report},
     {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
+    {.name = "project",
+     .summary = "project a dense weight onto the nearest Monarch matrix",
+     .run = bench_cmd_project},
     {.name = "bench", .summary = "micro-benchmarks (bench mvm: simulator vs sgemm)", .run = bench_cmd_bench},
     {.name = "mvm", .summary = "simulate one matrix on input vectors from files", .run = bench_cmd_mvm},
 #ifdef MONCIM_HAVE_MODEL /* bench/CMakeLists.txt: needs the GPT-2 model of the model issue */

@@ -460,9 +460,9 @@ static int expand(job_sweep *s) {
   qsort(ids, (size_t)n, sizeof *ids, u64_cmp);
   for (int64_t i = 1; i < n; i++)
     if (ids[i] == ids[i - 1]) {
+      unsigned long long dup = (unsigned long long)ids[i]; /* read before the free */
       free(ids);
-      return mon_fail("%s: two jobs have the same 64-bit id %016llx", s->path,
-                      (unsigned long long)ids[i]);
+      return mon_fail("%s: two jobs have the same 64-bit id %016llx", s->path, dup);
     }
   free(ids);
   return 0;
@@ -578,7 +578,8 @@ int job_sweep_parse(job_sweep *s, const char *path, const char *text) {
       }
     }
   }
-  qsort(s->opts, (size_t)s->nopts, sizeof *s->opts, opt_cmp);
+  if (s->nopts > 1) /* qsort(NULL, 0, ...) is undefined behaviour (UBSan) */
+    qsort(s->opts, (size_t)s->nopts, sizeof *s->opts, opt_cmp);
   return expand(s);
 }
 

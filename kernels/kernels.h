@@ -77,8 +77,9 @@ typedef struct {
   double err_fro;     /* ||D - M||_F over the logical region, measured */
   double rel_err;     /* err_fro / norm_fro (0 when D = 0) */
   double kept_sq;     /* sum of kept singular values squared, over all sub-blocks */
-  double discarded_sq;/* sum of discarded singular values squared: equals err_fro^2 when no
-                         padding is needed (the projection is optimal per sub-block) */
+  double discarded_sq;/* sum of discarded singular values squared: equals err_fro^2 (the
+                         projection is optimal per sub-block; zero padding rows/columns get zero
+                         singular-vector entries, so the padding adds no error) */
 } mon_project_info;
 
 /* Nearest Monarch matrix to D (out, in) for the given nblocks: every strided sub-block
