@@ -54,7 +54,8 @@ int bench_cmd_bench(int argc, char **argv) {
       usage(stdout);
       return BENCH_OK;
     }
-    return bench_usage_error(CMD, "expected the benchmark name 'mvm'");
+    if (argc < 2) return bench_usage_error(CMD, "expected the benchmark name 'mvm'");
+    return bench_usage_error(CMD, "'%s': unknown benchmark or option (expected 'mvm')", argv[1]);
   }
   int B = 64, R = 7, nb = 8, n = 1024, adc = -1;
   const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02";
