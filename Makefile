@@ -55,3 +55,8 @@ test-slurm: build
 bench: build
 	@rc=0; export MONCIM=$(BUILD)/bench/moncim; \
 	bash scripts/bench-project.sh || rc=1; bash scripts/bench-sweep.sh || rc=1; exit $$rc
+# The model zoo (models/): trains kjv-dense and its D2S variants from scratch with the recorded
+# seeds (scripts/make-models.sh; about 40 minutes on 2 cores).
+.PHONY: models
+models: build
+	bash scripts/make-models.sh

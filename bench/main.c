@@ -28,11 +28,12 @@ static const bench_command commands[] = {
     {.name = "project",
      .summary = "project a dense weight onto the nearest Monarch matrix",
      .run = bench_cmd_project},
+    {.name = "train", .summary = "train a character-level GPT-2 on the KJV text", .run = bench_cmd_train},
+    {.name = "d2s", .summary = "dense-to-Monarch projection + fine-tuning of a model", .run = bench_cmd_d2s},
+    {.name = "eval", .summary = "bits/char and top-1 of a model on the held-out text", .run = bench_cmd_eval},
     {.name = "bench", .summary = "micro-benchmarks (bench mvm: simulator vs sgemm)", .run = bench_cmd_bench},
     {.name = "mvm", .summary = "simulate one matrix on input vectors from files", .run = bench_cmd_mvm},
-#ifdef MONCIM_HAVE_MODEL /* bench/CMakeLists.txt: needs the GPT-2 model of the model issue */
     {.name = "simulate", .summary = "model accuracy on the simulated analog hardware", .run = bench_cmd_simulate},
-#endif
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

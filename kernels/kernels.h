@@ -256,7 +256,7 @@ typedef struct {
   int batch;          /* sequences per forward chunk (0 = default) */
   mon_linear_fn hook; /* NULL: float products (CBLAS / Monarch kernels) */
   void *hook_ctx;
-  int32_t *pred;      /* optional (positions): top-1 prediction per scored position */
+  int32_t *pred;      /* optional (positions): top-1 prediction (token id) per scored position */
 } mon_eval_opts;
 
 typedef struct {
@@ -269,5 +269,61 @@ typedef struct {
  * model's context; every position of a window is scored). Deterministic for any thread count. */
 int mon_model_eval(const mon_model *m, const uint8_t *text, size_t len, const mon_eval_opts *o,
                    mon_eval_result *r);
+
+/* ---------------------------------------------------------------- model construction, training
+ * (model issue, additions; implemented in model.c and train.c) */
+
+/* Allocates every tensor of a model for config c (zeroed; LayerNorm gains 1), with the byte
+ * vocabulary bytes[0..c->vocab_size-1] (token id -> byte, distinct). Linear layers are Monarch
+ * when c->monarch_nblocks > 0. Pair with mon_model_destroy. */
+int mon_model_alloc(mon_model *m, const mon_gpt2_config *c, const uint8_t *bytes);
+/* GPT-2 initialisation: weights N(0, 0.02), residual projections (attn_out, proj) scaled by
+ * 1/sqrt(2 n_layer), biases 0, LayerNorm gains 1; a Monarch factor pair gets the same output
+ * variance as the dense layer. Deterministic in seed. */
+void mon_model_init_random(mon_model *m, uint64_t seed);
+/* The sorted set of bytes occurring in text (the character vocabulary); returns its size. */
+int mon_vocab_build(const uint8_t *text, size_t len, uint8_t bytes[256]);
+/* Dense-to-sparse: replaces every dense linear weight by its projection onto Monarch matrices
+ * (mon_monarch_project) with nblocks; biases kept; sets cfg.monarch_nblocks. rel_err (may be
+ * NULL) receives the mean relative Frobenius error of the projections. */
+int mon_model_to_monarch(mon_model *m, int nblocks, double *rel_err);
+
+/* One named parameter tensor of a model (checkpoint name, moncim orientation). */
+typedef struct {
+  char name[MON_NAME_MAX];
+  float *data;
+  size_t n;
+  int ndim;
+  int64_t shape[3]; /* in moncim's orientation; dense linear weights are (out, in) */
+  int conv1d;       /* 1: dense linear weight, stored transposed (in, out) as HF Conv1D */
+  int decay;        /* 1: AdamW weight decay applies (matrices and embeddings) */
+} mon_param;
+/* Fills out[0..] (at most max) with the parameter tensors in checkpoint order; returns count. */
+int mon_model_params(const mon_model *m, mon_param *out, int max);
+long long mon_model_nparams(const mon_model *m);
+/* Forward FLOPs per token (a multiply-add = 2): weight products, the tied head, and attention
+ * scores + mixing at the mean causal span (ctx+1)/2. */
+double mon_model_flops_per_token(const mon_model *m);
+
+/* Mean cross-entropy (nats) of B sequences of T tokens (tok, tgt: B*T token ids) and, if grad
+ * is not NULL (allocated like m with mon_model_alloc), grad = d loss / d parameters
+ * (overwritten). Deterministic for a given thread count. */
+int mon_model_loss_grad(const mon_model *m, const int32_t *tok, const int32_t *tgt, int B, int T,
+                        double *loss, mon_model *grad);
+
+typedef struct {
+  int steps, batch, warmup; /* optimizer steps, sequences per step, linear warm-up steps */
+  double lr, min_lr;        /* cosine schedule from lr (after warm-up) down to min_lr */
+  double weight_decay, beta1, beta2, eps, clip; /* AdamW; clip = max global gradient norm */
+  uint64_t seed;            /* batch sampling */
+  int log_every;            /* progress callback period in steps (0: never) */
+  void (*progress)(void *ctx, int step, double lr, double loss, double grad_norm, double secs);
+  void *progress_ctx;
+} mon_train_opts;
+/* Defaults: lr 1e-3 -> 1e-4, warmup 100, wd 0.1, betas (0.9, 0.99), eps 1e-8, clip 1.0. */
+void mon_train_opts_default(mon_train_opts *o);
+/* AdamW training of m on random windows of text (m->cfg.n_positions + 1 bytes each). */
+int mon_model_train(mon_model *m, const uint8_t *text, size_t len, const mon_train_opts *o,
+                    double *final_loss);
 
 #endif
