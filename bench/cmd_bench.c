@@ -3,6 +3,7 @@
 #include "cimsim.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,13 @@ static void usage(FILE *f) {
          "  --adc-bits A   override the ADC resolution\n");
 }
 
+static double relerr(const float *y, const float *ref, int n) {
+  double num = 0, den = 0;
+  for (int i = 0; i < n; i++)
+    num += ((double)y[i] - ref[i]) * ((double)y[i] - ref[i]), den += (double)ref[i] * ref[i];
+  return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
 static int cmpd(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -46,7 +54,8 @@ int bench_cmd_bench(int argc, char **argv) {
       usage(stdout);
       return BENCH_OK;
     }
-    return bench_usage_error(CMD, "expected the benchmark name 'mvm'");
+    if (argc < 2) return bench_usage_error(CMD, "expected the benchmark name 'mvm'");
+    return bench_usage_error(CMD, "'%s': unknown benchmark or option (expected 'mvm')", argv[1]);
   }
   int B = 64, R = 7, nb = 8, n = 1024, adc = -1;
   const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02";
@@ -108,8 +117,9 @@ int bench_cmd_bench(int argc, char **argv) {
   }
   bcase cases[] = {{"linear", 0, MAP_LINEAR}, {"sparse", 1, MAP_SPARSE}, {"dense", 1, MAP_DENSE}};
   float *x = malloc((size_t)B * n * sizeof(float)), *y = malloc((size_t)B * n * sizeof(float));
+  float *ref = malloc((size_t)B * n * sizeof(float));
   double *ts = malloc((size_t)R * sizeof(double)), *tg = malloc((size_t)R * sizeof(double));
-  if (!x || !y || !ts || !tg) return bench_error(CMD, "out of memory");
+  if (!x || !y || !ref || !ts || !tg) return bench_error(CMD, "out of memory");
   uint64_t s = 9;
   for (int i = 0; i < B * n; i++) {
     s = s * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -121,10 +131,10 @@ int bench_cmd_bench(int argc, char **argv) {
          "weight), adc_bits %d, noise '%s'\n",
          n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
          hw.w_bits, hw.cell_bits, map_hw_slices(&hw), hw.adc_bits, noise);
-  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s\n", "mapping", "arrays", "sim_min", "sim_med",
-         "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio");
-  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s\n", "", "", "GMAC/s", "GMAC/s", "GMAC/s",
-         "GMAC/s", "GMAC/s", "GMAC/s", "med");
+  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "mapping", "arrays", "sim_min",
+         "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy", "(ideal)");
+  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "", "", "GMAC/s", "GMAC/s",
+         "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "med", "rel_err", "check");
   int rc = BENCH_OK;
   for (int c = 0; c < 3 && !rc; c++) {
     cim_config cfg;
@@ -151,16 +161,42 @@ int bench_cmd_bench(int argc, char **argv) {
       double t2 = bench_now();
       ts[k] = macs / (t1 - t0) * 1e-9, tg[k] = macs / (t2 - t1) * 1e-9;
     }
+    /* self-check (untimed): the noisy output's relative error, and an ideal lossless runner with
+     * 16-bit weights and inputs on the same mapping must reproduce the float product */
+    double err = 0, errv = 0;
+    const map_layer *L = &(cases[c].monarch ? &mmon : &md)->layer[0];
+    if (!rc) {
+      if (L->is_monarch ? mon_monarch_apply(L->mon, B, x, ref)
+                        : (mon_dense_apply(L->w, n, n, B, x, ref), 0))
+        rc = bench_error(CMD, "%s", mon_errmsg());
+      err = relerr(y, ref, B * n);
+      map_hw hv = hw;
+      hv.w_bits = hv.in_bits = 16, hv.cell_bits = hv.dac_bits = 4;
+      cim_config cv;
+      cim_config_default(&cv, &hv);
+      cv.lossless = 1;
+      cim_runner *rv;
+      if (!rc &&
+          (cim_runner_create(&rv, cases[c].monarch ? &mmon : &md, &hv, cases[c].st, NULL, &cv) ||
+           cim_runner_apply(rv, 0, 0, B, x, y)))
+        rc = bench_error(CMD, "%s", mon_errmsg());
+      else if (!rc) {
+        errv = relerr(y, ref, B * n);
+        cim_runner_destroy(rv);
+      }
+    }
     if (!rc) {
       qsort(ts, R, sizeof(double), cmpd);
       qsort(tg, R, sizeof(double), cmpd);
-      printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f\n", cases[c].name,
-             cim_runner_mapping(r)->narrays, ts[0], ts[R / 2], ts[R - 1], tg[0], tg[R / 2],
-             tg[R - 1], ts[R / 2] / tg[R / 2]);
+      printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f %9.4f %s (%.1e)\n",
+             cases[c].name, cim_runner_mapping(r)->narrays, ts[0], ts[R / 2], ts[R - 1], tg[0],
+             tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err, errv < 1e-3 ? "VALID" : "INVALID",
+             errv);
+      if (errv >= 1e-3) rc = BENCH_FAIL;
     }
     cim_runner_destroy(r);
   }
-  free(x), free(y), free(ts), free(tg);
+  free(x), free(y), free(ref), free(ts), free(tg);
   map_model_destroy(&md), map_model_destroy(&mmon);
   return rc;
 }

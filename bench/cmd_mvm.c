@@ -16,6 +16,7 @@ static void usage(FILE *f) {
           "                  [--input-tensor x] [--hw FILE] [--mapping linear|sparse|dense|auto]\n"
           "                  [--adc-bits A] [--dac-bits D] [--in-bits I] [--w-bits W]\n"
           "                  [--cell-bits C] [--encoding differential|offset] [--lossless]\n"
+          "                  [--array-size m]\n"
           "                  [--adc-range fullscale|calibrated] [--percentile P]\n"
           "                  [--noise SPEC] [--seed N] [--repeat K] --out Y.safetensors\n\n"
           "W: tensor NAME of shape (out, in) (moncim orientation, y = W x), or the Monarch\n"
@@ -32,7 +33,7 @@ static void usage(FILE *f) {
 int bench_cmd_mvm(int argc, char **argv) {
   const char *wpath = NULL, *tname = NULL, *xpath = NULL, *xname = "x", *hwfile = NULL;
   const char *strategy = "linear", *out = NULL, *noise = "", *enc = NULL, *range = NULL;
-  int adc = -1, dac = -1, inb = -1, wb = -1, cb = -1, lossless = 0, K = 1;
+  int adc = -1, dac = -1, inb = -1, wb = -1, cb = -1, lossless = 0, K = 1, asz = 0;
   double pct = 99.99;
   long long seed = 1;
   static const struct option opts[] = {{"weights", required_argument, 0, 'W'},
@@ -54,6 +55,7 @@ int bench_cmd_mvm(int argc, char **argv) {
                                        {"seed", required_argument, 0, 's'},
                                        {"repeat", required_argument, 0, 'k'},
                                        {"out", required_argument, 0, 'o'},
+                                       {"array-size", required_argument, 0, 'A'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   optind = 1;
@@ -116,6 +118,9 @@ int bench_cmd_mvm(int argc, char **argv) {
     case 'k':
       if (bench_parse_int(CMD, "repeat", optarg, 1, 1000000, &K)) return BENCH_USAGE;
       break;
+    case 'A':
+      if (bench_parse_int(CMD, "array-size", optarg, 1, 65536, &asz)) return BENCH_USAGE;
+      break;
     case 'o':
       out = optarg;
       break;
@@ -139,6 +144,10 @@ int bench_cmd_mvm(int argc, char **argv) {
   if (inb > 0) hw.in_bits = inb;
   if (wb > 0) hw.w_bits = wb;
   if (cb > 0) hw.cell_bits = cb;
+  if (asz > 0) {
+    hw.rows = hw.cols = asz;
+    if (hw.cols_per_adc > asz) hw.cols_per_adc = asz;
+  }
   if (enc) {
     if (strcmp(enc, "differential") && strcmp(enc, "offset"))
       return bench_usage_error(CMD, "--encoding '%s': expected differential or offset", enc);

@@ -25,17 +25,15 @@ static const bench_command commands[] = {
     {.name = "sweep", .summary = "run a sweep file across MPI ranks into HDF5", .run = bench_cmd_sweep},
     {.name = "report", .summary = "summary tables of a sweep's HDF5 file", .run = bench_cmd_report},
     {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
+    {.name = "project",
+     .summary = "project a dense weight onto the nearest Monarch matrix",
+     .run = bench_cmd_project},
     {.name = "train", .summary = "train a character-level GPT-2 on the KJV text", .run = bench_cmd_train},
     {.name = "d2s", .summary = "dense-to-Monarch projection + fine-tuning of a model", .run = bench_cmd_d2s},
     {.name = "eval", .summary = "bits/char and top-1 of a model on the held-out text", .run = bench_cmd_eval},
     {.name = "bench", .summary = "micro-benchmarks (bench mvm: simulator vs sgemm)", .run = bench_cmd_bench},
     {.name = "mvm", .summary = "simulate one matrix on input vectors from files", .run = bench_cmd_mvm},
-#ifdef MONCIM_HAVE_MODEL /* bench/CMakeLists.txt: needs the GPT-2 model of the model issue */
     {.name = "simulate", .summary = "model accuracy on the simulated analog hardware", .run = bench_cmd_simulate},
-#endif
-    {.name = "project",
-     .summary = "project a dense weight onto the nearest Monarch matrix",
-     .run = bench_cmd_project},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -34,6 +34,11 @@ void cim_philox(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
  * word i%4 of Philox(c0, c1base + i/4, c2, c3), mapped by the inverse normal CDF. */
 void cim_normals(float *z, int n, const uint32_t key[2], uint32_t c0, uint32_t c1base, uint32_t c2,
                  uint32_t c3);
+/* The normals of nseg runs of len consecutive bitlines starting at bl0[s] (counter word
+ * c1 = c1hi | bitline / 4), into z[s * len + i]: the same draws as cim_normals per run, with full
+ * vectors of counters when runs are short (small blocks). */
+void cim_normals_segs(float *z, int nseg, int len, const uint32_t *bl0, const uint32_t key[2],
+                      uint32_t c0, uint32_t c1hi, uint32_t c2, uint32_t c3);
 /* Inverse standard normal CDF of a 32-bit word (top 24 bits, midpoint rule: (k + 0.5) / 2^24). */
 float cim_word_to_normal(uint32_t w);
 /* Uniform in (0, 1) of a 32-bit word (top 24 bits, midpoint rule). */

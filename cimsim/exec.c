@@ -17,7 +17,7 @@
 #define TASK_WORK 32768.0
 
 typedef struct {
-  float *D, *O, *OV, *Q, *Sd, *z, *fcc, *zw, *wv, *tmp;
+  float *D, *O, *OV, *Q, *Sd, *z, *fcc, *zw, *wv, *tmp, *vt;
   double *acc;
 } scratch;
 
@@ -34,31 +34,51 @@ static int scratch_alloc(scratch *s, int M, int nr, int N, int nc, int needV) {
   s->zw = malloc((size_t)N * sizeof(float));
   s->wv = malloc((size_t)N * sizeof(float));
   s->tmp = malloc((size_t)N * sizeof(float));
+  s->vt = malloc((size_t)N * sizeof(float));
   return (!s->D || !s->O || (needV && !s->OV) || !s->Q || !s->Sd || !s->z || !s->acc || !s->fcc ||
-          !s->zw || !s->wv || !s->tmp)
+          !s->zw || !s->wv || !s->tmp || !s->vt)
              ? -1
              : 0;
 }
 
 static void scratch_free(scratch *s) {
   free(s->D), free(s->O), free(s->OV), free(s->Q), free(s->Sd), free(s->z), free(s->acc),
-      free(s->fcc), free(s->zw), free(s->wv), free(s->tmp);
+      free(s->fcc), free(s->zw), free(s->wv), free(s->tmp), free(s->vt);
+}
+
+/* The analog values reaching the ADC: column sums plus read noise (std sqrt(q0 + ov[e])), then
+ * the static ADC gain and offset. One branch-free loop per case, so that each vectorises; returns
+ * o itself when there is nothing to add. */
+static inline const float *analog_values(int n, const float *restrict o, const float *restrict ov,
+                                         float q0, const float *restrict z,
+                                         const float *restrict aoff, const float *restrict again,
+                                         float delta, float *restrict v) {
+  if (!z && !again) return o;
+  if (!z) {
+    for (int e = 0; e < n; e++) v[e] = o[e];
+  } else if (!ov) {
+    float sg = sqrtf(q0);
+    for (int e = 0; e < n; e++) v[e] = o[e] + sg * z[e];
+  } else {
+    for (int e = 0; e < n; e++) v[e] = o[e] + sqrtf(q0 + ov[e]) * z[e];
+  }
+  if (again)
+    for (int e = 0; e < n; e++) v[e] = v[e] * (1.0f + again[e]) + aoff[e] * delta;
+  return v;
 }
 
 /* One (vector, step, slice) row of column sums through read noise and the ADC, shift-added into
- * acc with weight w. */
+ * acc with weight w. vt: scratch of nc floats. */
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 adc_row(int nc, const float *restrict o, const float *restrict ov, float q0,
         const float *restrict z, const float *restrict aoff, const float *restrict again, float lo,
-        float delta, float cmax, double w, double *restrict acc) {
+        float delta, float cmax, double w, double *restrict acc, float *restrict vt) {
   float inv = 1.0f / delta;
-  float sg = sqrtf(q0);
+  const float *v = analog_values(nc, o, ov, q0, z, aoff, again, delta, vt);
   for (int c = 0; c < nc; c++) {
-    float v = o[c];
-    if (z) v += (ov ? sqrtf(q0 + ov[c]) : sg) * z[c];
-    if (again) v = v * (1.0f + again[c]) + aoff[c] * delta;
-    float t = floorf((v - lo) * inv + 0.5f);
-    t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
+    float t = floorf((v[c] - lo) * inv + 0.5f);
+    t = t < 0.0f ? 0.0f : t;
+    t = t > cmax ? cmax : t;
     acc[c] += w * (double)(lo + t * delta);
   }
 }
@@ -69,15 +89,13 @@ adc_row(int nc, const float *restrict o, const float *restrict ov, float q0,
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 adc_row_codes(int nc, const float *restrict o, const float *restrict ov, float q0,
               const float *restrict z, const float *restrict aoff, const float *restrict again,
-              float lo, float delta, float cmax, float w, float *restrict fcc) {
-  float inv = 1.0f / delta, sg = sqrtf(q0);
+              float lo, float delta, float cmax, float w, float *restrict fcc, float *restrict vt) {
+  float inv = 1.0f / delta;
+  const float *v = analog_values(nc, o, ov, q0, z, aoff, again, delta, vt);
   for (int c = 0; c < nc; c++) {
-    float v = o[c];
-    if (z) v += (ov ? sqrtf(q0 + ov[c]) : sg) * z[c];
-    if (again) v = v * (1.0f + again[c]) + aoff[c] * delta;
-    float t = floorf((v - lo) * inv + 0.5f);
-    t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
-    fcc[c] += w * t;
+    float t = floorf((v[c] - lo) * inv + 0.5f);
+    t = t < 0.0f ? 0.0f : t;
+    fcc[c] += w * (t > cmax ? cmax : t);
   }
 }
 
@@ -87,16 +105,14 @@ adc_row_codes(int nc, const float *restrict o, const float *restrict ov, float q
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 adc_row_codes_wide(int n, const float *restrict o, const float *restrict ov, float q0,
                    const float *restrict z, const float *restrict aoff, const float *restrict again,
-                   float lo, float delta, float cmax, const float *restrict w,
-                   float *restrict out) {
-  float inv = 1.0f / delta, sg = sqrtf(q0);
+                   float lo, float delta, float cmax, const float *restrict w, float *restrict out,
+                   float *restrict vt) {
+  float inv = 1.0f / delta;
+  const float *v = analog_values(n, o, ov, q0, z, aoff, again, delta, vt);
   for (int e = 0; e < n; e++) {
-    float v = o[e];
-    if (z) v += (ov ? sqrtf(q0 + ov[e]) : sg) * z[e];
-    if (again) v = v * (1.0f + again[e]) + aoff[e] * delta;
-    float t = floorf((v - lo) * inv + 0.5f);
-    t = t < 0.0f ? 0.0f : t > cmax ? cmax : t;
-    out[e] = w[e] * t;
+    float t = floorf((v[e] - lo) * inv + 0.5f);
+    t = t < 0.0f ? 0.0f : t;
+    out[e] = w[e] * (t > cmax ? cmax : t);
   }
 }
 
@@ -175,7 +191,7 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
   for (int j = 0; j < nsl; j++) sumw += R->slice_w[j], sumabs += fabs(R->slice_w[j]);
   int codes_ok = (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64;
   for (int t = 0; t < S * nsl && codes_ok; t++) codes_ok = sumabs * cmax[t] < 16777216.0;
-  int wide = codes_ok && nc < 64;
+  int wide = codes_ok && nc < 64 && nsl <= 64;
   for (int j = 0; j < nsl && wide; j++)
     for (int c = 0; c < nc; c++) s->wv[j * nc + c] = (float)R->slice_w[j];
   for (int bb = 0; bb < nb; bb++) {
@@ -188,17 +204,17 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
       corr += wk * s->Sd[m];
       if (codes_ok) memset(s->fcc, 0, (size_t)nc * sizeof(float));
       if (wide) {
-        for (int j = 0; j < nsl && noisy; j++) {
-          uint32_t bl0 = (uint32_t)(j * R->hw.cols + K->col0), a0 = bl0 & ~3u;
-          cim_normals(s->z, nc + (int)(bl0 - a0), R->key, (uint32_t)vec,
-                      ((uint32_t)k << 24) | (a0 >> 2), (uint32_t)K->step,
-                      (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
-          memcpy(s->zw + j * nc, s->z + (bl0 - a0), (size_t)nc * sizeof(float));
+        if (noisy) { /* all slices' bitlines in one call: full vectors of Philox counters */
+          uint32_t bls[64];
+          for (int j = 0; j < nsl; j++) bls[j] = (uint32_t)(j * R->hw.cols + K->col0);
+          cim_normals_segs(s->zw, nsl, nc, bls, R->key, (uint32_t)vec, (uint32_t)k << 24,
+                           (uint32_t)K->step,
+                           (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
         }
         int t = k * nsl;
         adc_row_codes_wide(N, s->O + (size_t)m * N, K->V ? s->OV + (size_t)m * N : NULL,
                            vconst * s->Q[m], noisy ? s->zw : NULL, K->aoff, K->again, lo[t],
-                           delta[t], cmax[t], s->wv, s->tmp);
+                           delta[t], cmax[t], s->wv, s->tmp, s->vt);
         for (int j = 0; j < nsl; j++)
           for (int c = 0; c < nc; c++) s->fcc[c] += s->tmp[j * nc + c];
       }
@@ -218,10 +234,10 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
         const float *ag = K->again ? K->again + j * nc : NULL;
         if (codes_ok)
           adc_row_codes(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, lo[t],
-                        delta[t], cmax[t], (float)R->slice_w[j], s->fcc);
+                        delta[t], cmax[t], (float)R->slice_w[j], s->fcc, s->vt);
         else
           adc_row(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, lo[t],
-                  delta[t], cmax[t], wk * R->slice_w[j], s->acc);
+                  delta[t], cmax[t], wk * R->slice_w[j], s->acc, s->vt);
       }
       if (codes_ok) {
         int t = k * nsl; /* lo and LSB are the same for every slice of step k */

@@ -452,9 +452,10 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
     cim_config_default(&R->cfg, hw);
   R->hw.differential = R->cfg.encoding == CIM_ENC_DIFFERENTIAL;
   int rc = map_hw_validate(&R->hw, "cimsim hw");
-  if (!rc && (R->hw.in_bits < 2 || R->hw.in_bits > 31 || R->hw.w_bits > 31))
-    rc = mon_fail("cimsim hw: in_bits = %d, w_bits = %d: expected in_bits in [2, 31], w_bits <= 31",
-                  R->hw.in_bits, R->hw.w_bits);
+  if (!rc && (R->hw.in_bits < 2 || R->hw.in_bits > 31 || R->hw.w_bits < 2 || R->hw.w_bits > 31))
+    rc = mon_fail(
+        "cimsim hw: in_bits = %d, w_bits = %d: expected both in [2, 31] (sign + magnitude)",
+        R->hw.in_bits, R->hw.w_bits);
   if (!rc && R->cfg.adc_range == CIM_ADC_CALIBRATED &&
       !(R->cfg.adc_percentile > 0 && R->cfg.adc_percentile <= 100))
     rc = mon_fail("cimsim: adc_percentile = %g: expected (0, 100]", R->cfg.adc_percentile);
@@ -470,7 +471,6 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
   R->qmax_w = (1 << (R->hw.w_bits - 1)) - 1;
   R->qmax_in = (1 << (R->hw.in_bits - 1)) - 1;
   R->key[0] = (uint32_t)R->cfg.seed, R->key[1] = (uint32_t)(R->cfg.seed >> 32);
-  if (R->qmax_w < 1) R->qmax_w = 1; /* w_bits = 1 (offset encoding): weights in {-1, 0, 1}? */
   R->slice_w = malloc((size_t)R->nsl * sizeof *R->slice_w);
   for (int j = 0; R->slice_w && j < R->nsl; j++) {
     int s = R->hw.differential ? j / 2 : j;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static double urand(uint64_t *st) {
   *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -151,6 +152,22 @@ Test(cimsim, lossless_exact_integers_both_encodings) {
     for (int i = 0; i < B * out; i++)
       cr_assert_eq((double)(enc ? y2 : y)[i], ex[i], "encoding %d element %d: %g != %g", enc, i,
                    (double)(enc ? y2 : y)[i], ex[i]);
+    cim_runner_destroy(r);
+  }
+  /* other DAC steps (a signed top digit of 2 or 3 bits) and cell sizes (uneven top slices) */
+  int dacs[] = {2, 3, 5}, cells[] = {1, 3, 4};
+  for (int v = 0; v < 3; v++) {
+    map_hw hw = hw_small(32);
+    hw.dac_bits = dacs[v], hw.cell_bits = cells[v];
+    cim_config cfg;
+    cim_config_default(&cfg, &hw);
+    cfg.lossless = 1;
+    cim_runner *r;
+    cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_SPARSE, NULL, &cfg), 0, "%s", mon_errmsg());
+    cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y), 0, "%s", mon_errmsg());
+    for (int i = 0; i < B * out; i++)
+      cr_assert_eq((double)y[i], ex[i], "dac %d cell %d element %d: %g != %g", dacs[v], cells[v], i,
+                   (double)y[i], ex[i]);
     cim_runner_destroy(r);
   }
   /* the converter settings that are lossless by their bits (adc_bits >= lossless) agree too */
@@ -576,4 +593,95 @@ Test(cimsim, hook_on_hand_built_model) {
     else
       free(lin[k].w);
   }
+}
+
+/* Programming noise on the levels: additive Gaussian has std sigma L levels everywhere; the PCM
+ * model has std sigma_p(G_T) / dG with aihwkit's polynomial (99 % bounds on the variance per
+ * target level). */
+Test(cimsim, programming_noise_statistics) {
+  int out = 64, in = 64;
+  float *w = malloc(out * in * sizeof(float));
+  map_model mm;
+  model_int(&mm, w, out, in, 127, 0, 17);
+  map_hw hw = hw_small(64);
+  int n = 64 * 64 * map_hw_slices(&hw), L = (1 << hw.cell_bits) - 1;
+  float *l0 = malloc(n * sizeof(float)), *l1 = malloc(n * sizeof(float));
+  levels_of(&mm, &hw, "", l0);
+  for (int pass = 0; pass < 2; pass++) {
+    levels_of(&mm, &hw, pass ? "prog-pcm+device:onoff=1e12" : "prog-gauss:sigma=0.05", l1);
+    for (int lt = 1; lt <= L; lt++) {
+      double s2 = 0;
+      long m = 0;
+      for (int i = 0; i < n; i++)
+        if (l0[i] == lt) s2 += (l1[i] - lt) * (double)(l1[i] - lt), m++;
+      cr_assert_gt(m, 200, "level %d: %ld devices", lt, m);
+      double sd;
+      if (!pass) {
+        sd = 0.05 * L;
+      } else { /* G_T = lt dG, dG = 25 / L uS (Gmin ~ 0) */
+        double x = (double)lt / L;
+        sd = (0.26348 + 1.9650 * x - 1.1731 * x * x) / (25.0 / L);
+      }
+      double v = s2 / m, z;
+      cr_expect(var_ok(v, sd * sd, 3 * pow(sd, 4), m, &z), "%s level %d: var %g vs %g (z %.2f)",
+                pass ? "prog-pcm" : "prog-gauss", lt, v, sd * sd, z);
+    }
+  }
+  free(w), free(l0), free(l1);
+  map_model_destroy(&mm);
+}
+
+/* `moncim mvm` end to end: files in, simulated repeats and the float reference out. */
+Test(cimsim, mvm_command_files) {
+  char dir[] = "/tmp/test_cimsim_mvmXXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char wp[256], xp[256], yp[256], cmd[2048];
+  snprintf(wp, sizeof wp, "%s/w.safetensors", dir);
+  snprintf(xp, sizeof xp, "%s/x.safetensors", dir);
+  snprintf(yp, sizeof yp, "%s/y.safetensors", dir);
+  int out = 24, in = 40, N = 6, K = 3;
+  float w[24 * 40], x[6 * 40], ref[6 * 24];
+  uint64_t sd = 51;
+  for (int i = 0; i < out * in; i++) w[i] = (float)(2 * urand(&sd) - 1);
+  for (int i = 0; i < N * in; i++) x[i] = (float)(2 * urand(&sd) - 1);
+  mon_dense_apply(w, out, in, N, x, ref);
+  int64_t ws[2] = {out, in}, xs[2] = {N, in};
+  mon_st_writer *sw = mon_st_writer_create();
+  cr_assert_eq(mon_st_writer_add(sw, "m", 2, ws, w), 0);
+  cr_assert_eq(mon_st_writer_write(sw, wp), 0, "%s", mon_errmsg());
+  mon_st_writer_destroy(sw);
+  sw = mon_st_writer_create();
+  cr_assert_eq(mon_st_writer_add(sw, "x", 2, xs, x), 0);
+  cr_assert_eq(mon_st_writer_write(sw, xp), 0);
+  mon_st_writer_destroy(sw);
+  for (int noisy = 0; noisy < 2; noisy++) {
+    snprintf(cmd, sizeof cmd,
+             "%s mvm --weights %s --tensor m --inputs %s --mapping dense --array-size 16 "
+             "--w-bits 16 --in-bits 16 %s --repeat %d --out %s > /dev/null 2>&1",
+             MONCIM_BIN, wp, xp, noisy ? "--noise read-gauss:sigma=0.01" : "--lossless", K, yp);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    mon_safetensors st;
+    cr_assert_eq(mon_st_open(&st, yp), 0, "%s", mon_errmsg());
+    float *y, *yr;
+    int64_t shy[3] = {K, N, out}, shr[2] = {N, out};
+    cr_assert_eq(mon_st_read_f32(&st, "y", 3, shy, &y), 0, "%s", mon_errmsg());
+    cr_assert_eq(mon_st_read_f32(&st, "y_ref", 2, shr, &yr), 0, "%s", mon_errmsg());
+    cr_expect_eq(memcmp(yr, ref, sizeof ref), 0, "y_ref is not the float product");
+    double num = 0, den = 0, diff = 0;
+    for (int k = 0; k < K; k++)
+      for (int i = 0; i < N * out; i++) {
+        double d = y[k * N * out + i] - ref[i];
+        num += d * d, den += (double)ref[i] * ref[i];
+        diff += fabs(y[k * N * out + i] - y[i]);
+      }
+    if (!noisy) {
+      cr_expect_lt(sqrt(num / den), 1e-4, "lossless 16-bit rel err %g", sqrt(num / den));
+      cr_expect_eq(diff, 0, "repeats differ without noise");
+    } else {
+      cr_expect_gt(diff, 0, "repeats identical with read noise");
+    }
+    free(y), free(yr);
+    mon_st_close(&st);
+  }
+  remove(wp), remove(xp), remove(yp), rmdir(dir);
 }
