@@ -275,6 +275,33 @@ static int chunk_of(const cim_runner *R, int B) {
   return c > B ? B : c;
 }
 
+/* The k-th smallest of a[0..n) (Hoare's quickselect with a median-of-three pivot; reorders a). */
+static float select_kth(float *a, int64_t n, int64_t k) {
+  int64_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    float x = a[lo], y = a[mid], z = a[hi];
+    float piv = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+    int64_t i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < piv) i++;
+      while (a[j] > piv) j--;
+      if (i <= j) {
+        float t = a[i];
+        a[i] = a[j], a[j] = t;
+        i++, j--;
+      }
+    }
+    if (k <= j)
+      hi = j;
+    else if (k >= i)
+      lo = i;
+    else
+      return a[k];
+  }
+  return a[k];
+}
+
 /* Calibration: p-th percentile of |ideal column sums| per (step, slice) on this batch. */
 static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, const float *sx,
                             float *buf, int64_t ld) {
@@ -304,12 +331,11 @@ static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, c
   }
   for (int t = 0; t < ns && !rc; t++) {
     if (!n[t]) continue;
-    /* nth element by sorting (calibration is one-time) */
-    qsort(v[t], (size_t)n[t], sizeof(float), cim_cmp_float);
     int64_t idx = (int64_t)ceil(R->cfg.adc_percentile / 100.0 * n[t]) - 1;
     if (idx < 0) idx = 0;
     if (idx >= n[t]) idx = n[t] - 1;
-    F->cal[t] = v[t][idx] < 1 ? 1 : v[t][idx];
+    float q = select_kth(v[t], n[t], idx);
+    F->cal[t] = q < 1 ? 1 : q;
   }
   F->calibrated = !rc;
   for (int t = 0; v && t < ns; t++) free(v[t]);
