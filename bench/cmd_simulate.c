@@ -17,7 +17,8 @@ static void usage(FILE *f) {
           "                       [--dac-bits D] [--in-bits I] [--w-bits W] [--cell-bits C]\n"
           "                       [--encoding differential|offset] [--lossless]\n"
           "                       [--adc-range fullscale|calibrated] [--percentile P]\n"
-          "                       [--noise SPEC] [--seed N] [--positions N] [--json]\n\n"
+          "                       [--noise SPEC] [--seed N] [--positions N] [--attn-bits B]\n"
+          "                       [--json]\n\n"
           "Evaluates the model on the held-out King James text twice: in float, and with every\n"
           "linear layer (attention qkv/out, MLP fc/proj) executed by the analog simulator on the\n"
           "chosen mapping (attention products, LayerNorm, GELU and softmax stay digital float).\n"
@@ -30,14 +31,16 @@ static void usage(FILE *f) {
           "  --adc-bits A    ADC resolution (default: the hardware file)\n"
           "  --noise SPEC    e.g. 'prog-pcm+read-gauss:sigma=0.02' (docs/analog-model.md)\n"
           "  --positions N   scored next-character predictions (default 4096)\n"
-          "  --seed N        keys every random draw (default 1)\n");
+          "  --seed N        keys every random draw (default 1)\n"
+          "  --attn-bits B   digital attention operands (q, k, v, output) rounded to B-bit\n"
+          "                  integers in the simulated run (default: float)\n");
 }
 
 int bench_cmd_simulate(int argc, char **argv) {
   const char *dir = NULL, *hwfile = NULL, *strategy = "sparse", *noise = "", *enc = NULL;
   const char *range = NULL;
   int adc = -1, dac = -1, inb = -1, wb = -1, cb = -1, lossless = 0, json = 0, positions = 4096;
-  int seed = 1;
+  int seed = 1, attn_bits = 0;
   double pct = 99.99;
   static const struct option opts[] = {{"model", required_argument, 0, 'M'},
                                        {"hw", required_argument, 0, 'w'},
@@ -54,6 +57,7 @@ int bench_cmd_simulate(int argc, char **argv) {
                                        {"noise", required_argument, 0, 'n'},
                                        {"seed", required_argument, 0, 's'},
                                        {"positions", required_argument, 0, 'P'},
+                                       {"attn-bits", required_argument, 0, 'A'},
                                        {"json", no_argument, 0, 'j'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
@@ -94,6 +98,9 @@ int bench_cmd_simulate(int argc, char **argv) {
       break;
     case 'r':
       range = optarg;
+      break;
+    case 'A':
+      if (bench_parse_int(CMD, "attn-bits", optarg, 2, 24, &attn_bits)) return BENCH_USAGE;
       break;
     case 'p':
       if (bench_parse_double(CMD, "percentile", optarg, 1e-9, 100, &pct)) return BENCH_USAGE;
@@ -178,7 +185,7 @@ int bench_cmd_simulate(int argc, char **argv) {
     goto done;
   }
   double t2 = bench_now();
-  eo.hook = cim_linear_hook, eo.hook_ctx = run, eo.pred = ps;
+  eo.hook = cim_linear_hook, eo.hook_ctx = run, eo.pred = ps, eo.attn_bits = attn_bits;
   if (mon_model_eval(&m, eval, neval, &eo, &rs)) {
     rc = bench_error(CMD, "simulated eval: %s", mon_errmsg());
     goto done;
@@ -214,6 +221,7 @@ int bench_cmd_simulate(int argc, char **argv) {
     cJSON_AddBoolToObject(o, "lossless", lossless);
     cJSON_AddStringToObject(o, "adc_range", cfg.adc_range ? "calibrated" : "fullscale");
     cJSON_AddStringToObject(o, "noise", noise);
+    cJSON_AddNumberToObject(o, "attn_bits", attn_bits);
     cJSON_AddNumberToObject(o, "seed", seed);
     cJSON_AddNumberToObject(o, "positions", (double)rs.positions);
     cJSON_AddNumberToObject(o, "bpc_float", rf.bpc);
@@ -239,10 +247,11 @@ int bench_cmd_simulate(int argc, char **argv) {
   } else {
     bench_version(stdout);
     printf("# model %s, mapping %s, adc %d dac %d in %d w %d cell %d bits, %s%s, ADC %s, "
-           "noise '%s', seed %d, %lld positions\n",
+           "noise '%s', seed %d, attention %d bits (0 = float), %lld positions\n",
            dir, st->name, hw.adc_bits, hw.dac_bits, hw.in_bits, hw.w_bits, hw.cell_bits,
            hw.differential ? "differential" : "offset", lossless ? ", lossless" : "",
-           cfg.adc_range ? "calibrated" : "full scale", noise, seed, (long long)rs.positions);
+           cfg.adc_range ? "calibrated" : "full scale", noise, seed, attn_bits,
+           (long long)rs.positions);
     printf("%-22s %12s %12s\n", "", "float", "simulated");
     printf("%-22s %12.5f %12.5f\n", "bits/char", rf.bpc, rs.bpc);
     printf("%-22s %12.4f %12.4f\n", "top-1", rf.top1, rs.top1);

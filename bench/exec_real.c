@@ -12,7 +12,9 @@
  *   shape:NAME   a shape-only workload of mapping/ (bert-large, gpt2-medium, bart-large,
  *                zoo-shape): cost only, the accuracy columns are NaN.
  *
- * Options: option.eval_chars (positions scored, default 4096), option.models_dir.
+ * Options: option.eval_chars (positions scored, default 4096), option.models_dir,
+ * option.attn_bits (digital attention operands rounded to that many bits in the simulated run;
+ * default float; mon_eval_opts.attn_bits).
  *
  * Per-rank caches (the expensive shared work): loaded models with their float evaluation
  * (bits/char, top-1 and the per-position predictions the agreement column compares against),
@@ -48,6 +50,7 @@ typedef struct {
 typedef struct {
   char models_dir[JOB_PATH_LEN];
   int64_t eval_chars;
+  int attn_bits;
   uint8_t *train, *eval; /* KJV text, loaded on first use */
   size_t ntrain, neval;
   int nmodels;
@@ -117,13 +120,20 @@ static int real_check(const char *key, const char *value) {
                ? 0
                : mon_fail("expected a number of positions in 1..1e8, got '%s'", value);
   }
+  if (!strcmp(key, "option.attn_bits")) {
+    char *end;
+    long v = strtol(value, &end, 10);
+    return *value && !*end && v >= 2 && v <= 24
+               ? 0
+               : mon_fail("expected attention bits in 2..24, got '%s'", value);
+  }
   if (!strcmp(key, "option.models_dir")) {
     struct stat sb;
     return !stat(value, &sb) && S_ISDIR(sb.st_mode) ? 0
                                                     : mon_fail("'%s' is not a directory", value);
   }
   if (is_prefix(key, "option."))
-    return mon_fail("unknown option (expected eval_chars, models_dir)");
+    return mon_fail("unknown option (expected eval_chars, models_dir, attn_bits)");
   return 0;
 }
 
@@ -135,6 +145,8 @@ static int real_create(void **state, const job_sweep *s) {
   snprintf(st->models_dir, sizeof st->models_dir, "%s", md ? md : MONCIM_SOURCE_DIR "/models");
   const char *ec = job_sweep_option(s, "eval_chars");
   st->eval_chars = ec ? strtoll(ec, NULL, 10) : REAL_DEFAULT_EVAL_CHARS;
+  const char *ab = job_sweep_option(s, "attn_bits");
+  st->attn_bits = ab ? (int)strtol(ab, NULL, 10) : 0;
   *state = st;
   return 0;
 }

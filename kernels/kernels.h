@@ -257,7 +257,14 @@ typedef struct {
   mon_linear_fn hook; /* NULL: float products (CBLAS / Monarch kernels) */
   void *hook_ctx;
   int32_t *pred;      /* optional (positions): top-1 prediction (token id) per scored position */
+  int attn_bits;      /* 0: attention in float; else its digital operands q, k, v and output are
+                         rounded to attn_bits signed integers (symmetric, one scale per vector and
+                         head: mon_quantize_rows); softmax stays float */
 } mon_eval_opts;
+
+/* Rounds each of the n rows (len floats, stride apart) to a signed `bits`-bit integer grid with
+ * its own symmetric scale max|row| / (2^(bits-1) - 1) (0 rows stay 0). bits in 2..24. */
+void mon_quantize_rows(float *x, int n, int len, int stride, int bits);
 
 typedef struct {
   double bpc;        /* mean cross-entropy, bits per character */

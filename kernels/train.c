@@ -32,6 +32,7 @@ typedef struct {
 
 typedef struct {
   int B, T, train;
+  int attn_bits; /* eval only: quantized attention operands (mon_eval_opts.attn_bits) */
   int32_t *tok, *tgt, *pred;
   double *loss;
   layer_ws *lw;     /* n_layer */
@@ -149,7 +150,11 @@ static int forward(const mon_model *m, workspace *w, mon_linear_fn hook, void *h
     mon_layernorm_fwd(N, d, eps, x->res, m->ln1_w + (size_t)l * d, m->ln1_b + (size_t)l * d, x->ln1,
                       x->mu1, x->rs1);
     if (linear(m, w, l, MON_LIN_QKV, hook, hctx, row0, x->ln1, x->qkv)) return -1;
+    if (w->attn_bits) /* q, k, v per (token, head): rows of d / n_head floats */
+      mon_quantize_rows(x->qkv, N * 3 * c->n_head, d / c->n_head, d / c->n_head, w->attn_bits);
     if (mon_attention_fwd(B, T, d, c->n_head, x->qkv, x->att, x->ay)) return -1;
+    if (w->attn_bits)
+      mon_quantize_rows(x->ay, N * c->n_head, d / c->n_head, d / c->n_head, w->attn_bits);
     if (linear(m, w, l, MON_LIN_ATTN_OUT, hook, hctx, row0, x->ay, w->tmp)) return -1;
     add_into((size_t)N * d, x->res, w->tmp, x->mid);
     mon_layernorm_fwd(N, d, eps, x->mid, m->ln2_w + (size_t)l * d, m->ln2_b + (size_t)l * d, x->ln2,
@@ -244,6 +249,20 @@ int mon_model_loss_grad(const mon_model *m, const int32_t *tok, const int32_t *t
   if (!rc && grad) rc = model_zero(grad) || backward(m, w, grad) ? -1 : 0;
   ws_free(w, m->cfg.n_layer);
   return rc;
+}
+
+/* ---------------------------------------------------------------- quantized attention */
+
+void mon_quantize_rows(float *x, int n, int len, int stride, int bits) {
+  const float qmax = (float)((1 << (bits - 1)) - 1);
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < n; i++) {
+    float *r = x + (size_t)i * stride, amax = 0.0f;
+    for (int j = 0; j < len; j++) amax = fmaxf(amax, fabsf(r[j]));
+    if (amax == 0.0f) continue;
+    const float step = amax / qmax;
+    for (int j = 0; j < len; j++) r[j] = nearbyintf(r[j] / step) * step;
+  }
 }
 
 /* ---------------------------------------------------------------- training */
@@ -378,8 +397,12 @@ int mon_model_eval(const mon_model *m, const uint8_t *text, size_t len, const mo
     return mon_fail("eval: %lld positions need %lld bytes of text (windows of %d), have %zu",
                     (long long)P, (long long)(nwin * T + 1), T, len);
   if (batch > nwin) batch = (int)nwin;
+  int abits = o ? o->attn_bits : 0;
+  if (abits && (abits < 2 || abits > 24))
+    return mon_fail("eval: attn_bits %d: expected 0 (float) or 2..24", abits);
   workspace *w = ws_create(m, batch, T, 0);
   if (!w) return -1;
+  w->attn_bits = abits;
   double sum = 0;
   int64_t correct = 0;
   int rc = 0;

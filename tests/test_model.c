@@ -832,3 +832,51 @@ Test(zoo, heldout_targets, .timeout = 300) {
   cr_assert(bpc[1] <= bpc[0] + 0.25, "nblocks 4: %.4f vs dense %.4f", bpc[1], bpc[0]);
   free(tr), free(ev);
 }
+
+/* ---------------------------------------------------------------- quantized attention */
+
+Test(eval, quantize_rows_is_a_symmetric_grid_per_row) {
+  enum { N = 3, L = 5 };
+  float x[N * L] = {0.3f, -1.2f, 0.05f, 0.9f, -0.41f, 0, 0, 0, 0, 0, 7.0f, 1.0f, -3.5f, 2.2f, 0.1f};
+  float q[N * L];
+  memcpy(q, x, sizeof x);
+  mon_quantize_rows(q, N, L, L, 4); /* 4 bits: levels -7..7 times max|row| / 7 */
+  for (int i = 0; i < N; i++) {
+    float amax = 0;
+    for (int j = 0; j < L; j++) amax = fmaxf(amax, fabsf(x[i * L + j]));
+    for (int j = 0; j < L; j++) {
+      if (amax == 0) {
+        cr_assert_eq(q[i * L + j], 0.0f);
+        continue;
+      }
+      float step = amax / 7, k = q[i * L + j] / step;
+      cr_assert_float_eq(k, nearbyintf(k), 1e-4, "row %d col %d not on the grid", i, j);
+      cr_assert(fabsf(q[i * L + j] - x[i * L + j]) <= step / 2 + 1e-6f, "row %d col %d", i, j);
+    }
+    /* the largest magnitude is exact (it defines the scale) */
+    for (int j = 0; j < L; j++)
+      if (fabsf(x[i * L + j]) == amax) cr_assert_float_eq(q[i * L + j], x[i * L + j], 1e-6);
+  }
+}
+
+Test(eval, attention_bits_converge_to_float) {
+  mon_model m;
+  tiny_model(&m, 4, 11);
+  size_t n = 8 * 20 + 1;
+  uint8_t *t = tiny_text(n);
+  mon_eval_opts o = {.positions = 150, .batch = 3};
+  mon_eval_result f, q16, q2;
+  cr_assert_eq(mon_model_eval(&m, t, n, &o, &f), 0, "%s", mon_errmsg());
+  o.attn_bits = 16;
+  cr_assert_eq(mon_model_eval(&m, t, n, &o, &q16), 0, "%s", mon_errmsg());
+  o.attn_bits = 2;
+  cr_assert_eq(mon_model_eval(&m, t, n, &o, &q2), 0, "%s", mon_errmsg());
+  /* 16-bit operands: relative rounding 2^-15 per operand, far below the bpc resolution checked */
+  cr_assert_float_eq(q16.bpc, f.bpc, 1e-3, "16-bit attention %.6f vs float %.6f", q16.bpc, f.bpc);
+  cr_assert(fabs(q2.bpc - f.bpc) > fabs(q16.bpc - f.bpc), "2-bit attention changes nothing");
+  o.attn_bits = 1;
+  cr_assert_eq(mon_model_eval(&m, t, n, &o, &q2), -1);
+  cr_assert_not_null(strstr(mon_errmsg(), "attn_bits"));
+  free(t);
+  mon_model_destroy(&m);
+}
