@@ -1,6 +1,7 @@
 /* moncim simulate: a GPT-2 model's accuracy when every weight-stationary linear layer runs on the
  * simulated analog CIM hardware, next to the float model, plus the hardware's size and cost. */
 #include "bench.h"
+#include "sim_opts.h"
 #include "cimsim.h"
 
 #include <cjson/cJSON.h>
@@ -37,25 +38,12 @@ static void usage(FILE *f) {
 }
 
 int bench_cmd_simulate(int argc, char **argv) {
-  const char *dir = NULL, *hwfile = NULL, *strategy = "sparse", *noise = "", *enc = NULL;
-  const char *range = NULL;
-  int adc = -1, dac = -1, inb = -1, wb = -1, cb = -1, lossless = 0, json = 0, positions = 4096;
-  int seed = 1, attn_bits = 0;
-  double pct = 99.99;
-  static const struct option opts[] = {{"model", required_argument, 0, 'M'},
-                                       {"hw", required_argument, 0, 'w'},
-                                       {"mapping", required_argument, 0, 'm'},
-                                       {"adc-bits", required_argument, 0, 'a'},
-                                       {"dac-bits", required_argument, 0, 'd'},
-                                       {"in-bits", required_argument, 0, 'i'},
-                                       {"w-bits", required_argument, 0, 'b'},
-                                       {"cell-bits", required_argument, 0, 'c'},
-                                       {"encoding", required_argument, 0, 'e'},
-                                       {"lossless", no_argument, 0, 'l'},
-                                       {"adc-range", required_argument, 0, 'r'},
-                                       {"percentile", required_argument, 0, 'p'},
-                                       {"noise", required_argument, 0, 'n'},
-                                       {"seed", required_argument, 0, 's'},
+  const char *dir = NULL;
+  int json = 0, positions = 4096, attn_bits = 0;
+  bench_sim_opts so;
+  bench_sim_opts_init(&so, "sparse");
+  static const struct option opts[] = {BENCH_SIM_LONGOPTS,
+                                       {"model", required_argument, 0, 'M'},
                                        {"positions", required_argument, 0, 'P'},
                                        {"attn-bits", required_argument, 0, 'A'},
                                        {"json", no_argument, 0, 'j'},
@@ -65,51 +53,15 @@ int bench_cmd_simulate(int argc, char **argv) {
   opterr = 0;
   int ch;
   while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    int shared = bench_sim_option(CMD, ch, optarg, &so);
+    if (shared < 0) return BENCH_USAGE;
+    if (shared) continue;
     switch (ch) {
     case 'M':
       dir = optarg;
       break;
-    case 'w':
-      hwfile = optarg;
-      break;
-    case 'm':
-      strategy = optarg;
-      break;
-    case 'a':
-      if (bench_parse_int(CMD, "adc-bits", optarg, 1, 32, &adc)) return BENCH_USAGE;
-      break;
-    case 'd':
-      if (bench_parse_int(CMD, "dac-bits", optarg, 1, 16, &dac)) return BENCH_USAGE;
-      break;
-    case 'i':
-      if (bench_parse_int(CMD, "in-bits", optarg, 2, 31, &inb)) return BENCH_USAGE;
-      break;
-    case 'b':
-      if (bench_parse_int(CMD, "w-bits", optarg, 2, 31, &wb)) return BENCH_USAGE;
-      break;
-    case 'c':
-      if (bench_parse_int(CMD, "cell-bits", optarg, 1, 8, &cb)) return BENCH_USAGE;
-      break;
-    case 'e':
-      enc = optarg;
-      break;
-    case 'l':
-      lossless = 1;
-      break;
-    case 'r':
-      range = optarg;
-      break;
     case 'A':
       if (bench_parse_int(CMD, "attn-bits", optarg, 2, 24, &attn_bits)) return BENCH_USAGE;
-      break;
-    case 'p':
-      if (bench_parse_double(CMD, "percentile", optarg, 1e-9, 100, &pct)) return BENCH_USAGE;
-      break;
-    case 'n':
-      noise = optarg;
-      break;
-    case 's':
-      if (bench_parse_int(CMD, "seed", optarg, 0, 2147483647, &seed)) return BENCH_USAGE;
       break;
     case 'P':
       if (bench_parse_int(CMD, "positions", optarg, 1, 1 << 30, &positions)) return BENCH_USAGE;
@@ -125,33 +77,13 @@ int bench_cmd_simulate(int argc, char **argv) {
     }
   }
   if (!dir) return bench_usage_error(CMD, "--model is required");
-  const map_strategy *st = map_strategy_find(strategy);
-  if (!st) return bench_usage_error(CMD, "--mapping: %s", mon_errmsg());
-  if (cim_noise_check(noise)) return bench_usage_error(CMD, "--noise: %s", mon_errmsg());
   map_hw hw;
-  if (hwfile ? map_hw_load(&hw, hwfile) : (map_hw_default(&hw), 0))
-    return bench_error(CMD, "%s", mon_errmsg());
-  if (adc > 0) hw.adc_bits = adc;
-  if (dac > 0) hw.dac_bits = dac;
-  if (inb > 0) hw.in_bits = inb;
-  if (wb > 0) hw.w_bits = wb;
-  if (cb > 0) hw.cell_bits = cb;
-  if (enc) {
-    if (strcmp(enc, "differential") && strcmp(enc, "offset"))
-      return bench_usage_error(CMD, "--encoding '%s': expected differential or offset", enc);
-    hw.differential = !strcmp(enc, "differential");
-  }
-  if (map_hw_validate(&hw, "hw")) return bench_usage_error(CMD, "%s", mon_errmsg());
   cim_config cfg;
-  cim_config_default(&cfg, &hw);
-  if (range) {
-    if (!strcmp(range, "calibrated"))
-      cfg.adc_range = CIM_ADC_CALIBRATED;
-    else if (strcmp(range, "fullscale"))
-      return bench_usage_error(CMD, "--adc-range '%s': expected fullscale or calibrated", range);
-  }
-  cfg.adc_percentile = pct, cfg.lossless = lossless, cfg.seed = (uint64_t)seed;
-  snprintf(cfg.noise, sizeof cfg.noise, "%s", noise);
+  const map_strategy *st;
+  int setup = bench_sim_setup(CMD, &so, 0, &hw, &cfg, &st);
+  if (setup != BENCH_OK) return setup;
+  const char *noise = so.noise;
+  const int seed = so.seed, lossless = so.lossless;
 
   mon_model m;
   if (mon_model_load(&m, dir)) return bench_error(CMD, "%s", mon_errmsg());

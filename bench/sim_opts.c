@@ -1,0 +1,95 @@
+/* Shared converter/device/noise options of moncim simulate and moncim mvm (sim_opts.h). */
+#include "sim_opts.h"
+
+#include "bench.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void bench_sim_opts_init(bench_sim_opts *o, const char *strategy) {
+  *o = (bench_sim_opts){.strategy = strategy,
+                        .noise = "",
+                        .adc = -1,
+                        .dac = -1,
+                        .in = -1,
+                        .w = -1,
+                        .cell = -1,
+                        .seed = 1,
+                        .percentile = 99.99};
+}
+
+int bench_sim_option(const char *cmd, int ch, const char *arg, bench_sim_opts *o) {
+  switch (ch) {
+  case 'w':
+    o->hwfile = arg;
+    return 1;
+  case 'm':
+    o->strategy = arg;
+    return 1;
+  case 'a':
+    return bench_parse_int(cmd, "adc-bits", arg, 1, 32, &o->adc) ? -1 : 1;
+  case 'd':
+    return bench_parse_int(cmd, "dac-bits", arg, 1, 16, &o->dac) ? -1 : 1;
+  case 'i':
+    return bench_parse_int(cmd, "in-bits", arg, 2, 31, &o->in) ? -1 : 1;
+  case 'b':
+    return bench_parse_int(cmd, "w-bits", arg, 2, 31, &o->w) ? -1 : 1;
+  case 'c':
+    return bench_parse_int(cmd, "cell-bits", arg, 1, 8, &o->cell) ? -1 : 1;
+  case 'e':
+    o->encoding = arg;
+    return 1;
+  case 'l':
+    o->lossless = 1;
+    return 1;
+  case 'r':
+    o->range = arg;
+    return 1;
+  case 'p':
+    return bench_parse_double(cmd, "percentile", arg, 1e-9, 100, &o->percentile) ? -1 : 1;
+  case 'n':
+    o->noise = arg;
+    return 1;
+  case 's':
+    return bench_parse_int(cmd, "seed", arg, 0, 2147483647, &o->seed) ? -1 : 1;
+  default:
+    return 0;
+  }
+}
+
+int bench_sim_setup(const char *cmd, const bench_sim_opts *o, int array_size, map_hw *hw,
+                    cim_config *cfg, const map_strategy **st) {
+  *st = map_strategy_find(o->strategy);
+  if (!*st) return bench_usage_error(cmd, "--mapping: %s", mon_errmsg());
+  if (cim_noise_check(o->noise)) return bench_usage_error(cmd, "--noise: %s", mon_errmsg());
+  if (o->hwfile ? map_hw_load(hw, o->hwfile) : (map_hw_default(hw), 0))
+    return bench_error(cmd, "%s", mon_errmsg());
+  if (o->adc > 0) hw->adc_bits = o->adc;
+  if (o->dac > 0) hw->dac_bits = o->dac;
+  if (o->in > 0) hw->in_bits = o->in;
+  if (o->w > 0) hw->w_bits = o->w;
+  if (o->cell > 0) hw->cell_bits = o->cell;
+  if (array_size > 0) {
+    hw->rows = hw->cols = array_size;
+    if (hw->cols_per_adc > array_size) hw->cols_per_adc = array_size;
+  }
+  if (o->encoding) {
+    if (strcmp(o->encoding, "differential") && strcmp(o->encoding, "offset"))
+      return bench_usage_error(cmd, "--encoding '%s': expected differential or offset",
+                               o->encoding);
+    hw->differential = !strcmp(o->encoding, "differential");
+  }
+  if (map_hw_validate(hw, "hw")) return bench_usage_error(cmd, "%s", mon_errmsg());
+  cim_config_default(cfg, hw);
+  if (o->range) {
+    if (!strcmp(o->range, "calibrated"))
+      cfg->adc_range = CIM_ADC_CALIBRATED;
+    else if (strcmp(o->range, "fullscale"))
+      return bench_usage_error(cmd, "--adc-range '%s': expected fullscale or calibrated", o->range);
+  }
+  cfg->adc_percentile = o->percentile;
+  cfg->lossless = o->lossless;
+  cfg->seed = (uint64_t)o->seed;
+  snprintf(cfg->noise, sizeof cfg->noise, "%s", o->noise);
+  return BENCH_OK;
+}
