@@ -14,7 +14,9 @@
  *
  * Options: option.eval_chars (positions scored, default 4096), option.models_dir,
  * option.attn_bits (digital attention operands rounded to that many bits in the simulated run;
- * default float; mon_eval_opts.attn_bits).
+ * default float; mon_eval_opts.attn_bits), option.adc_range = fullscale | calibrated and
+ * option.adc_percentile (calibrated ADC ranges: cimsim calibrates each layer on the first batch
+ * it simulates; docs/analog-model.md).
  *
  * Per-rank caches (the expensive shared work): loaded models with their float evaluation
  * (bits/char, top-1 and the per-position predictions the agreement column compares against),
@@ -51,6 +53,8 @@ typedef struct {
   char models_dir[JOB_PATH_LEN];
   int64_t eval_chars;
   int attn_bits;
+  int calibrated;
+  double percentile;
   uint8_t *train, *eval; /* KJV text, loaded on first use */
   size_t ntrain, neval;
   int nmodels;
@@ -127,13 +131,25 @@ static int real_check(const char *key, const char *value) {
                ? 0
                : mon_fail("expected attention bits in 2..24, got '%s'", value);
   }
+  if (!strcmp(key, "option.adc_range"))
+    return !strcmp(value, "fullscale") || !strcmp(value, "calibrated")
+               ? 0
+               : mon_fail("expected fullscale or calibrated, got '%s'", value);
+  if (!strcmp(key, "option.adc_percentile")) {
+    char *end;
+    double v = strtod(value, &end);
+    return *value && !*end && v > 0 && v <= 100
+               ? 0
+               : mon_fail("expected a percentile in (0, 100], got '%s'", value);
+  }
   if (!strcmp(key, "option.models_dir")) {
     struct stat sb;
     return !stat(value, &sb) && S_ISDIR(sb.st_mode) ? 0
                                                     : mon_fail("'%s' is not a directory", value);
   }
   if (is_prefix(key, "option."))
-    return mon_fail("unknown option (expected eval_chars, models_dir, attn_bits)");
+    return mon_fail(
+        "unknown option (expected eval_chars, models_dir, attn_bits, adc_range, adc_percentile)");
   return 0;
 }
 
@@ -147,6 +163,10 @@ static int real_create(void **state, const job_sweep *s) {
   st->eval_chars = ec ? strtoll(ec, NULL, 10) : REAL_DEFAULT_EVAL_CHARS;
   const char *ab = job_sweep_option(s, "attn_bits");
   st->attn_bits = ab ? (int)strtol(ab, NULL, 10) : 0;
+  const char *ar = job_sweep_option(s, "adc_range");
+  st->calibrated = ar && !strcmp(ar, "calibrated");
+  const char *ap = job_sweep_option(s, "adc_percentile");
+  st->percentile = ap ? strtod(ap, NULL) : -1;
   *state = st;
   return 0;
 }
@@ -292,6 +312,8 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
     cim_config_default(&cfg, &hw);
     snprintf(cfg.noise, sizeof cfg.noise, "%s", strcmp(p->noise_spec, "none") ? p->noise_spec : "");
     cfg.seed = (uint64_t)p->seed;
+    if (st->calibrated) cfg.adc_range = CIM_ADC_CALIBRATED;
+    if (st->percentile > 0) cfg.adc_percentile = st->percentile;
     if (cim_runner_create(&run, &mm, &hw, sg->id, NULL, &cfg)) goto out;
   }
 
