@@ -107,7 +107,7 @@ static int real_check(const char *key, const char *value) {
     return mon_fail("model '%s': expected zoo:NAME, dir:PATH or shape:WORKLOAD", value);
   }
   if (!strcmp(key, "mappings")) return map_strategy_find(value) ? 0 : -1;
-  if (!strcmp(key, "noise")) return !*value || !strcmp(value, "none") ? 0 : cim_noise_check(value);
+  if (!strcmp(key, "noise")) return cim_noise_check(value);
   if (!strcmp(key, "hardware")) {
     if (!strcmp(value, "default")) return 0;
     map_hw hw;
@@ -310,7 +310,7 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
   } else {
     cim_config cfg;
     cim_config_default(&cfg, &hw);
-    snprintf(cfg.noise, sizeof cfg.noise, "%s", strcmp(p->noise_spec, "none") ? p->noise_spec : "");
+    snprintf(cfg.noise, sizeof cfg.noise, "%s", p->noise_spec);
     cfg.seed = (uint64_t)p->seed;
     if (st->calibrated) cfg.adc_range = CIM_ADC_CALIBRATED;
     if (st->percentile > 0) cfg.adc_percentile = st->percentile;

@@ -198,7 +198,7 @@ void job_layer_nan(job_layer *l);
 typedef struct job_executor {
   const char *name;    /* selectable by `executor = NAME` or --executor NAME */
   const char *summary; /* one line */
-  /* Checks one axis value (key = axis name: "models", "mappings", "noise" (the spec),
+  /* Checks one axis value (key = axis name: "models", "mappings", "noise" (the spec, "" for none),
    * "hardware", ...) or option ("option.NAME") before any job runs. 0 or -1 + message. */
   int (*check)(const char *key, const char *value);
   /* Per-rank state: caches of shared work live here. */

@@ -649,7 +649,7 @@ int job_sweep_check(const job_sweep *s, const job_executor *ex) {
       char path[JOB_PATH_LEN * 2];
       if (a == JOB_AX_NOISE) {
         const job_noise_preset *np = noise_find(s, v);
-        v = np ? np->spec : "none";
+        v = np ? np->spec : ""; /* the spec a job carries (job_params.noise_spec) */
       } else if (a == JOB_AX_HARDWARE) {
         if (job_hardware_path(s, v, path, sizeof path)) return -1;
         v = path;
