@@ -33,6 +33,7 @@ typedef struct {
   cim_encoding encoding;  /* default: from hw.differential */
   cim_adc_range adc_range;
   double adc_percentile;  /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
+  double in_percentile;   /* hw.in_range_static: input full scale at this percentile of |x| */
   char noise[256];        /* non-idealities, "" = ideal: "name[:k=v,...]" joined by '+' */
   uint64_t seed;          /* keys every random draw */
   int lossless;           /* 1: ignore hw.adc_bits, convert every column losslessly */
@@ -72,12 +73,25 @@ int cim_linear_hook(void *ctx, int layer, mon_lin_kind kind, const mon_linear *l
 /* Mean over the vectors seen by the hook of ||y_analog - y_float|| / ||y_float||, per map layer. */
 double cim_runner_layer_err(const cim_runner *r, int layer);
 
-/* Calibrates the ADC ranges of layer `layer` (cim_config.adc_range = CIM_ADC_CALIBRATED): the
- * cim_config.adc_percentile-th percentile of |ideal column sums| per (factor, DAC step, slice) on
- * these calibration inputs x (batch, in). The hook calibrates each layer on the first batch it
- * sees when this was not called. (Added by the cimsim helper.) */
+/* Calibrates layer `layer` on calibration inputs x (batch, in), factor by factor as the data
+ * flows: with hw.in_range_static, each factor's input scale (cim_config.in_percentile-th
+ * percentile of |x| = full scale); with cim_config.adc_range = CIM_ADC_CALIBRATED, the ADC ranges
+ * (cim_config.adc_percentile-th percentile of |ideal column sums| per (factor, DAC step, converted
+ * line), or per (factor, line) over all steps with hw.adc_cal_per_slice). The hook calibrates each
+ * layer on the first batch it sees when this was not called: run the hook over held-out
+ * calibration data first (then cim_runner_reset_stats) to calibrate on data disjoint from the
+ * evaluation. */
 int cim_runner_calibrate(cim_runner *r, int layer, int batch, const float *x);
 int cim_runner_is_calibrated(const cim_runner *r, int layer);
+/* 1 if the configuration has anything to calibrate (calibrated ADC ranges, static input range). */
+int cim_runner_needs_calibration(const cim_runner *r);
+/* Static input range: input elements of a layer clipped at the calibrated full scale, and all
+ * quantized, since creation or the last reset (0 / 0 with dynamic ranges). */
+int cim_runner_input_clip(const cim_runner *r, int layer, int64_t *clipped, int64_t *seen);
+/* The same over every layer: clipped / quantized (0 when none). */
+double cim_runner_input_clip_frac(const cim_runner *r);
+/* Zeroes the accumulated per-layer output errors and clip counts (after a calibration pass). */
+void cim_runner_reset_stats(cim_runner *r);
 /* Effective analog MACs per input vector of a layer: sum over its MVM blocks of driven rows x
  * converted columns x device columns per weight (slices) x DAC steps. */
 double cim_runner_macs(const cim_runner *r, int layer);

@@ -75,7 +75,7 @@ static int is_digital(const map_cmd *c) {
  * (same physical layout as map_hw_max_conv_per_adc: slice j, column c -> bitline j*cols + c,
  * bitline t -> ADC t / cols_per_adc). */
 static void add_conv(int *cnt, const map_hw *hw, int col0, int ncols) {
-  int sl = map_hw_slices(hw), cpa = hw->cols_per_adc;
+  int sl = map_hw_conv_lines(hw), cpa = hw->cols_per_adc;
   for (int j = 0; j < sl; j++) {
     long a = (long)j * hw->cols + col0, b = a + ncols;
     for (long g = a / cpa; g * cpa < b; g++) {
@@ -264,7 +264,7 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
       start = w.mvm_fin[s] - steps * (hw->t_read_ns + w.mvm_conv[s] * hw->t_adc_ns);
       dur = w.mvm_fin[s] - start;
       pred = w.mvm_pred[s];
-      conv = (long long)c->ncols * sl * steps;
+      conv = (long long)c->ncols * map_hw_conv_lines(hw) * steps; /* one per converted line */
       e_adcv = (double)conv * e_adc;
       e_sa = (double)conv * hw->e_digital_pj; /* one shift-add per conversion */
     } else if (is_digital(c)) {

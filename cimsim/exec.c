@@ -83,6 +83,20 @@ adc_row(int nc, const float *restrict o, const float *restrict ov, float q0,
   }
 }
 
+/* As adc_row in double precision, for ranges of 2^22 codes or more (lossless conversions of
+ * large sums, wide ADCs): float would round (v - lo) / LSB + 1/2 before the floor. */
+static void adc_row_d(int nc, const float *restrict o, const float *restrict ov, float q0,
+                      const float *restrict z, const float *restrict aoff,
+                      const float *restrict again, double lo, double delta, double cmax, double w,
+                      double *restrict acc, float *restrict vt) {
+  const float *v = analog_values(nc, o, ov, q0, z, aoff, again, (float)delta, vt);
+  for (int c = 0; c < nc; c++) {
+    double t = floor(((double)v[c] - lo) / delta + 0.5);
+    t = t < 0.0 ? 0.0 : t > cmax ? cmax : t;
+    acc[c] += w * (lo + t * delta);
+  }
+}
+
 /* As adc_row, for full-scale ranges (same lo and LSB for every slice of a step): accumulates
  * the integer codes weighted by the slice weight, sum_j w_j code_j, exactly in float (the caller
  * checks the bound 2^24); the step's lo and LSB are applied once per step. */
@@ -116,19 +130,24 @@ adc_row_codes_wide(int n, const float *restrict o, const float *restrict ov, flo
   }
 }
 
-/* ADC range of block K for step k, slice j: full scale [dmin, dmax] * rows * L, or the
- * calibrated clip level. LSB = range / (2^bits - 1) when bits are fewer than the lossless bits
- * lb = ceil(log2(range + 1)); else 2^(lb - bits) levels, so a converter with at least the lossless
- * bits reproduces integer sums exactly (and resolves fractions of a level beyond). */
-static void adc_range(const cim_runner *R, const cblk *K, int k, int j, float *lo, float *delta,
-                      float *cmax) {
+/* ADC range of block K for step k, converted line j: full scale = the range of
+ * rows x digit x line level, digits in [dmin_k, dmax_k] and line levels in [0, L] (a device
+ * column) or [-L, L] (a G+ - G- pair: bipolar), or that range clipped to the calibrated +-P.
+ * LSB = range / (2^bits - 1) when bits are fewer than the lossless bits lb = ceil(log2(range +
+ * 1)); else 2^(lb - bits) levels, so a converter with at least the lossless bits reproduces
+ * integer sums exactly (and resolves fractions of a level beyond). */
+static void adc_range_d(const cim_runner *R, const cblk *K, int k, int j, double *lo,
+                        double *delta, double *cmax) {
   int dmin, dmax;
   cim_digit_range(R, k, &dmin, &dmax);
-  double flo = (double)dmin * K->nr * R->L, fhi = (double)dmax * K->nr * R->L;
+  double lmin = R->ncv != R->nsl ? -R->L : 0, lmax = R->L;
+  double p[4] = {dmin * lmin, dmin * lmax, dmax * lmin, dmax * lmax};
+  double flo = fmin(fmin(p[0], p[1]), fmin(p[2], p[3])) * K->nr;
+  double fhi = fmax(fmax(p[0], p[1]), fmax(p[2], p[3])) * K->nr;
   const cfac *F = &R->fac[K->factor];
   int bits = R->cfg.lossless ? map_hw_lossless_adc_bits(&R->hw, K->nr) : R->hw.adc_bits;
-  if (R->cfg.adc_range == CIM_ADC_CALIBRATED && !R->cfg.lossless && F->cal[k * R->nsl + j] > 0) {
-    double P = ceil(F->cal[k * R->nsl + j]);
+  if (R->cfg.adc_range == CIM_ADC_CALIBRATED && !R->cfg.lossless && F->cal[k * R->ncv + j] > 0) {
+    double P = ceil(F->cal[k * R->ncv + j]);
     if (flo < -P) flo = -P;
     if (fhi > P) fhi = P;
   }
@@ -138,16 +157,31 @@ static void adc_range(const cim_runner *R, const cblk *K, int k, int j, float *l
   /* at least the lossless bits: a power-of-two fraction of a level, so integer sums stay on
    * the grid; fewer: the range split evenly over the codes */
   double d = bits >= lb ? ldexp(1.0, lb - bits) : nlev / codes;
-  *lo = (float)flo, *delta = (float)d, *cmax = (float)codes;
+  *lo = flo, *delta = d, *cmax = codes;
+}
+
+/* Codes beyond this need the double-precision ADC (float holds integers exactly to 2^24; the
+ * rounding adds 1/2 and the offset lo). */
+#define ADC_FLOAT_CODES 4194304.0
+
+/* The float copy of the range for the vectorised paths; returns 1 if it needs adc_row_d. */
+static int adc_range(const cim_runner *R, const cblk *K, int k, int j, float *lo, float *delta,
+                     float *cmax) {
+  double l, d, c;
+  adc_range_d(R, K, k, j, &l, &d, &c);
+  *lo = (float)l, *delta = (float)d, *cmax = (float)c;
+  return c >= ADC_FLOAT_CODES;
 }
 
 /* Runs block K on vectors b0 .. b0+nb-1 of the batch. qin (B, in_len) quantized inputs of the
  * factor, sx (B) their scales. collect: instead of the ADC, appends |column sums| to cal. */
-static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, const float *sx,
+static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, const double *sx,
                       int b0, int nb, int64_t row0, float *buf, int64_t ld, scratch *s,
                       float *const *calv, int64_t *caln, int64_t calcap, int calstride) {
   const cfac *F = &R->fac[K->factor];
-  int S = R->steps, nsl = R->nsl, nr = K->nr, nc = K->nc, N = nsl * nc, M = nb * S;
+  /* nsl here counts converted lines (device columns, or G+/G- pairs) */
+  int S = R->steps, nsl = R->ncv, nr = K->nr, nc = K->nc, N = nsl * nc, M = nb * S;
+  int shared = R->hw.adc_cal_per_slice;
   int enc_off = R->cfg.encoding == CIM_ENC_OFFSET;
   for (int bb = 0; bb < nb; bb++) {
     const int32_t *q = qin + (size_t)(b0 + bb) * F->in_len - F->in_addr;
@@ -166,7 +200,7 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
   if (calv) {
     for (int m = 0; m < M; m++)
       for (int j = 0; j < nsl; j++) {
-        int slot = (m % S) * nsl + j;
+        int slot = shared ? j : (m % S) * nsl + j;
         for (int c = 0; c < nc; c += calstride)
           if (caln[slot] < calcap)
             calv[slot][caln[slot]++] = fabsf(s->O[(size_t)m * N + j * nc + c]);
@@ -179,17 +213,22 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, K->V, N, 0.0f,
                 s->OV, N);
   }
-  float vconst = K->V ? 0.0f : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L);
+  /* a pair line sums the read noise of two devices */
+  float vconst = K->V ? 0.0f
+                      : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L *
+                                (R->ncv != R->nsl ? 2 : 1));
   float lo[64], delta[64], cmax[64];
+  int dbl = 0; /* some range needs the double-precision ADC */
   for (int k = 0; k < S; k++)
     for (int j = 0; j < nsl; j++)
-      adc_range(R, K, k, j, &lo[(k * nsl + j) % 64], &delta[(k * nsl + j) % 64],
-                &cmax[(k * nsl + j) % 64]);
+      dbl |= adc_range(R, K, k, j, &lo[(k * nsl + j) % 64], &delta[(k * nsl + j) % 64],
+                       &cmax[(k * nsl + j) % 64]);
   int off = 1 << (R->hw.w_bits - 1);
   /* integer-code path: full-scale ranges and sum_j |w_j| (2^bits - 1) < 2^24 */
   double sumw = 0, sumabs = 0;
   for (int j = 0; j < nsl; j++) sumw += R->slice_w[j], sumabs += fabs(R->slice_w[j]);
-  int codes_ok = (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64;
+  int codes_ok = (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64 &&
+                 !dbl;
   for (int t = 0; t < S * nsl && codes_ok; t++) codes_ok = sumabs * cmax[t] < 16777216.0;
   int wide = codes_ok && nc < 64 && nsl <= 64;
   for (int j = 0; j < nsl && wide; j++)
@@ -228,14 +267,19 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
                       (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
           z = s->z + (bl0 - a0);
         }
-        if (S * nsl > 64) adc_range(R, K, k, j, &lo[t], &delta[t], &cmax[t]);
+        int big = S * nsl > 64 ? adc_range(R, K, k, j, &lo[t], &delta[t], &cmax[t]) : dbl;
         const float *ov = K->V ? s->OV + (size_t)m * N + j * nc : NULL;
         const float *ao = K->aoff ? K->aoff + j * nc : NULL;
         const float *ag = K->again ? K->again + j * nc : NULL;
-        if (codes_ok)
+        if (codes_ok) {
           adc_row_codes(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, lo[t],
                         delta[t], cmax[t], (float)R->slice_w[j], s->fcc, s->vt);
-        else
+        } else if (big) {
+          double dl, dd, dc;
+          adc_range_d(R, K, k, j, &dl, &dd, &dc);
+          adc_row_d(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, dl, dd, dc,
+                    wk * R->slice_w[j], s->acc, s->vt);
+        } else
           adc_row(nc, s->O + (size_t)m * N + j * nc, ov, vconst * s->Q[m], z, ao, ag, lo[t],
                   delta[t], cmax[t], wk * R->slice_w[j], s->acc, s->vt);
       }
@@ -251,22 +295,33 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
   }
 }
 
-/* Per-vector symmetric input quantization of a factor's input region. */
-static void quantize_inputs(const cim_runner *R, const cfac *F, int B, const float *buf, int64_t ld,
-                            int32_t *qin, float *sx) {
+/* Symmetric input quantization of a factor's input region: scale max|x| / qmax per vector, or
+ * the factor's calibrated static scale (hw.in_range_static), clipping counted. In double, so
+ * that qmax = 2^(in_bits-1) - 1 stays exact up to 31 bits (in float it rounds up to 2^(in_bits-1)
+ * from 25 bits on and the clip would let a code of -2^(in_bits-1) through). */
+static void quantize_inputs(const cim_runner *R, cfac *F, int B, const float *buf, int64_t ld,
+                            int32_t *qin, double *sx) {
+  double qm = R->qmax_in;
+  int64_t clip = 0;
   for (int b = 0; b < B; b++) {
     const float *x = buf + (size_t)b * ld + F->in_addr;
-    float m = 0;
-    for (int i = 0; i < F->in_len; i++) m = fmaxf(m, fabsf(x[i]));
-    float s = m > 0 ? m / (float)R->qmax_in : 1.0f;
-    sx[b] = s;
+    double sc;
+    if (R->hw.in_range_static) {
+      sc = F->in_scale;
+    } else {
+      float m = 0;
+      for (int i = 0; i < F->in_len; i++) m = fmaxf(m, fabsf(x[i]));
+      sc = m > 0 ? (double)m / qm : 1.0;
+    }
+    sx[b] = sc;
     int32_t *q = qin + (size_t)b * F->in_len;
     for (int i = 0; i < F->in_len; i++) {
-      float v = nearbyintf(x[i] / s);
-      v = v > R->qmax_in ? (float)R->qmax_in : v < -R->qmax_in ? (float)-R->qmax_in : v;
+      double v = nearbyint((double)x[i] / sc);
+      if (v > qm || v < -qm) v = v > 0 ? qm : -qm, clip++;
       q[i] = (int32_t)v;
     }
   }
+  if (R->hw.in_range_static) F->in_clip += clip, F->in_seen += (int64_t)B * F->in_len;
 }
 
 static int chunk_of(const cim_runner *R, int B) {
@@ -302,10 +357,29 @@ static float select_kth(float *a, int64_t n, int64_t k) {
   return a[k];
 }
 
-/* Calibration: p-th percentile of |ideal column sums| per (step, slice) on this batch. */
-static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, const float *sx,
+/* Static input range: the in_percentile-th percentile of |x| over the factor's inputs in this
+ * batch, as the full-scale input (scale = P / qmax). */
+static int calibrate_inputs(cim_runner *R, cfac *F, int B, const float *buf, int64_t ld) {
+  int64_t n = (int64_t)B * F->in_len;
+  float *a = malloc((size_t)(n ? n : 1) * sizeof *a);
+  if (!a) return mon_fail("cimsim: out of memory");
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < F->in_len; i++)
+      a[(int64_t)b * F->in_len + i] = fabsf(buf[(size_t)b * ld + F->in_addr + i]);
+  int64_t idx = (int64_t)ceil(R->cfg.in_percentile / 100.0 * (double)n) - 1;
+  if (idx < 0) idx = 0;
+  if (idx >= n) idx = n - 1;
+  float P = n ? select_kth(a, n, idx) : 0;
+  free(a);
+  F->in_scale = P > 0 ? (double)P / R->qmax_in : 1.0;
+  return 0;
+}
+
+/* Calibration: p-th percentile of |ideal column sums| per (step, line) on this batch, or per
+ * line over all steps (hw.adc_cal_per_slice). */
+static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, const double *sx,
                             float *buf, int64_t ld) {
-  int S = R->steps, nsl = R->nsl, ns = S * nsl;
+  int S = R->steps, nsl = R->ncv, ns = R->hw.adc_cal_per_slice ? nsl : S * nsl;
   int64_t cap = 200000; /* samples per (step, slice) */
   float **v = calloc((size_t)ns, sizeof *v);
   int64_t *n = calloc((size_t)ns, sizeof *n);
@@ -335,7 +409,10 @@ static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, c
     if (idx < 0) idx = 0;
     if (idx >= n[t]) idx = n[t] - 1;
     float q = select_kth(v[t], n[t], idx);
-    F->cal[t] = q < 1 ? 1 : q;
+    if (ns == S * nsl)
+      F->cal[t] = q < 1 ? 1 : q;
+    else /* one range per line, shared by every step */
+      for (int k = 0; k < S; k++) F->cal[k * nsl + t] = q < 1 ? 1 : q;
   }
   F->calibrated = !rc;
   for (int t = 0; v && t < ns; t++) free(v[t]);
@@ -345,15 +422,24 @@ static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, c
 
 static int run_factor(cim_runner *R, cfac *F, int64_t row0, int B, float *buf, int64_t ld,
                       int calibrate) {
+  if (R->hw.in_range_static && !calibrate && F->in_scale <= 0)
+    return mon_fail("cimsim: layer %d: static input range not calibrated (in_range_static = 1 "
+                    "needs cim_runner_calibrate on calibration inputs first)",
+                    F->layer);
   int32_t *qin = malloc((size_t)B * F->in_len * sizeof *qin);
-  float *sx = malloc((size_t)B * sizeof *sx);
+  double *sx = malloc((size_t)B * sizeof *sx);
   if (!qin || !sx) {
     free(qin), free(sx);
     return mon_fail("cimsim: out of memory");
   }
-  quantize_inputs(R, F, B, buf, ld, qin, sx);
   int rc = 0;
-  if (calibrate) rc = calibrate_factor(R, F, B, qin, sx, buf, ld);
+  if (calibrate && R->hw.in_range_static) rc = calibrate_inputs(R, F, B, buf, ld);
+  int64_t clip0 = F->in_clip, seen0 = F->in_seen;
+  quantize_inputs(R, F, B, buf, ld, qin, sx);
+  if (calibrate) F->in_clip = clip0, F->in_seen = seen0; /* count evaluation data only */
+  if (!rc && calibrate && R->cfg.adc_range == CIM_ADC_CALIBRATED)
+    rc = calibrate_factor(R, F, B, qin, sx, buf, ld);
+  if (!rc && calibrate) F->calibrated = 1;
   int chunk = chunk_of(R, B), nch = (B + chunk - 1) / chunk;
   int maxnr = 1, maxnc = 1, anyV = 0;
   /* tasks: groups of consecutive blocks with enough work each (small Monarch blocks would
@@ -367,7 +453,7 @@ static int run_factor(cim_runner *R, cfac *F, int64_t row0, int B, float *buf, i
     if (K->nc > maxnc) maxnc = K->nc;
     anyV |= K->V != NULL;
     if (i == 0 || work >= TASK_WORK) gs[ng++] = i, work = 0;
-    work += (double)K->nr * K->nc * R->nsl;
+    work += (double)K->nr * K->nc * R->ncv;
   }
   if (gs) gs[ng] = F->nblk;
   int ntask = ng * nch;
@@ -379,7 +465,7 @@ static int run_factor(cim_runner *R, cfac *F, int64_t row0, int B, float *buf, i
                                                                                : fail)
     {
       scratch s;
-      int bad = scratch_alloc(&s, chunk * RC->steps, maxnr, RC->nsl * maxnc, maxnc, anyV);
+      int bad = scratch_alloc(&s, chunk * RC->steps, maxnr, RC->ncv * maxnc, maxnc, anyV);
 #pragma omp for schedule(dynamic, 1)
       for (int t = 0; t < ntask; t++) {
         if (bad) continue;
@@ -472,6 +558,32 @@ int cim_runner_calibrate(cim_runner *r, int layer, int batch, const float *x) {
   return rc;
 }
 
+int cim_runner_needs_calibration(const cim_runner *r) {
+  return r->cfg.adc_range == CIM_ADC_CALIBRATED || r->hw.in_range_static;
+}
+
+int cim_runner_input_clip(const cim_runner *r, int layer, int64_t *clipped, int64_t *seen) {
+  if (layer < 0 || layer >= r->mm->nlayers)
+    return mon_fail("cimsim: layer %d out of range [0, %d)", layer, r->mm->nlayers);
+  *clipped = *seen = 0;
+  const clayer *Ly = &r->lay[layer];
+  for (int i = 0; i < Ly->nops; i++)
+    if (Ly->ops[i].op == OP_FACTOR)
+      *clipped += r->fac[Ly->ops[i].factor].in_clip, *seen += r->fac[Ly->ops[i].factor].in_seen;
+  return 0;
+}
+
+double cim_runner_input_clip_frac(const cim_runner *r) {
+  int64_t c = 0, n = 0;
+  for (int f = 0; f < r->mp.nfactors; f++) c += r->fac[f].in_clip, n += r->fac[f].in_seen;
+  return n ? (double)c / (double)n : 0.0;
+}
+
+void cim_runner_reset_stats(cim_runner *r) {
+  for (int l = 0; l < r->mm->nlayers; l++) r->lay[l].err_sum = 0, r->lay[l].err_n = 0;
+  for (int f = 0; f < r->mp.nfactors; f++) r->fac[f].in_clip = r->fac[f].in_seen = 0;
+}
+
 int cim_runner_is_calibrated(const cim_runner *r, int layer) {
   const clayer *Ly = &r->lay[layer];
   for (int i = 0; i < Ly->nops; i++)
@@ -489,7 +601,7 @@ double cim_runner_macs(const cim_runner *r, int layer) {
     const cfac *F = &r->fac[Ly->ops[i].factor];
     for (int k = 0; k < F->nblk; k++) {
       const cblk *K = &r->blk[F->blk0 + k];
-      m += (double)K->nr * K->nc * r->nsl * r->steps;
+      m += (double)K->nr * K->nc * r->ncv * r->steps;
     }
   }
   return m;
@@ -513,7 +625,7 @@ int cim_runner_sgemm_equiv(const cim_runner *R, int layer, int B) {
     reduction(|                                                                                    \
               : fail)
     {
-      int M = chunk * R->steps, N = R->nsl * maxnc;
+      int M = chunk * R->steps, N = R->ncv * maxnc;
       float *A = calloc((size_t)M * maxnr, sizeof(float));
       float *C = malloc((size_t)M * N * sizeof(float));
       int bad = !A || !C;
@@ -522,7 +634,7 @@ int cim_runner_sgemm_equiv(const cim_runner *R, int layer, int B) {
         if (bad) continue;
         const cblk *K = &R->blk[F->blk0 + t / nch];
         int b0 = (t % nch) * chunk, nb = B - b0 < chunk ? B - b0 : chunk;
-        int n = R->nsl * K->nc;
+        int n = R->ncv * K->nc;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * R->steps, n, K->nr, 1.0f, A,
                     K->nr, K->G, n, 0.0f, C, n);
       }

@@ -35,7 +35,7 @@ int cim_linear_hook(void *ctx, int layer, mon_lin_kind kind, const mon_linear *l
   if (R->mm->layer[l].out != lin->out || R->mm->layer[l].in != lin->in)
     return mon_fail("cim_linear_hook: layer %d is (%d, %d), the runner's model says (%d, %d)", l,
                     lin->out, lin->in, R->mm->layer[l].out, R->mm->layer[l].in);
-  if (R->cfg.adc_range == CIM_ADC_CALIBRATED && !cim_runner_is_calibrated(R, l) &&
+  if (cim_runner_needs_calibration(R) && !cim_runner_is_calibrated(R, l) &&
       cim_runner_calibrate(R, l, batch, x))
     return -1;
   if (cim_runner_apply(R, l, row0, batch, x, y)) return -1;

@@ -29,6 +29,7 @@ void cim_config_default(cim_config *c, const map_hw *hw) {
   c->encoding = hw && !hw->differential ? CIM_ENC_OFFSET : CIM_ENC_DIFFERENTIAL;
   c->adc_range = CIM_ADC_FULLSCALE;
   c->adc_percentile = 99.99; /* assumption: clip the top 0.01 % of column sums */
+  c->in_percentile = 100;    /* assumption: static input full scale = max |x| seen in calibration */
   c->seed = 1;
 }
 
@@ -123,7 +124,7 @@ static float program_device(const cim_runner *R, int array, int row, int bitline
 
 static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_factor *F,
                          const int *rows, double *sum_t, double *sum_a) {
-  int nsl = R->nsl, N = nsl * K->nc;
+  int nsl = R->nsl, ncv = R->ncv, N = ncv * K->nc, pair = ncv != nsl;
   K->G = malloc((size_t)K->nr * N * sizeof(float));
   int needV = R->nz.read_prop > 0;
   if (needV) K->V = malloc((size_t)K->nr * N * sizeof(float));
@@ -149,8 +150,15 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
         }
         float var;
         float l = program_device(R, K->array, r, j * R->hw.cols + col, lt, &var);
-        K->G[(size_t)i * N + j * K->nc + c] = l;
-        if (needV) K->V[(size_t)i * N + j * K->nc + c] = var;
+        /* after the analog subtraction a line carries G+ - G- and both devices' read noise */
+        size_t e = (size_t)i * N + (pair ? j / 2 : j) * K->nc + c;
+        if (pair && (j % 2)) {
+          K->G[e] -= l;
+          if (needV) K->V[e] += var;
+        } else {
+          K->G[e] = l;
+          if (needV) K->V[e] = var;
+        }
         *sum_t += lt, *sum_a += l;
       }
     }
@@ -159,7 +167,7 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
     K->aoff = malloc((size_t)N * sizeof(float));
     K->again = malloc((size_t)N * sizeof(float));
     if (!K->aoff || !K->again) return mon_fail("cimsim: out of memory");
-    for (int j = 0; j < nsl; j++)
+    for (int j = 0; j < ncv; j++)
       for (int c = 0; c < K->nc; c++) {
         int adc = (j * R->hw.cols + K->col0 + c) / R->hw.cols_per_adc;
         uint32_t ctr[4] = {(uint32_t)adc, (uint32_t)K->array, 0, TAG_ADC << 28}, w[4];
@@ -377,7 +385,7 @@ static int compile(cim_runner *R) {
     C->in_addr = F->in_addr - R->lay[F->layer].lo;
     C->in_len = F->nb * F->bi;
     C->alpha = 1;
-    C->cal = calloc((size_t)R->steps * R->nsl, sizeof(float));
+    C->cal = calloc((size_t)R->steps * R->ncv, sizeof(float));
     if (!C->cal) rc = mon_fail("cimsim: out of memory");
   }
   /* per layer: ops in stream order; MVMs -> blocks */
@@ -459,6 +467,8 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
   if (!rc && R->cfg.adc_range == CIM_ADC_CALIBRATED &&
       !(R->cfg.adc_percentile > 0 && R->cfg.adc_percentile <= 100))
     rc = mon_fail("cimsim: adc_percentile = %g: expected (0, 100]", R->cfg.adc_percentile);
+  if (!rc && R->hw.in_range_static && !(R->cfg.in_percentile > 0 && R->cfg.in_percentile <= 100))
+    rc = mon_fail("cimsim: in_percentile = %g: expected (0, 100]", R->cfg.in_percentile);
   if (!rc) rc = cim_noise_parse(&R->nz, R->cfg.noise);
   if (rc) {
     free(R);
@@ -466,13 +476,18 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
   }
   R->nsl = map_hw_slices(&R->hw);
   R->nsl_half = R->hw.differential ? R->nsl / 2 : R->nsl;
+  R->ncv = map_hw_conv_lines(&R->hw);
   R->steps = map_hw_dac_steps(&R->hw);
   R->L = (1 << R->hw.cell_bits) - 1;
   R->qmax_w = (1 << (R->hw.w_bits - 1)) - 1;
   R->qmax_in = (1 << (R->hw.in_bits - 1)) - 1;
   R->key[0] = (uint32_t)R->cfg.seed, R->key[1] = (uint32_t)(R->cfg.seed >> 32);
-  R->slice_w = malloc((size_t)R->nsl * sizeof *R->slice_w);
-  for (int j = 0; R->slice_w && j < R->nsl; j++) {
+  R->slice_w = malloc((size_t)R->ncv * sizeof *R->slice_w);
+  for (int j = 0; R->slice_w && j < R->ncv; j++) {
+    if (R->ncv != R->nsl) { /* per pair: line j is slice j, already signed */
+      R->slice_w[j] = ldexp(1.0, j * R->hw.cell_bits);
+      continue;
+    }
     int s = R->hw.differential ? j / 2 : j;
     R->slice_w[j] = ldexp(R->hw.differential && (j % 2) ? -1.0 : 1.0, s * R->hw.cell_bits);
   }
@@ -534,6 +549,9 @@ const map_stream *cim_runner_stream(const cim_runner *r) {
 int cim_runner_levels(const cim_runner *r, int array, float *out) {
   if (array < 0 || array >= r->mp.narrays)
     return mon_fail("cimsim: array %d out of range [0, %d)", array, r->mp.narrays);
+  if (r->ncv != r->nsl)
+    return mon_fail("cimsim: levels of single devices are not kept with adc_per_pair = 1 (a line "
+                    "stores G+ - G-)");
   int W = r->nsl * r->hw.cols;
   for (size_t i = 0; i < (size_t)r->hw.rows * W; i++) out[i] = NAN;
   for (int b = 0; b < r->nblk; b++) {

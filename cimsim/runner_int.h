@@ -14,10 +14,14 @@ typedef struct {
   int64_t dst0;  /* layer-relative buffer address of column 0's output (columns contiguous) */
   int factor;    /* mapping factor */
   int array, piece, step, row0, col0;
-  float *G;     /* (nr, nsl * nc): level of device (row i, slice j, column c) at [i][j*nc + c] */
-  float *V;     /* (nr, nsl * nc): read-noise variance per device (level^2), or NULL */
-  float *aoff;  /* (nsl * nc): static ADC offset (LSB) per converted bitline, or NULL */
-  float *again; /* (nsl * nc): static ADC gain error per converted bitline, or NULL */
+  /* ncv converted lines per weight (R->ncv): the device columns, or the G+ - G- pairs when the
+   * ADC sits after the analog subtraction (hw.adc_per_pair) */
+  float *G;     /* (nr, ncv * nc): level of line j (device, or G+ - G- pair) of row i, column c
+                   at [i][j*nc + c] */
+  float *V;     /* (nr, ncv * nc): read-noise variance per line (level^2, both devices of a
+                   pair), or NULL */
+  float *aoff;  /* (ncv * nc): static ADC offset (LSB) per converted line, or NULL */
+  float *again; /* (ncv * nc): static ADC gain error per converted line, or NULL */
 } cblk;
 
 typedef struct {
@@ -25,8 +29,10 @@ typedef struct {
   int64_t in_addr; /* layer-relative address of the factor's input vector */
   int in_len;      /* nb * bi floats */
   int blk0, nblk;  /* blocks runner.blk[blk0 .. +nblk) */
-  float *cal;      /* (steps * nsl) calibrated |column sum| clip level, 0 = full scale */
+  float *cal;      /* (steps * ncv) calibrated |column sum| clip level, 0 = full scale */
   int calibrated;
+  double in_scale;          /* hw.in_range_static: the factor's calibrated input scale, 0 = none */
+  int64_t in_clip, in_seen; /* hw.in_range_static: input elements clipped / quantized */
   double alpha; /* global drift compensation factor (1 = none) */
   int layer;
 } cfac;
@@ -54,22 +60,26 @@ struct cim_runner {
   cim_noise nz;
   map_mapping mp;
   map_stream cs;
-  int nsl, nsl_half, steps, L, qmax_w, qmax_in;
+  int nsl, nsl_half, ncv, steps, L, qmax_w, qmax_in;
   uint32_t key[2];
   int nblk, cap_blk;
   cblk *blk;
   cfac *fac; /* per mapping factor */
   clayer *lay;
   float **dense;   /* per model layer: materialised Monarch (Linear strategy on Monarch layers) */
-  double *slice_w; /* (nsl) shift-add weight of each device column */
+  double *slice_w; /* (ncv) shift-add weight of each converted line */
 };
 
-/* Digit k (0 = least significant) of the in_bits two's complement pattern of q, in DAC steps of
- * dac_bits. All digits are unsigned except the top one, which carries the sign: it is the top
- * group of bits read as a signed (two's complement) number, so x = sum_k 2^(k dac_bits) d_k.
- * With dac_bits = 1 this is the negative-weighted top bit. */
+/* Digit k (0 = least significant) of q in DAC steps of dac_bits, x = sum_k 2^(k dac_bits) d_k.
+ * Two's complement: all digits are unsigned except the top one, which carries the sign: it is the
+ * top group of bits read as a signed (two's complement) number. With dac_bits = 1 this is the
+ * negative-weighted top bit. Sign-magnitude: d_k = sign(q) (group k of |q|), every step bipolar. */
 static inline int cim_digit(const cim_runner *R, int32_t q, int k) {
   int D = R->hw.dac_bits, n = R->hw.in_bits;
+  if (R->hw.in_sign_magnitude) {
+    int m = (int)(((uint32_t)(q < 0 ? -q : q) >> (k * D)) & ((1u << D) - 1));
+    return q < 0 ? -m : m;
+  }
   uint32_t u = (uint32_t)q & (n >= 32 ? 0xffffffffu : ((1u << n) - 1));
   if (k < R->steps - 1) return (int)((u >> (k * D)) & ((1u << D) - 1));
   int w = n - D * (R->steps - 1);
@@ -79,7 +89,10 @@ static inline int cim_digit(const cim_runner *R, int32_t q, int k) {
 
 static inline void cim_digit_range(const cim_runner *R, int k, int *dmin, int *dmax) {
   int D = R->hw.dac_bits;
-  if (k < R->steps - 1) {
+  if (R->hw.in_sign_magnitude) { /* the top step holds the remaining magnitude bits */
+    int w = k < R->steps - 1 ? D : R->hw.in_bits - 1 - D * (R->steps - 1);
+    *dmax = (1 << w) - 1, *dmin = -*dmax;
+  } else if (k < R->steps - 1) {
     *dmin = 0, *dmax = (1 << D) - 1;
   } else {
     int w = R->hw.in_bits - D * (R->steps - 1);

@@ -23,6 +23,10 @@ void map_hw_default(map_hw *hw) {
       .adc_bits = 8,            /* ISAAC: 8-bit ADC */
       .cols_per_adc = 128,      /* ISAAC: one ADC per 128 columns */
       .differential = 1,        /* assumption: G+/G- pair for signed weights */
+      .adc_per_pair = 0,        /* moncim's convention: each device column converted */
+      .in_sign_magnitude = 0,   /* moncim's convention: two's complement inputs */
+      .in_range_static = 0,     /* moncim's convention: per-vector input scale */
+      .adc_cal_per_slice = 0,   /* moncim's convention: per (step, column) calibrated ranges */
       .t_read_ns = 100.0,       /* ISAAC: 100 ns crossbar read cycle */
       .t_adc_ns = 0.78125,      /* ISAAC: 1.28 GS/s ADC -> 1/1.28 ns per conversion */
       .t_digital_ns = 0.8333,   /* ISAAC: 1.2 GHz digital clock, one element per cycle */
@@ -75,6 +79,10 @@ static const hw_field hw_fields[] = {
     FI(adc_bits, 1, 32, "bits"),
     FI(cols_per_adc, 1, 65536, "columns"),
     FI(differential, 0, 1, "0 or 1"),
+    FI(adc_per_pair, 0, 1, "0 or 1"),
+    FI(in_sign_magnitude, 0, 1, "0 or 1"),
+    FI(in_range_static, 0, 1, "0 or 1"),
+    FI(adc_cal_per_slice, 0, 1, "0 or 1"),
     FD(t_read_ns, 0, 1e9, "ns"),
     FD(t_adc_ns, 0, 1e9, "ns"),
     FD(t_digital_ns, 0, 1e9, "ns"),
@@ -140,6 +148,14 @@ int map_hw_validate(const map_hw *hw, const char *origin) {
   if (hw->in_bits < hw->dac_bits)
     return mon_fail("%s: field 'dac_bits' = %d: expected <= in_bits (%d)", origin, hw->dac_bits,
                     hw->in_bits);
+  if (hw->in_sign_magnitude && (hw->in_bits < 2 || hw->in_bits - 1 < hw->dac_bits))
+    return mon_fail("%s: field 'dac_bits' = %d: expected <= in_bits - 1 (%d magnitude bits) with "
+                    "in_sign_magnitude = 1",
+                    origin, hw->dac_bits, hw->in_bits - 1);
+  if (hw->adc_per_pair && !hw->differential)
+    return mon_fail("%s: field 'adc_per_pair' = 1: expected differential = 1 (there is no G+/G- "
+                    "pair to subtract with an offset column)",
+                    origin);
   if (hw->cols_per_adc > hw->cols)
     return mon_fail("%s: field 'cols_per_adc' = %d: expected <= cols (%d)", origin,
                     hw->cols_per_adc, hw->cols);
@@ -255,14 +271,14 @@ int map_hw_write_json(const map_hw *hw, FILE *f) {
 }
 
 int map_hw_adcs_per_array(const map_hw *hw) {
-  long phys = (long)hw->cols * map_hw_slices(hw);
+  long phys = (long)hw->cols * map_hw_conv_lines(hw);
   return (int)((phys + hw->cols_per_adc - 1) / hw->cols_per_adc);
 }
 
 int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols) {
   /* slice-major physical bitlines (slice j, column c -> j*cols + c); an ADC group may straddle two
    * slices when cols_per_adc does not divide cols, so counts are summed per group. */
-  int sl = map_hw_slices(hw), cpa = hw->cols_per_adc, nadc = map_hw_adcs_per_array(hw);
+  int sl = map_hw_conv_lines(hw), cpa = hw->cols_per_adc, nadc = map_hw_adcs_per_array(hw);
   if (ncols <= 0) return 0;
   int small[64], *cnt = nadc <= 64 ? small : calloc((size_t)nadc, sizeof(int));
   if (!cnt) return ncols * sl; /* pessimistic bound, only on allocation failure */
@@ -287,12 +303,19 @@ int map_hw_slices(const map_hw *hw) {
   return sl * (hw->differential ? 2 : 1);
 }
 
+int map_hw_conv_lines(const map_hw *hw) {
+  return hw->adc_per_pair && hw->differential ? map_hw_slices(hw) / 2 : map_hw_slices(hw);
+}
+
 int map_hw_dac_steps(const map_hw *hw) {
-  return (hw->in_bits + hw->dac_bits - 1) / hw->dac_bits;
+  int n = hw->in_sign_magnitude ? hw->in_bits - 1 : hw->in_bits;
+  return (n + hw->dac_bits - 1) / hw->dac_bits;
 }
 
 int map_hw_lossless_adc_bits(const map_hw *hw, int rows) {
-  double levels =
-      (double)rows * (double)((1 << hw->cell_bits) - 1) * (double)((1 << hw->dac_bits) - 1) + 1.0;
+  double bipolar = hw->adc_per_pair || hw->in_sign_magnitude ? 2.0 : 1.0;
+  double levels = (double)rows * (double)((1 << hw->cell_bits) - 1) *
+                      (double)((1 << hw->dac_bits) - 1) * bipolar +
+                  1.0;
   return (int)ceil(log2(levels) - 1e-12);
 }

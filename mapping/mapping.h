@@ -40,6 +40,14 @@ typedef struct {
   int adc_bits;        /* ADC resolution, bits */
   int cols_per_adc;    /* columns multiplexed onto one ADC (ADCs per array = cols / cols_per_adc) */
   int differential;    /* 1: signed weights as a G+/G- column pair; 0: offset column */
+  /* Periphery conventions (docs/analog-model.md, "Periphery conventions"); 0 = moncim's own. */
+  int adc_per_pair;      /* 1: G+ - G- subtracted in analog, one signed conversion per pair */
+  int in_sign_magnitude; /* 1: inputs as sign + magnitude (in_bits - 1 magnitude bits in DAC
+                            steps of +-digits); 0: two's complement */
+  int in_range_static;   /* 1: one input scale per factor, calibrated, with clipping; 0: per
+                            vector max|x| */
+  int adc_cal_per_slice; /* calibrated ADC ranges: 1: one range per converted weight slice shared
+                            by all DAC steps; 0: one per (DAC step, converted column) */
   double t_read_ns;    /* analog integrate (one DAC step, all driven rows), ns */
   double t_adc_ns;     /* one ADC conversion, ns */
   double t_digital_ns; /* one digital vector op per element (accumulate/permute/shift-add), ns */
@@ -76,10 +84,16 @@ int map_hw_adcs_per_array(const map_hw *hw);
 /* Conversions the busiest ADC makes per DAC step when logical columns col0..col0+ncols-1 are read
  * (all slices): sets the CONVERT time dac_steps * (t_read + this * t_adc). */
 int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols);
-int map_hw_slices(const map_hw *hw);    /* device columns per weight (slices x pair) */
-int map_hw_dac_steps(const map_hw *hw); /* ceil(in_bits / dac_bits) */
-/* ADC bits for a lossless conversion of a column summing `rows` devices of one slice over one
- * DAC step: ceil(log2(rows * (2^cell_bits - 1) * (2^dac_bits - 1) + 1)). */
+int map_hw_slices(const map_hw *hw); /* device columns per weight (slices x pair) */
+/* Converted lines per weight: map_hw_slices(), halved when adc_per_pair subtracts each G+/G-
+ * pair before one ADC conversion. Conversions, ADC counts and ADC sharing count these. */
+int map_hw_conv_lines(const map_hw *hw);
+/* DAC steps per input: ceil(in_bits / dac_bits), or ceil((in_bits - 1) / dac_bits) magnitude
+ * steps under in_sign_magnitude (the sign sets the drive polarity, it takes no step). */
+int map_hw_dac_steps(const map_hw *hw);
+/* ADC bits for a lossless conversion of a line summing `rows` devices of one slice over one
+ * DAC step: ceil(log2(rows * (2^cell_bits - 1) * (2^dac_bits - 1) * b + 1)), b = 2 when the
+ * line is bipolar (adc_per_pair or in_sign_magnitude: signed sums over a range +-max), else 1. */
 int map_hw_lossless_adc_bits(const map_hw *hw, int rows);
 /* ADC energy per conversion (pJ) at `bits`: Walden term (2^B) plus Schreier thermal term (4^B),
  * normalised so that bits == adc_ref_bits gives e_adc_pj exactly (docs/cost-model.md). */

@@ -6,7 +6,7 @@
 
 /* Duration (ns) and energy (pJ) of one command under the simple model of mapping.h. */
 static void cmd_cost(const map_cmd *c, const map_hw *hw, double *t, double *e) {
-  int steps = map_hw_dac_steps(hw), sl = map_hw_slices(hw);
+  int steps = map_hw_dac_steps(hw), sl = map_hw_slices(hw), cl = map_hw_conv_lines(hw);
   *t = *e = 0;
   switch (c->op) {
   case MAP_OP_DRIVE:
@@ -14,7 +14,7 @@ static void cmd_cost(const map_cmd *c, const map_hw *hw, double *t, double *e) {
     break;
   case MAP_OP_CONVERT: {
     int conv = map_hw_max_conv_per_adc(hw, c->col0, c->ncols);
-    double nconv = (double)c->ncols * sl * steps;
+    double nconv = (double)c->ncols * cl * steps;
     *t = steps * (hw->t_read_ns + conv * hw->t_adc_ns);
     *e = nconv * (hw->e_adc_pj + hw->e_digital_pj) /* conversion + its shift-add */
          + (double)c->count * c->ncols * sl * steps * hw->e_cell_pj;
@@ -90,7 +90,8 @@ int map_stats_compute(map_stats *st, const map_mapping *mp, const map_model *mm,
     if (fin[i] > st->est_latency_ns) st->est_latency_ns = fin[i];
     if (mv[i] > st->crit_mvms) st->crit_mvms = mv[i];
     st->est_energy_pj += e;
-    if (c->op == MAP_OP_CONVERT) st->conversions += (long long)c->ncols * sl * steps;
+    if (c->op == MAP_OP_CONVERT)
+      st->conversions += (long long)c->ncols * map_hw_conv_lines(hw) * steps;
   }
   st->mvms = cs->nmvm;
   st->est_area_mm2 =
