@@ -19,6 +19,9 @@ static void usage(FILE *f) {
           "                  [--cell-bits C] [--encoding differential|offset] [--lossless]\n"
           "                  [--array-size m]\n"
           "                  [--adc-range fullscale|calibrated] [--percentile P]\n"
+          "                  [--adc-per column|pair] [--in-encoding twos|signmag]\n"
+          "                  [--in-range dynamic|static] [--in-percentile P] [--adc-cal step|slice]\n"
+          "                  [--calibrate-on X2.safetensors]\n"
           "                  [--noise SPEC] [--seed N] [--repeat K] --out Y.safetensors\n\n"
           "W: tensor NAME of shape (out, in) (moncim orientation, y = W x), or the Monarch\n"
           "factors NAME.blkdiag1 (k, q, p) and NAME.blkdiag2 (l, s, r) (in = k p, out = l s).\n"
@@ -28,11 +31,14 @@ static void usage(FILE *f) {
           "product. Signed inputs: in_bits two's complement with per-vector symmetric scale\n"
           "max|x| / (2^(in_bits-1) - 1); weights: w_bits symmetric, one scale per matrix/factor\n"
           "(docs/analog-model.md). --adc-range calibrated clips at the P-th percentile (default\n"
-          "99.99) of |column sums| measured on these inputs.\n");
+          "99.99) of |column sums| measured on these inputs, or on the tensor of the same name in\n"
+          "X2 with --calibrate-on (also the data of --in-range static). Periphery conventions\n"
+          "(default: the hardware file's):\n" BENCH_SIM_PERIPHERY_USAGE);
 }
 
 int bench_cmd_mvm(int argc, char **argv) {
-  const char *wpath = NULL, *tname = NULL, *xpath = NULL, *xname = "x", *out = NULL;
+  const char *wpath = NULL, *tname = NULL, *xpath = NULL, *xname = "x", *out = NULL,
+             *calpath = NULL;
   int K = 1, asz = 0;
   bench_sim_opts so;
   bench_sim_opts_init(&so, "linear");
@@ -44,6 +50,7 @@ int bench_cmd_mvm(int argc, char **argv) {
                                        {"repeat", required_argument, 0, 'k'},
                                        {"out", required_argument, 0, 'o'},
                                        {"array-size", required_argument, 0, 'A'},
+                                       {"calibrate-on", required_argument, 0, 'C'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   optind = 1;
@@ -75,6 +82,9 @@ int bench_cmd_mvm(int argc, char **argv) {
     case 'o':
       out = optarg;
       break;
+    case 'C':
+      calpath = optarg;
+      break;
     case 'h':
       usage(stdout);
       return BENCH_OK;
@@ -98,8 +108,8 @@ int bench_cmd_mvm(int argc, char **argv) {
     mon_st_close(&ws);
     return bench_error(CMD, "%s", mon_errmsg());
   }
-  int rc = BENCH_OK, nout = 0, nin = 0, N = 0;
-  float *w = NULL, *w1 = NULL, *w2 = NULL, *x = NULL, *y = NULL, *yref = NULL;
+  int rc = BENCH_OK, nout = 0, nin = 0, N = 0, Nc = 0;
+  float *w = NULL, *w1 = NULL, *w2 = NULL, *x = NULL, *y = NULL, *yref = NULL, *xc = NULL;
   mon_monarch mon;
   memset(&mon, 0, sizeof mon);
   map_model mm;
@@ -170,6 +180,22 @@ int bench_cmd_mvm(int argc, char **argv) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }
+  if (calpath) { /* a separate calibration batch, same tensor name and width */
+    mon_safetensors cs;
+    if (mon_st_open(&cs, calpath)) {
+      rc = bench_error(CMD, "--calibrate-on: %s", mon_errmsg());
+      goto done;
+    }
+    const mon_tensor *tc = mon_st_find(&cs, xname);
+    if (!tc || !((tc->ndim == 2 && tc->shape[1] == nin) || (tc->ndim == 1 && tc->shape[0] == nin)))
+      rc = bench_error(CMD, "%s: tensor '%s': expected shape (N, %d) or (%d)", calpath, xname, nin,
+                       nin);
+    else if (mon_st_read_f32(&cs, xname, 0, NULL, &xc))
+      rc = bench_error(CMD, "%s", mon_errmsg());
+    Nc = tc && tc->ndim == 2 ? (int)tc->shape[0] : 1;
+    mon_st_close(&cs);
+    if (rc) goto done;
+  }
   y = malloc((size_t)K * N * nout * sizeof(float));
   yref = malloc((size_t)N * nout * sizeof(float));
   if (!y || !yref) {
@@ -186,13 +212,18 @@ int bench_cmd_mvm(int argc, char **argv) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }
-  if (cfg.adc_range == CIM_ADC_CALIBRATED && cim_runner_calibrate(run, 0, N, x))
+  if (cim_runner_needs_calibration(run) &&
+      cim_runner_calibrate(run, 0, xc ? Nc : N, xc ? xc : x))
     rc = bench_error(CMD, "%s", mon_errmsg());
+  else if (xc && !cim_runner_needs_calibration(run))
+    fprintf(stderr, "moncim mvm: note: --calibrate-on has no effect (full-scale ADC, dynamic "
+                    "input range)\n");
   for (int k = 0; k < K && !rc; k++)
     if (cim_runner_apply(run, 0, (int64_t)k * N, N, x, y + (size_t)k * N * nout))
       rc = bench_error(CMD, "%s", mon_errmsg());
   double t1 = bench_now();
   int narr = cim_runner_mapping(run)->narrays;
+  double clipf = cim_runner_input_clip_frac(run);
   cim_runner_destroy(run);
   if (rc) goto done;
   double num = 0, den = 0;
@@ -203,7 +234,13 @@ int bench_cmd_mvm(int argc, char **argv) {
     }
   mon_st_writer *sw = mon_st_writer_create();
   int64_t shy[3] = {K, N, nout}, shr[2] = {N, nout};
-  char hwtxt[64], seedtxt[32];
+  char hwtxt[64], seedtxt[32], pertxt[160], cliptxt[32];
+  snprintf(pertxt, sizeof pertxt, "adc_per %s, in_encoding %s, in_range %s, adc_range %s, adc_cal %s",
+           hw.adc_per_pair ? "pair" : "column", hw.in_sign_magnitude ? "signmag" : "twos",
+           hw.in_range_static ? "static" : "dynamic",
+           cfg.adc_range == CIM_ADC_CALIBRATED ? "calibrated" : "fullscale",
+           hw.adc_cal_per_slice ? "slice" : "step");
+  snprintf(cliptxt, sizeof cliptxt, "%.9g", clipf);
   snprintf(hwtxt, sizeof hwtxt, "adc %d dac %d in %d w %d cell %d", hw.adc_bits, hw.dac_bits,
            hw.in_bits, hw.w_bits, hw.cell_bits);
   snprintf(seedtxt, sizeof seedtxt, "%lld", seed);
@@ -214,6 +251,8 @@ int bench_cmd_mvm(int argc, char **argv) {
       mon_st_writer_meta(sw, "mapping", st->name) || mon_st_writer_meta(sw, "converters", hwtxt) ||
       mon_st_writer_meta(sw, "encoding", hw.differential ? "differential" : "offset") ||
       mon_st_writer_meta(sw, "noise", noise) || mon_st_writer_meta(sw, "seed", seedtxt) ||
+      mon_st_writer_meta(sw, "periphery", pertxt) ||
+      mon_st_writer_meta(sw, "in_clip_frac", cliptxt) ||
       mon_st_writer_write(sw, out))
     rc = bench_error(CMD, "%s: %s", out, mon_errmsg());
   mon_st_writer_destroy(sw);
@@ -222,8 +261,10 @@ int bench_cmd_mvm(int argc, char **argv) {
            "%.4g, %.3f s -> %s\n",
            tname, nout, nin, is_mon ? ", Monarch" : "", N, K, st->name, narr,
            den > 0 ? sqrt(num / den) : 0.0, t1 - t0, out);
+  if (!rc && hw.in_range_static)
+    printf("moncim mvm: static input range: %.6g of the input elements clipped\n", clipf);
 done:
-  free(w), free(w1), free(w2), free(x), free(y), free(yref);
+  free(w), free(w1), free(w2), free(x), free(xc), free(y), free(yref);
   map_model_destroy(&mm);
   if (is_mon) mon_monarch_destroy(&mon);
   mon_st_close(&ws), mon_st_close(&xs);

@@ -15,7 +15,8 @@ void bench_sim_opts_init(bench_sim_opts *o, const char *strategy) {
                         .w = -1,
                         .cell = -1,
                         .seed = 1,
-                        .percentile = 99.99};
+                        .percentile = 99.99,
+                        .in_percentile = 100};
 }
 
 int bench_sim_option(const char *cmd, int ch, const char *arg, bench_sim_opts *o) {
@@ -52,6 +53,20 @@ int bench_sim_option(const char *cmd, int ch, const char *arg, bench_sim_opts *o
     return 1;
   case 's':
     return bench_parse_int(cmd, "seed", arg, 0, 2147483647, &o->seed) ? -1 : 1;
+  case BENCH_OPT_ADC_PER:
+    o->adc_per = arg;
+    return 1;
+  case BENCH_OPT_IN_ENCODING:
+    o->in_encoding = arg;
+    return 1;
+  case BENCH_OPT_IN_RANGE:
+    o->in_range = arg;
+    return 1;
+  case BENCH_OPT_ADC_CAL:
+    o->adc_cal = arg;
+    return 1;
+  case BENCH_OPT_IN_PERCENTILE:
+    return bench_parse_double(cmd, "in-percentile", arg, 1e-9, 100, &o->in_percentile) ? -1 : 1;
   default:
     return 0;
   }
@@ -79,6 +94,21 @@ int bench_sim_setup(const char *cmd, const bench_sim_opts *o, int array_size, ma
                                o->encoding);
     hw->differential = !strcmp(o->encoding, "differential");
   }
+  /* periphery conventions: option -> 0/1 field, the hardware file's value when not given */
+  const struct {
+    const char *opt, *val, *v0, *v1;
+    int *field;
+  } per[] = {{"adc-per", o->adc_per, "column", "pair", &hw->adc_per_pair},
+             {"in-encoding", o->in_encoding, "twos", "signmag", &hw->in_sign_magnitude},
+             {"in-range", o->in_range, "dynamic", "static", &hw->in_range_static},
+             {"adc-cal", o->adc_cal, "step", "slice", &hw->adc_cal_per_slice}};
+  for (size_t i = 0; i < sizeof per / sizeof per[0]; i++) {
+    if (!per[i].val) continue;
+    if (strcmp(per[i].val, per[i].v0) && strcmp(per[i].val, per[i].v1))
+      return bench_usage_error(cmd, "--%s '%s': expected %s or %s", per[i].opt, per[i].val,
+                               per[i].v0, per[i].v1);
+    *per[i].field = !strcmp(per[i].val, per[i].v1);
+  }
   if (map_hw_validate(hw, "hw")) return bench_usage_error(cmd, "%s", mon_errmsg());
   cim_config_default(cfg, hw);
   if (o->range) {
@@ -88,6 +118,7 @@ int bench_sim_setup(const char *cmd, const bench_sim_opts *o, int array_size, ma
       return bench_usage_error(cmd, "--adc-range '%s': expected fullscale or calibrated", o->range);
   }
   cfg->adc_percentile = o->percentile;
+  cfg->in_percentile = o->in_percentile;
   cfg->lossless = o->lossless;
   cfg->seed = (uint64_t)o->seed;
   snprintf(cfg->noise, sizeof cfg->noise, "%s", o->noise);

@@ -79,7 +79,7 @@ adc_row(int nc, const float *restrict o, const float *restrict ov, float q0,
     float t = floorf((v[c] - lo) * inv + 0.5f);
     t = t < 0.0f ? 0.0f : t;
     t = t > cmax ? cmax : t;
-    acc[c] += w * (double)(lo + t * delta);
+    acc[c] += w * ((double)lo + (double)t * (double)delta);
   }
 }
 
@@ -155,8 +155,10 @@ static void adc_range_d(const cim_runner *R, const cblk *K, int k, int j, double
   double nlev = fhi - flo, codes = ldexp(1.0, bits) - 1;
   int lb = (int)ceil(log2(nlev + 1) - 1e-12);
   /* at least the lossless bits: a power-of-two fraction of a level, so integer sums stay on
-   * the grid; fewer: the range split evenly over the codes */
-  double d = bits >= lb ? ldexp(1.0, lb - bits) : nlev / codes;
+   * the grid; fewer: the range split evenly over the codes, and a bipolar range (+-P) over
+   * 2^bits - 2 LSBs, so that code 2^(bits-1) - 1 is an exact zero (a symmetric mid-tread
+   * signed ADC: +-(2^(bits-1) - 1) LSB; the top code stays unused) */
+  double d = bits >= lb ? ldexp(1.0, lb - bits) : flo == -fhi ? nlev / (codes - 1) : nlev / codes;
   *lo = flo, *delta = d, *cmax = codes;
 }
 
