@@ -685,3 +685,273 @@ Test(cimsim, mvm_command_files) {
   }
   remove(wp), remove(xp), remove(yp), rmdir(dir);
 }
+
+/* ---------------------------------------------------------------- periphery conventions */
+
+/* The ADC after the analog G+ - G- subtraction (one 7-bit slice pair, one signed 8-bit DAC step,
+ * a coarse 8-bit ADC): the signed sum's full scale is +-rows * 128 * 127, the symmetric
+ * mid-tread LSB is that / (2^7 - 1), and the error is uniform on [-LSB/2, LSB/2] with mean 0
+ * and variance LSB^2 / 12 (99 % bounds). */
+Test(cimsim, signed_adc_quantization_variance) {
+  int out = 64, in = 32, B = 256;
+  float *w = malloc(out * in * sizeof(float)), *x = malloc(B * in * sizeof(float));
+  float *y = malloc(B * out * sizeof(float));
+  double *ex = malloc(B * out * sizeof(double));
+  map_model mm;
+  model_int(&mm, w, out, in, 127, 0, 17);
+  inputs_int(x, B, in, -127, 127, 127, 18);
+  exact_int(w, out, in, B, x, ex);
+  map_hw hw = hw_small(32);
+  hw.w_bits = 8, hw.cell_bits = 7, hw.in_bits = 8, hw.dac_bits = 8, hw.adc_bits = 8;
+  hw.adc_per_pair = 1;
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, NULL), 0, "%s", mon_errmsg());
+  cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y), 0, "%s", mon_errmsg());
+  double lsb = 32.0 * 128 * 127 / 127;
+  double s = 0, s2 = 0;
+  long n = (long)B * out;
+  for (long i = 0; i < n; i++) {
+    double e = y[i] - ex[i];
+    cr_assert_leq(fabs(e), lsb / 2 * (1 + 1e-6), "error %g beyond half an LSB (%g)", e, lsb);
+    s += e, s2 += e * e;
+  }
+  double mean = s / n, v = s2 / n - mean * mean, z;
+  cr_expect_lt(fabs(mean) / sqrt(lsb * lsb / 12 / n), 2.576, "mean error %g", mean);
+  cr_expect(var_ok(v, lsb * lsb / 12, pow(lsb, 4) / 80, n, &z),
+            "signed ADC error variance %g vs LSB^2/12 = %g (z = %.2f)", v, lsb * lsb / 12, z);
+  /* and a sum of 0 converts to exactly 0 (a code sits at zero) */
+  for (int i = 0; i < in; i++) x[i] = 0;
+  x[0] = 127, x[1] = -127;
+  for (int o = 0; o < out; o++) w[o * in] = w[o * in + 1] = 5;
+  cr_assert_eq(cim_runner_apply(r, 0, 0, 1, x, y), 0);
+  cim_runner_destroy(r);
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, NULL), 0, "%s", mon_errmsg());
+  cr_assert_eq(cim_runner_apply(r, 0, 0, 1, x, y), 0);
+  exact_int(w, out, in, 1, x, ex);
+  for (int o = 0; o < out; o++)
+    if (ex[o] == 0) cr_assert_eq(y[o], 0.0f, "output %d: exact 0 converted to %g", o, y[o]);
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+  free(w), free(x), free(y), free(ex);
+}
+
+/* Read noise under sign-magnitude bit-serial drive: step k drives digits d_ik in {-1, 0, 1}, so
+ * the output error is sum_k 2^k (n_k + u_k) with n_k ~ N(0, sum_i |d_ik| var_i) and u_k the
+ * lossless ADC's rounding (variance 1/12): the normalised error has variance 1 (99 % bound) and
+ * passes a KS test. Per device column (offset encoding) and after the analog subtraction (a pair:
+ * both devices' noise). Two's complement on the same inputs is checked against its own closed
+ * form, and sign-magnitude must come out below it (negative inputs drive few 1-bits). */
+static double signmag_noise_case(int pair, int signmag) {
+  int out = 32, in = 32, B = 512;
+  float *w = malloc(out * in * sizeof(float)), *x = malloc(B * in * sizeof(float));
+  float *y = malloc(B * out * sizeof(float));
+  double *ex = malloc(B * out * sizeof(double));
+  map_model mm;
+  model_int(&mm, w, out, in, pair ? 127 : 63, 0, 19); /* weight scale 1 */
+  inputs_int(x, B, in, -127, 40, 127, 20); /* mostly negative */
+  exact_int(w, out, in, B, x, ex);
+  map_hw hw = hw_small(32);
+  hw.differential = pair, hw.adc_per_pair = pair, hw.in_sign_magnitude = signmag;
+  hw.w_bits = 7, hw.cell_bits = 7, hw.in_bits = 8, hw.dac_bits = 1;
+  if (pair) hw.w_bits = 8; /* 7 magnitude bits: one slice pair */
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  cfg.lossless = 1;
+  snprintf(cfg.noise, sizeof cfg.noise, "read-gauss:sigma=0.02");
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0, "%s", mon_errmsg());
+  cr_assert_eq(cim_runner_apply(r, 0, 77, B, x, y), 0, "%s", mon_errmsg());
+  double cell = 0.02 * 127, sum_var = 0;
+  int steps = map_hw_dac_steps(&hw);
+  long n = (long)B * out;
+  double *zs = malloc(n * sizeof(double)), s2 = 0;
+  for (int b = 0; b < B; b++)
+    for (int o = 0; o < out; o++) {
+      double var = 0;
+      for (int k = 0; k < steps; k++) {
+        double vk = 1.0 / 12;
+        for (int i = 0; i < in; i++) {
+          int q = (int)x[b * in + i], d;
+          if (signmag)
+            d = ((q < 0 ? -q : q) >> k) & 1;
+          else
+            d = (((unsigned)q & 255u) >> k) & 1; /* |digit| of the two's complement bit */
+          vk += d * cell * cell * (pair ? 2 : 1);
+        }
+        var += ldexp(1.0, 2 * k) * vk;
+      }
+      sum_var += var;
+      double z = (y[b * out + o] - ex[b * out + o]) / sqrt(var);
+      zs[b * out + o] = z, s2 += z * z;
+    }
+  double v = s2 / n, zz;
+  cr_expect(var_ok(v, 1, 3, n, &zz), "pair %d signmag %d: normalised variance %g (z = %.2f)",
+            pair, signmag, v, zz);
+  qsort(zs, n, sizeof(double), cmpd);
+  double D = 0;
+  for (long i = 0; i < n; i++) {
+    double F = norm_cdf(zs[i]);
+    D = fmax(D, fmax(fabs(F - (double)i / n), fabs((double)(i + 1) / n - F)));
+  }
+  cr_expect_lt(D, 1.628 / sqrt((double)n), "pair %d signmag %d: KS statistic %g", pair, signmag,
+               D);
+  free(zs);
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+  free(w), free(x), free(y), free(ex);
+  return sum_var / n;
+}
+
+Test(cimsim, read_noise_signmag_statistics) {
+  for (int pair = 0; pair < 2; pair++) {
+    double vs = signmag_noise_case(pair, 1), vt = signmag_noise_case(pair, 0);
+    cr_expect_lt(vs, 0.75 * vt, "pair %d: sign-magnitude noise variance %g vs two's complement %g",
+                 pair, vs, vt);
+  }
+}
+
+/* in_bits 26..31: qmax_in = 2^(in_bits-1) - 1 is not a float; the input of largest magnitude
+ * must keep its sign (lossless, integer weights: the float product to float rounding). */
+Test(cimsim, wide_inputs_keep_sign) {
+  int out = 8, in = 32, B = 4;
+  float *w = malloc(out * in * sizeof(float)), *x = malloc(B * in * sizeof(float));
+  float *y = malloc(B * out * sizeof(float));
+  double *ex = malloc(B * out * sizeof(double));
+  map_model mm;
+  model_int(&mm, w, out, in, 127, 0, 21);
+  uint64_t sd = 22;
+  for (int i = 0; i < B * in; i++) x[i] = (float)(2 * urand(&sd) - 1);
+  for (int b = 0; b < B; b++) x[b * in + 3] = b % 2 ? 1.5f : -1.5f; /* the max, both signs */
+  exact_int(w, out, in, B, x, ex);
+  for (int bits = 24; bits <= 31; bits++) {
+    map_hw hw = hw_small(32);
+    hw.in_bits = bits, hw.dac_bits = 8;
+    cim_config cfg;
+    cim_config_default(&cfg, &hw);
+    cfg.lossless = 1;
+    cim_runner *r;
+    cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0, "%s", mon_errmsg());
+    cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y), 0, "%s", mon_errmsg());
+    for (int i = 0; i < B * out; i++)
+      cr_assert_leq(fabs(y[i] - ex[i]), 1e-5 * (fabs(ex[i]) + 1), "in_bits %d element %d: %g != %g",
+                    bits, i, (double)y[i], ex[i]);
+    cim_runner_destroy(r);
+  }
+  map_model_destroy(&mm);
+  free(w), free(x), free(y), free(ex);
+}
+
+/* --lossless with conversions beyond 2^23 (24-bit weights and inputs, 8-bit cells and DACs,
+ * 256-row columns: 24 lossless bits, 25 after the analog subtraction): every conversion exact,
+ * so y is the exact integer product rounded once to float. */
+Test(cimsim, lossless_beyond_2_23_exact) {
+  int out = 16, in = 256, B = 8, qm = (1 << 23) - 1;
+  float *w = malloc(out * in * sizeof(float)), *x = malloc(B * in * sizeof(float));
+  float *y = malloc(B * out * sizeof(float));
+  map_model mm;
+  model_int(&mm, w, out, in, qm, 0, 23);
+  inputs_int(x, B, in, -qm, qm, qm, 24);
+  for (int pair = 0; pair < 2; pair++) {
+    map_hw hw = hw_small(256);
+    hw.w_bits = hw.in_bits = 24, hw.cell_bits = hw.dac_bits = 8, hw.adc_per_pair = pair;
+    cr_assert_eq(map_hw_lossless_adc_bits(&hw, 256), 24 + pair);
+    cim_config cfg;
+    cim_config_default(&cfg, &hw);
+    cfg.lossless = 1;
+    cim_runner *r;
+    cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0, "%s", mon_errmsg());
+    cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y), 0, "%s", mon_errmsg());
+    for (int b = 0; b < B; b++)
+      for (int o = 0; o < out; o++) {
+        __int128 e = 0;
+        for (int i = 0; i < in; i++) e += (__int128)(int64_t)w[o * in + i] * (int64_t)x[b * in + i];
+        double ed = (double)e;
+        /* one float rounding of the result (plus the double shift-add's few units) */
+        cr_assert_leq(fabs((double)y[b * out + o] - ed), ldexp(fabs(ed), -24) + 64.0,
+                      "pair %d vector %d output %d: %.17g vs exact %.17g", pair, b, o,
+                      (double)y[b * out + o], ed);
+      }
+    cim_runner_destroy(r);
+  }
+  map_model_destroy(&mm);
+  free(w), free(x), free(y);
+}
+
+/* The cost of the conventions: one conversion per pair (half), one ADC per cols_per_adc pairs
+ * (half the ADCs); sign-magnitude takes in_bits - 1 DAC steps; a bipolar line needs one more
+ * lossless bit. */
+Test(cimsim, periphery_cost_counts) {
+  map_model mm;
+  map_model_init(&mm, "c");
+  cr_assert_eq(map_model_add(&mm, "w", 0, MAP_FC, 200, 300, 0, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_random_weights(&mm, 1), 0);
+  cim_cost c[3];
+  for (int v = 0; v < 3; v++) {
+    map_hw hw;
+    map_hw_default(&hw);
+    hw.adc_per_pair = v == 1, hw.in_sign_magnitude = v == 2;
+    cim_runner *r;
+    cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, NULL), 0, "%s", mon_errmsg());
+    cr_assert_eq(cim_cost_compute(&c[v], NULL, cim_runner_stream(r), cim_runner_mapping(r), &mm,
+                                  &hw),
+                 0, "%s", mon_errmsg());
+    cim_runner_destroy(r);
+  }
+  cr_expect_eq(c[0].conversions, 2 * c[1].conversions, "%lld vs %lld per pair",
+               (long long)c[0].conversions, (long long)c[1].conversions);
+  cr_expect_eq(c[0].adcs, 2 * c[1].adcs);
+  cr_expect_eq(c[0].conversions * 7, c[2].conversions * 8, "sign-magnitude: 7 of 8 steps");
+  map_hw hw;
+  map_hw_default(&hw);
+  int lb = map_hw_lossless_adc_bits(&hw, 256);
+  hw.adc_per_pair = 1;
+  cr_expect_eq(map_hw_lossless_adc_bits(&hw, 256), lb + 1);
+  hw.differential = 0;
+  cr_expect_neq(map_hw_validate(&hw, "hw"), 0, "adc_per_pair without a pair must be rejected");
+  cr_expect(strstr(mon_errmsg(), "adc_per_pair"), "%s", mon_errmsg());
+  map_model_destroy(&mm);
+}
+
+/* Static input range: applying before calibration fails naming the cause; after calibration on
+ * a batch with max |x| = 1, inputs beyond 1 are clipped and counted, the others quantized with
+ * the static scale 1 / qmax (lossless: exact on the unclipped part). */
+Test(cimsim, static_input_range_clips_and_counts) {
+  int out = 8, in = 16, B = 4;
+  float *w = malloc(out * in * sizeof(float)), x[4 * 16], y[4 * 8];
+  map_model mm;
+  model_int(&mm, w, out, in, 127, 0, 25);
+  map_hw hw = hw_small(32);
+  hw.in_range_static = 1;
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  cfg.lossless = 1;
+  cim_runner *r;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, &cfg), 0, "%s", mon_errmsg());
+  cr_assert(cim_runner_needs_calibration(r));
+  cr_assert_neq(cim_runner_apply(r, 0, 0, 1, x, y), 0);
+  cr_assert(strstr(mon_errmsg(), "not calibrated"), "%s", mon_errmsg());
+  for (int i = 0; i < in; i++) x[i] = (float)(i - 8) / 8; /* max |x| = 1 */
+  cr_assert_eq(cim_runner_calibrate(r, 0, 1, x), 0, "%s", mon_errmsg());
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < in; i++) x[b * in + i] = (float)(i * (b + 1)) / 40; /* up to 1.5 */
+  cr_assert_eq(cim_runner_apply(r, 0, 0, B, x, y), 0, "%s", mon_errmsg());
+  int64_t clipped, seen, want = 0;
+  cr_assert_eq(cim_runner_input_clip(r, 0, &clipped, &seen), 0);
+  for (int i = 0; i < B * in; i++) want += x[i] > 1.0f;
+  cr_expect_eq(seen, (int64_t)B * in);
+  cr_expect_eq(clipped, want, "clipped %lld, expected %lld", (long long)clipped, (long long)want);
+  cr_expect_gt(want, 0);
+  for (int b = 0; b < B; b++)
+    for (int o = 0; o < out; o++) {
+      double e = 0;
+      for (int i = 0; i < in; i++)
+        e += w[o * in + i] * fmin(nearbyint(x[b * in + i] * 127.0), 127) / 127.0;
+      cr_expect_leq(fabs(y[b * out + o] - e), 1e-5 * (fabs(e) + 1), "%g vs %g", y[b * out + o], e);
+    }
+  cim_runner_reset_stats(r);
+  cr_assert_eq(cim_runner_input_clip(r, 0, &clipped, &seen), 0);
+  cr_expect_eq(clipped + seen, 0);
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+  free(w);
+}
