@@ -19,7 +19,10 @@ static void usage(FILE *f) {
           "                       [--encoding differential|offset] [--lossless]\n"
           "                       [--adc-range fullscale|calibrated] [--percentile P]\n"
           "                       [--noise SPEC] [--seed N] [--positions N] [--attn-bits B]\n"
-          "                       [--json]\n\n"
+          "                       [--adc-per column|pair] [--in-encoding twos|signmag]\n"
+          "                       [--in-range dynamic|static] [--in-percentile P]\n"
+          "                       [--adc-cal step|slice] [--calibrate-on eval|heldout]\n"
+          "                       [--calibrate-positions N] [--json]\n\n"
           "Evaluates the model on the held-out King James text twice: in float, and with every\n"
           "linear layer (attention qkv/out, MLP fc/proj) executed by the analog simulator on the\n"
           "chosen mapping (attention products, LayerNorm, GELU and softmax stay digital float).\n"
@@ -34,12 +37,17 @@ static void usage(FILE *f) {
           "  --positions N   scored next-character predictions (default 4096)\n"
           "  --seed N        keys every random draw (default 1)\n"
           "  --attn-bits B   digital attention operands (q, k, v, output) rounded to B-bit\n"
-          "                  integers in the simulated run (default: float)\n");
+          "                  integers in the simulated run (default: float)\n"
+          "  --calibrate-on eval|heldout  calibrated ADC ranges / static input ranges: on the\n"
+          "                  first batch each layer sees (eval, default), or on held-out text (the\n"
+          "                  end of the evaluation split, disjoint from the scored positions)\n"
+          "  --calibrate-positions N  held-out calibration positions (default 1024)\n"
+          "Periphery conventions (default: the hardware file's):\n" BENCH_SIM_PERIPHERY_USAGE);
 }
 
 int bench_cmd_simulate(int argc, char **argv) {
   const char *dir = NULL;
-  int json = 0, positions = 4096, attn_bits = 0;
+  int json = 0, positions = 4096, attn_bits = 0, heldout = 0, cal_positions = 1024;
   bench_sim_opts so;
   bench_sim_opts_init(&so, "sparse");
   static const struct option opts[] = {BENCH_SIM_LONGOPTS,
@@ -47,6 +55,8 @@ int bench_cmd_simulate(int argc, char **argv) {
                                        {"positions", required_argument, 0, 'P'},
                                        {"attn-bits", required_argument, 0, 'A'},
                                        {"json", no_argument, 0, 'j'},
+                                       {"calibrate-on", required_argument, 0, 'C'},
+                                       {"calibrate-positions", required_argument, 0, 'Q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
   optind = 1;
@@ -68,6 +78,15 @@ int bench_cmd_simulate(int argc, char **argv) {
       break;
     case 'j':
       json = 1;
+      break;
+    case 'C':
+      if (strcmp(optarg, "eval") && strcmp(optarg, "heldout"))
+        return bench_usage_error(CMD, "--calibrate-on '%s': expected eval or heldout", optarg);
+      heldout = !strcmp(optarg, "heldout");
+      break;
+    case 'Q':
+      if (bench_parse_int(CMD, "calibrate-positions", optarg, 1, 1 << 24, &cal_positions))
+        return BENCH_USAGE;
       break;
     case 'h':
       usage(stdout);
@@ -116,6 +135,15 @@ int bench_cmd_simulate(int argc, char **argv) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }
+  if (heldout) {
+    const uint8_t *ct;
+    size_t nct;
+    if (cim_heldout_text(eval, neval, m.cfg.n_positions, positions, cal_positions, &ct, &nct) ||
+        cim_calibrate_model(run, &m, ct, nct, cal_positions)) {
+      rc = bench_error(CMD, "%s", mon_errmsg());
+      goto done;
+    }
+  }
   double t2 = bench_now();
   eo.hook = cim_linear_hook, eo.hook_ctx = run, eo.pred = ps, eo.attn_bits = attn_bits;
   if (mon_model_eval(&m, eval, neval, &eo, &rs)) {
@@ -152,6 +180,12 @@ int bench_cmd_simulate(int argc, char **argv) {
     cJSON_AddStringToObject(o, "encoding", hw.differential ? "differential" : "offset");
     cJSON_AddBoolToObject(o, "lossless", lossless);
     cJSON_AddStringToObject(o, "adc_range", cfg.adc_range ? "calibrated" : "fullscale");
+    cJSON_AddStringToObject(o, "adc_per", hw.adc_per_pair ? "pair" : "column");
+    cJSON_AddStringToObject(o, "in_encoding", hw.in_sign_magnitude ? "signmag" : "twos");
+    cJSON_AddStringToObject(o, "in_range", hw.in_range_static ? "static" : "dynamic");
+    cJSON_AddStringToObject(o, "adc_cal", hw.adc_cal_per_slice ? "slice" : "step");
+    cJSON_AddStringToObject(o, "calibrate_on", heldout ? "heldout" : "eval");
+    cJSON_AddNumberToObject(o, "in_clip_frac", cim_runner_input_clip_frac(run));
     cJSON_AddStringToObject(o, "noise", noise);
     cJSON_AddNumberToObject(o, "attn_bits", attn_bits);
     cJSON_AddNumberToObject(o, "seed", seed);
@@ -189,6 +223,12 @@ int bench_cmd_simulate(int argc, char **argv) {
     printf("%-22s %12.4f %12.4f\n", "top-1", rf.top1, rs.top1);
     printf("%-22s %12s %12.4f\n", "top-1 agreement", "", agreement);
     printf("%-22s %12s %12.4g\n", "linear rel. error", "", lerr);
+    printf("# periphery: ADC per %s, inputs %s, input range %s (clipped %.4g), ADC calibration "
+           "per %s on %s\n",
+           hw.adc_per_pair ? "pair" : "column",
+           hw.in_sign_magnitude ? "sign-magnitude" : "two's complement",
+           hw.in_range_static ? "static" : "dynamic", cim_runner_input_clip_frac(run),
+           hw.adc_cal_per_slice ? "slice" : "step", heldout ? "held-out text" : "first batch");
     printf("%-22s %12s %12d\n", "arrays", "", sts.arrays);
     printf("%-22s %12s %12d\n", "ADCs", "", sts.adcs);
     printf("%-22s %12s %12.4f\n", "utilization", "", sts.utilization);

@@ -16,7 +16,12 @@
  * option.attn_bits (digital attention operands rounded to that many bits in the simulated run;
  * default float; mon_eval_opts.attn_bits), option.adc_range = fullscale | calibrated and
  * option.adc_percentile (calibrated ADC ranges: cimsim calibrates each layer on the first batch
- * it simulates; docs/analog-model.md).
+ * it simulates; docs/analog-model.md). Periphery conventions, overriding the hardware file's
+ * fields for every job: option.adc_per = column | pair, option.in_encoding = twos | signmag,
+ * option.in_range = dynamic | static (option.in_percentile), option.adc_cal = step | slice;
+ * option.calibrate_on = eval | heldout (held-out: the last option.calibrate_positions (1024)
+ * positions of the evaluation split, disjoint from the scored ones). Each job's effective
+ * settings and its input clip fraction land in its HDF5 row.
  *
  * Per-rank caches (the expensive shared work): loaded models with their float evaluation
  * (bits/char, top-1 and the per-position predictions the agreement column compares against),
@@ -55,6 +60,11 @@ typedef struct {
   int attn_bits;
   int calibrated;
   double percentile;
+  int per[4];           /* adc_per_pair, in_sign_magnitude, in_range_static, adc_cal_per_slice:
+                           -1 = the hardware file's */
+  double in_percentile; /* < 0: default */
+  int heldout;
+  int64_t cal_positions;
   uint8_t *train, *eval; /* KJV text, loaded on first use */
   size_t ntrain, neval;
   int nmodels;
@@ -93,6 +103,14 @@ static int model_dir(const real_state *st, const char *spec, int nblocks, char *
 static const char *shape_name(const char *spec) {
   return is_prefix(spec, "shape:") ? spec + 6 : NULL;
 }
+
+/* Periphery options: sweep key, the values meaning 0 and 1 of the hardware field. */
+static const struct {
+  const char *key, *v0, *v1;
+} periphery_opts[4] = {{"option.adc_per", "column", "pair"},
+                       {"option.in_encoding", "twos", "signmag"},
+                       {"option.in_range", "dynamic", "static"},
+                       {"option.adc_cal", "step", "slice"}};
 
 static int real_check(const char *key, const char *value) {
   if (!strcmp(key, "models")) {
@@ -142,6 +160,30 @@ static int real_check(const char *key, const char *value) {
                ? 0
                : mon_fail("expected a percentile in (0, 100], got '%s'", value);
   }
+  for (int i = 0; i < 4; i++)
+    if (!strcmp(key, periphery_opts[i].key))
+      return !strcmp(value, periphery_opts[i].v0) || !strcmp(value, periphery_opts[i].v1)
+                 ? 0
+                 : mon_fail("expected %s or %s, got '%s'", periphery_opts[i].v0,
+                            periphery_opts[i].v1, value);
+  if (!strcmp(key, "option.calibrate_on"))
+    return !strcmp(value, "eval") || !strcmp(value, "heldout")
+               ? 0
+               : mon_fail("expected eval or heldout, got '%s'", value);
+  if (!strcmp(key, "option.in_percentile")) {
+    char *end;
+    double v = strtod(value, &end);
+    return *value && !*end && v > 0 && v <= 100
+               ? 0
+               : mon_fail("expected a percentile in (0, 100], got '%s'", value);
+  }
+  if (!strcmp(key, "option.calibrate_positions")) {
+    char *end;
+    long long v = strtoll(value, &end, 10);
+    return *value && !*end && v > 0 && v <= 100000000
+               ? 0
+               : mon_fail("expected a number of positions in 1..1e8, got '%s'", value);
+  }
   if (!strcmp(key, "option.models_dir")) {
     struct stat sb;
     return !stat(value, &sb) && S_ISDIR(sb.st_mode) ? 0
@@ -149,7 +191,9 @@ static int real_check(const char *key, const char *value) {
   }
   if (is_prefix(key, "option."))
     return mon_fail(
-        "unknown option (expected eval_chars, models_dir, attn_bits, adc_range, adc_percentile)");
+        "unknown option (expected eval_chars, models_dir, attn_bits, adc_range, adc_percentile, "
+        "adc_per, in_encoding, in_range, in_percentile, adc_cal, calibrate_on, "
+        "calibrate_positions)");
   return 0;
 }
 
@@ -167,6 +211,16 @@ static int real_create(void **state, const job_sweep *s) {
   st->calibrated = ar && !strcmp(ar, "calibrated");
   const char *ap = job_sweep_option(s, "adc_percentile");
   st->percentile = ap ? strtod(ap, NULL) : -1;
+  for (int i = 0; i < 4; i++) {
+    const char *v = job_sweep_option(s, periphery_opts[i].key + 7);
+    st->per[i] = v ? !strcmp(v, periphery_opts[i].v1) : -1;
+  }
+  const char *ip = job_sweep_option(s, "in_percentile");
+  st->in_percentile = ip ? strtod(ip, NULL) : -1;
+  const char *co = job_sweep_option(s, "calibrate_on");
+  st->heldout = co && !strcmp(co, "heldout");
+  const char *cp = job_sweep_option(s, "calibrate_positions");
+  st->cal_positions = cp ? strtoll(cp, NULL, 10) : 1024;
   *state = st;
   return 0;
 }
@@ -184,8 +238,9 @@ static void real_destroy(void *state) {
   free(st);
 }
 
-/* The job's hardware: the file (or built-in defaults) with the job's converter resolutions. */
-static int job_hw(const job_params *p, map_hw *hw) {
+/* The job's hardware: the file (or built-in defaults) with the job's converter resolutions and
+ * the sweep's periphery options. */
+static int job_hw(const real_state *st, const job_params *p, map_hw *hw) {
   if (!strcmp(p->hardware, "default")) {
     map_hw_default(hw);
   } else if (map_hw_load(hw, p->hardware)) {
@@ -193,6 +248,10 @@ static int job_hw(const job_params *p, map_hw *hw) {
   }
   hw->adc_bits = p->adc_bits;
   hw->dac_bits = p->dac_bits;
+  int *fld[4] = {&hw->adc_per_pair, &hw->in_sign_magnitude, &hw->in_range_static,
+                 &hw->adc_cal_per_slice};
+  for (int i = 0; i < 4; i++)
+    if (st->per[i] >= 0) *fld[i] = st->per[i];
   return map_hw_validate(hw, !strcmp(p->hardware, "default") ? "hw" : p->hardware);
 }
 
@@ -299,7 +358,7 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
   map_stream csl = {0};
   int rc = -1;
   job_metrics_nan(m);
-  if (job_hw(p, &hw)) return mon_fail_ctx("job %lld", (long long)p->index);
+  if (job_hw(st, p, &hw)) return mon_fail_ctx("job %lld", (long long)p->index);
   const map_strategy *sg = map_strategy_find(p->mapping);
   if (!sg) return mon_fail_ctx("job %lld", (long long)p->index);
   if (job_map_model(st, p, &mm, &rm)) goto out;
@@ -314,7 +373,16 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
     cfg.seed = (uint64_t)p->seed;
     if (st->calibrated) cfg.adc_range = CIM_ADC_CALIBRATED;
     if (st->percentile > 0) cfg.adc_percentile = st->percentile;
+    if (st->in_percentile > 0) cfg.in_percentile = st->in_percentile;
     if (cim_runner_create(&run, &mm, &hw, sg->id, NULL, &cfg)) goto out;
+    if (st->heldout) {
+      const uint8_t *ct;
+      size_t nct;
+      if (cim_heldout_text(st->eval, st->neval, rm->model.cfg.n_positions, rm->positions,
+                           st->cal_positions, &ct, &nct) ||
+          cim_calibrate_model(run, &rm->model, ct, nct, st->cal_positions))
+        goto out;
+    }
   }
 
   /* Accuracy: the model with every linear layer executed by the simulator. */
@@ -407,6 +475,13 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
     }
   }
   m->weights = weights;
+  m->adc_per_pair = hw.adc_per_pair;
+  m->in_sign_magnitude = hw.in_sign_magnitude;
+  m->in_range_static = hw.in_range_static;
+  m->adc_calibrated = st->calibrated;
+  m->adc_cal_per_slice = hw.adc_cal_per_slice;
+  m->cal_heldout = st->heldout;
+  if (run) m->in_clip_frac = cim_runner_input_clip_frac(run);
   if (err_n) m->out_rel_err = err_sum / err_n;
   rc = 0;
 out:

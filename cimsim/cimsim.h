@@ -72,6 +72,18 @@ int cim_linear_hook(void *ctx, int layer, mon_lin_kind kind, const mon_linear *l
                     int batch, const float *x, float *y);
 /* Mean over the vectors seen by the hook of ||y_analog - y_float|| / ||y_float||, per map layer. */
 double cim_runner_layer_err(const cim_runner *r, int layer);
+/* Held-out calibration of a runner built from cim_model_from_mon(m): runs the model over the
+ * first `positions` next-character positions of `text` (one batch, so every layer calibrates on
+ * all of them) with the hook, which calibrates each layer that needs it (ADC ranges, static input
+ * ranges), then zeroes the accumulated errors and clip counts. Pass text disjoint from the
+ * evaluation text (cim_heldout_text). No-op when nothing needs calibration. */
+int cim_calibrate_model(cim_runner *r, const mon_model *m, const uint8_t *text, size_t len,
+                        int64_t positions);
+/* The calibration text of an evaluation on eval[0, neval) scoring `positions` with the model's
+ * context T: the last ceil(cal_positions / T) * T + 1 bytes, which must not overlap the
+ * ceil(positions / T) * T + 1 bytes the evaluation reads (else fails naming both sizes). */
+int cim_heldout_text(const uint8_t *eval, size_t neval, int T, int64_t positions,
+                     int64_t cal_positions, const uint8_t **cal, size_t *ncal);
 
 /* Calibrates layer `layer` on calibration inputs x (batch, in), factor by factor as the data
  * flows: with hw.in_range_static, each factor's input scale (cim_config.in_percentile-th

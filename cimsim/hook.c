@@ -66,3 +66,33 @@ double cim_runner_layer_err(const cim_runner *r, int layer) {
   if (layer < 0 || layer >= r->mm->nlayers || !r->lay[layer].err_n) return 0;
   return r->lay[layer].err_sum / (double)r->lay[layer].err_n;
 }
+
+int cim_calibrate_model(cim_runner *r, const mon_model *m, const uint8_t *text, size_t len,
+                        int64_t positions) {
+  if (!cim_runner_needs_calibration(r)) return 0;
+  int T = m->cfg.n_positions;
+  mon_eval_opts o = {.positions = positions,
+                     .batch = (int)((positions + T - 1) / T),
+                     .hook = cim_linear_hook,
+                     .hook_ctx = r};
+  mon_eval_result res;
+  if (mon_model_eval(m, text, len, &o, &res)) return mon_fail_ctx("held-out calibration");
+  cim_runner_reset_stats(r);
+  return 0;
+}
+
+int cim_heldout_text(const uint8_t *eval, size_t neval, int T, int64_t positions,
+                     int64_t cal_positions, const uint8_t **cal, size_t *ncal) {
+  if (T < 1 || positions < 1 || cal_positions < 1)
+    return mon_fail("held-out calibration: positions %lld, calibration positions %lld: expected "
+                    ">= 1",
+                    (long long)positions, (long long)cal_positions);
+  size_t used = (size_t)((positions + T - 1) / T) * (size_t)T + 1;
+  size_t need = (size_t)((cal_positions + T - 1) / T) * (size_t)T + 1;
+  if (used + need > neval)
+    return mon_fail("held-out calibration: the evaluation reads %zu bytes and the calibration "
+                    "%zu, the evaluation text has %zu: fewer positions or calibration positions",
+                    used, need, neval);
+  *cal = eval + neval - need, *ncal = need;
+  return 0;
+}

@@ -166,6 +166,15 @@ typedef struct {
   int64_t steps;       /* array drive steps per token, summed over arrays */
   double utilization;  /* used cells / total cells, 0..1 */
   int64_t weights;     /* weights mapped (nonzeros of all linear layers) */
+  /* periphery conventions the job ran with (hardware file + options, docs/analog-model.md);
+   * 0 = moncim's defaults */
+  int64_t adc_per_pair;      /* 1: one signed conversion per G+/G- pair */
+  int64_t in_sign_magnitude; /* 1: sign-magnitude inputs */
+  int64_t in_range_static;   /* 1: static per-factor input range */
+  int64_t adc_calibrated;    /* 1: calibrated ADC ranges */
+  int64_t adc_cal_per_slice; /* 1: one calibrated range per line shared by all DAC steps */
+  int64_t cal_heldout;       /* 1: calibrated on held-out text, 0: on the first batch */
+  double in_clip_frac;       /* static input range: clipped / quantized input elements */
 } job_metrics;
 
 #define JOB_LAYER_NAME_LEN 48

@@ -692,7 +692,8 @@ void job_metrics_nan(job_metrics *m) {
                  &m->area_adc_mm2,
                  &m->area_dac_mm2,
                  &m->area_digital_mm2,
-                 &m->utilization};
+                 &m->utilization,
+                 &m->in_clip_frac};
   for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
 }
 

@@ -430,8 +430,35 @@ def real():
     p = run(sweep_cmd(1, bad, os.path.join(ARGS.work, "bad.h5")), expect=None)
     check(p.returncode != 0 and "adc_range" in p.stderr and "sometimes" in p.stderr,
           "a bad option.adc_range is rejected naming it: %s" % p.stderr)
+    # periphery options: recorded per row; one conversion per pair halves the conversions;
+    # a static input range calibrated on held-out text counts its clipping
+    per = os.path.join(ARGS.work, "per.sweep")
+    with open(per, "w") as f:
+        f.write(open(cal).read().replace("name = cal", "name = per")
+                + "option.adc_per = pair\noption.in_encoding = signmag\n"
+                + "option.in_range = static\noption.adc_cal = slice\n"
+                + "option.calibrate_on = heldout\noption.calibrate_positions = 256\n")
+    perout = os.path.join(ARGS.work, "per.h5")
+    run(sweep_cmd(1, per, perout), threads=2)
+    q = read(perout)[0]["jobs"]
+    check(len(q) == 1 and q["status"][0] == c["status"][0], "periphery sweep ran its job")
+    check(all(q[k][0] == 1 for k in ("adc_per_pair", "in_sign_magnitude", "in_range_static",
+                                     "adc_calibrated", "adc_cal_per_slice", "cal_heldout"))
+          and all(c[k][0] == 0 for k in ("adc_per_pair", "in_sign_magnitude", "in_range_static",
+                                         "adc_cal_per_slice", "cal_heldout")),
+          "periphery settings recorded in the rows")
+    check(q["conversions"][0] * 2 * 8 == c["conversions"][0] * 7,
+          "pair + sign-magnitude: conversions x 7/16: %s vs %s" % (q["conversions"], c["conversions"]))
+    check(0 <= q["in_clip_frac"][0] < 0.01 and c["in_clip_frac"][0] == 0
+          and np.isfinite(q["bpc"][0]), "clip fraction %s" % q["in_clip_frac"])
+    bad2 = os.path.join(ARGS.work, "badper.sweep")
+    with open(bad2, "w") as f:
+        f.write(open(per).read().replace("option.in_encoding = signmag", "option.in_encoding = bcd"))
+    p = run(sweep_cmd(1, bad2, os.path.join(ARGS.work, "badper.h5")), expect=None)
+    check(p.returncode != 0 and "in_encoding" in p.stderr and "bcd" in p.stderr,
+          "a bad option.in_encoding is rejected naming it: %s" % p.stderr)
     print("real: identical results for -np 1/2 and 1/2 threads; 12-bit ideal ~ float; "
-          "calibrated ADC ranges beat full scale at 5 bits")
+          "calibrated ADC ranges beat full scale at 5 bits; periphery options in the rows")
 
 
 def main():
