@@ -14,7 +14,8 @@ static void usage(FILE *f) {
       f, "usage: moncim bench mvm [--batch B] [--repeat R] [--nblocks N] [--size n]\n"
          "                        [--hw FILE] [--noise SPEC] [--adc-bits A]\n\n"
          "Figure of merit: effective analog MACs per second = driven rows x converted columns\n"
-         "x device columns per weight (slices) x DAC steps x vectors / s, for an n x n Linear\n"
+         "x converted lines per weight (device columns, or G+/G- pairs with adc_per_pair)\n"
+         "x DAC steps x vectors / s, for an n x n Linear\n"
          "layer and an n x n Monarch layer (nblocks) under SparseMap and DenseMap, on a batch of\n"
          "B vectors, with read noise and finite ADCs on. In the same run, OpenBLAS SGEMM performs\n"
          "the same products (same shapes, same threads) without digits, noise or ADC; the ratio\n"
@@ -127,10 +128,13 @@ int bench_cmd_bench(int argc, char **argv) {
   }
   bench_version(stdout);
   printf("# bench mvm: %dx%d layer, Monarch nblocks %d, batch %d, %d repeats, arrays %dx%d,\n"
-         "# in_bits %d dac_bits %d (%d steps), w_bits %d cell_bits %d (%d device columns per "
-         "weight), adc_bits %d, noise '%s'\n",
+         "# in_bits %d dac_bits %d (%d steps), w_bits %d cell_bits %d (%d device columns, %d "
+         "converted lines per weight), adc_bits %d, noise '%s'\n"
+         "# periphery: ADC per %s, inputs %s, input range %s\n",
          n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
-         hw.w_bits, hw.cell_bits, map_hw_slices(&hw), hw.adc_bits, noise);
+         hw.w_bits, hw.cell_bits, map_hw_slices(&hw), map_hw_conv_lines(&hw), hw.adc_bits, noise,
+         hw.adc_per_pair ? "pair" : "column", hw.in_sign_magnitude ? "sign-magnitude" : "twos",
+         hw.in_range_static ? "static" : "dynamic");
   printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "mapping", "arrays", "sim_min",
          "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy", "(ideal)");
   printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "", "", "GMAC/s", "GMAC/s",
@@ -146,8 +150,9 @@ int bench_cmd_bench(int argc, char **argv) {
       break;
     }
     double macs = cim_runner_macs(r, 0) * B;
-    /* warm-up, untimed */
-    if (cim_runner_apply(r, 0, 0, B, x, y) || cim_runner_sgemm_equiv(r, 0, B)) {
+    /* calibration (static input range, calibrated ADC) and warm-up, untimed */
+    if ((cim_runner_needs_calibration(r) && cim_runner_calibrate(r, 0, B, x)) ||
+        cim_runner_apply(r, 0, 0, B, x, y) || cim_runner_sgemm_equiv(r, 0, B)) {
       rc = bench_error(CMD, "%s", mon_errmsg());
       cim_runner_destroy(r);
       break;
@@ -178,6 +183,7 @@ int bench_cmd_bench(int argc, char **argv) {
       cim_runner *rv;
       if (!rc &&
           (cim_runner_create(&rv, cases[c].monarch ? &mmon : &md, &hv, cases[c].st, NULL, &cv) ||
+           (cim_runner_needs_calibration(rv) && cim_runner_calibrate(rv, 0, B, x)) ||
            cim_runner_apply(rv, 0, 0, B, x, y)))
         rc = bench_error(CMD, "%s", mon_errmsg());
       else if (!rc) {
