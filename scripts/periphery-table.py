@@ -94,8 +94,8 @@ def main():
         e0 = run(pair, signmag, static, adc, "", 1, 1)
         en = np.mean([run(pair, signmag, static, adc, NOISE, s, 8) for s in (1, 2, 3, 4)])
         adcs = {"fullscale": "full scale", "step": "calibrated per step", "slice": "calibrated per slice"}
-        print(f"| {'pair (signed)' if pair else 'device column'} | "
-              f"{'sign-magnitude' if signmag else "two's complement"} | "
+        enc = "sign-magnitude" if signmag else "two's complement"
+        print(f"| {'pair (signed)' if pair else 'device column'} | {enc} | "
               f"{'static' if static else 'dynamic'} | {adcs[adc]} | {e0:.4f} | {en:.4f} |")
         sys.stdout.flush()
     return 0
