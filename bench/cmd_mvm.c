@@ -12,28 +12,29 @@
 static const char *CMD = "mvm";
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: moncim mvm --weights W.safetensors --tensor NAME --inputs X.safetensors\n"
-          "                  [--input-tensor x] [--hw FILE] [--mapping linear|sparse|dense|auto]\n"
-          "                  [--adc-bits A] [--dac-bits D] [--in-bits I] [--w-bits W]\n"
-          "                  [--cell-bits C] [--encoding differential|offset] [--lossless]\n"
-          "                  [--array-size m]\n"
-          "                  [--adc-range fullscale|calibrated] [--percentile P]\n"
-          "                  [--adc-per column|pair] [--in-encoding twos|signmag]\n"
-          "                  [--in-range dynamic|static] [--in-percentile P] [--adc-cal step|slice]\n"
-          "                  [--calibrate-on X2.safetensors]\n"
-          "                  [--noise SPEC] [--seed N] [--repeat K] --out Y.safetensors\n\n"
-          "W: tensor NAME of shape (out, in) (moncim orientation, y = W x), or the Monarch\n"
-          "factors NAME.blkdiag1 (k, q, p) and NAME.blkdiag2 (l, s, r) (in = k p, out = l s).\n"
-          "X: tensor (N, in) or (in). Output Y.safetensors: 'y' (K, N, out) simulated outputs\n"
-          "(repeat k draws read noise for vector i with key row k*N + i; programming noise,\n"
-          "drift and faults are one programmed chip per --seed) and 'y_ref' (N, out), the float\n"
-          "product. Signed inputs: in_bits two's complement with per-vector symmetric scale\n"
-          "max|x| / (2^(in_bits-1) - 1); weights: w_bits symmetric, one scale per matrix/factor\n"
-          "(docs/analog-model.md). --adc-range calibrated clips at the P-th percentile (default\n"
-          "99.99) of |column sums| measured on these inputs, or on the tensor of the same name in\n"
-          "X2 with --calibrate-on (also the data of --in-range static). Periphery conventions\n"
-          "(default: the hardware file's):\n" BENCH_SIM_PERIPHERY_USAGE);
+  fprintf(
+      f,
+      "usage: moncim mvm --weights W.safetensors --tensor NAME --inputs X.safetensors\n"
+      "                  [--input-tensor x] [--hw FILE] [--mapping linear|sparse|dense|auto]\n"
+      "                  [--adc-bits A] [--dac-bits D] [--in-bits I] [--w-bits W]\n"
+      "                  [--cell-bits C] [--encoding differential|offset] [--lossless]\n"
+      "                  [--array-size m]\n"
+      "                  [--adc-range fullscale|calibrated] [--percentile P]\n"
+      "                  [--adc-per column|pair] [--in-encoding twos|signmag]\n"
+      "                  [--in-range dynamic|static] [--in-percentile P] [--adc-cal step|slice]\n"
+      "                  [--calibrate-on X2.safetensors]\n"
+      "                  [--noise SPEC] [--seed N] [--repeat K] --out Y.safetensors\n\n"
+      "W: tensor NAME of shape (out, in) (moncim orientation, y = W x), or the Monarch\n"
+      "factors NAME.blkdiag1 (k, q, p) and NAME.blkdiag2 (l, s, r) (in = k p, out = l s).\n"
+      "X: tensor (N, in) or (in). Output Y.safetensors: 'y' (K, N, out) simulated outputs\n"
+      "(repeat k draws read noise for vector i with key row k*N + i; programming noise,\n"
+      "drift and faults are one programmed chip per --seed) and 'y_ref' (N, out), the float\n"
+      "product. Signed inputs: in_bits two's complement with per-vector symmetric scale\n"
+      "max|x| / (2^(in_bits-1) - 1); weights: w_bits symmetric, one scale per matrix/factor\n"
+      "(docs/analog-model.md). --adc-range calibrated clips at the P-th percentile (default\n"
+      "99.99) of |column sums| measured on these inputs, or on the tensor of the same name in\n"
+      "X2 with --calibrate-on (also the data of --in-range static). Periphery conventions\n"
+      "(default: the hardware file's):\n" BENCH_SIM_PERIPHERY_USAGE);
 }
 
 int bench_cmd_mvm(int argc, char **argv) {
@@ -212,8 +213,7 @@ int bench_cmd_mvm(int argc, char **argv) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }
-  if (cim_runner_needs_calibration(run) &&
-      cim_runner_calibrate(run, 0, xc ? Nc : N, xc ? xc : x))
+  if (cim_runner_needs_calibration(run) && cim_runner_calibrate(run, 0, xc ? Nc : N, xc ? xc : x))
     rc = bench_error(CMD, "%s", mon_errmsg());
   else if (xc && !cim_runner_needs_calibration(run))
     fprintf(stderr, "moncim mvm: note: --calibrate-on has no effect (full-scale ADC, dynamic "
@@ -235,7 +235,8 @@ int bench_cmd_mvm(int argc, char **argv) {
   mon_st_writer *sw = mon_st_writer_create();
   int64_t shy[3] = {K, N, nout}, shr[2] = {N, nout};
   char hwtxt[64], seedtxt[32], pertxt[160], cliptxt[32];
-  snprintf(pertxt, sizeof pertxt, "adc_per %s, in_encoding %s, in_range %s, adc_range %s, adc_cal %s",
+  snprintf(pertxt, sizeof pertxt,
+           "adc_per %s, in_encoding %s, in_range %s, adc_range %s, adc_cal %s",
            hw.adc_per_pair ? "pair" : "column", hw.in_sign_magnitude ? "signmag" : "twos",
            hw.in_range_static ? "static" : "dynamic",
            cfg.adc_range == CIM_ADC_CALIBRATED ? "calibrated" : "fullscale",
@@ -252,8 +253,7 @@ int bench_cmd_mvm(int argc, char **argv) {
       mon_st_writer_meta(sw, "encoding", hw.differential ? "differential" : "offset") ||
       mon_st_writer_meta(sw, "noise", noise) || mon_st_writer_meta(sw, "seed", seedtxt) ||
       mon_st_writer_meta(sw, "periphery", pertxt) ||
-      mon_st_writer_meta(sw, "in_clip_frac", cliptxt) ||
-      mon_st_writer_write(sw, out))
+      mon_st_writer_meta(sw, "in_clip_frac", cliptxt) || mon_st_writer_write(sw, out))
     rc = bench_error(CMD, "%s: %s", out, mon_errmsg());
   mon_st_writer_destroy(sw);
   if (!rc)

@@ -52,15 +52,14 @@ enum {
 
 /* Usage lines of the periphery options, shared by the commands' help texts. */
 #define BENCH_SIM_PERIPHERY_USAGE                                                                  \
-  "  --adc-per column|pair      ADC per device column, or after the analog G+ - G- subtraction\n" \
-  "                             (signed, one conversion per pair; needs differential)\n"          \
-  "  --in-encoding twos|signmag two's complement inputs, or sign + magnitude drive\n"             \
-  "  --in-range dynamic|static  per-vector input scale, or one calibrated scale per factor\n"     \
-  "                             (clipped elements counted)\n"                                     \
-  "  --in-percentile P          static input full scale at this percentile of |x| (100)\n"       \
-  "  --adc-cal step|slice       calibrated ADC range per (DAC step, line) or per line\n"          \
+  "  --adc-per column|pair      ADC per device column, or after the analog G+ - G- subtraction\n"  \
+  "                             (signed, one conversion per pair; needs differential)\n"           \
+  "  --in-encoding twos|signmag two's complement inputs, or sign + magnitude drive\n"              \
+  "  --in-range dynamic|static  per-vector input scale, or one calibrated scale per factor\n"      \
+  "                             (clipped elements counted)\n"                                      \
+  "  --in-percentile P          static input full scale at this percentile of |x| (100)\n"         \
+  "  --adc-cal step|slice       calibrated ADC range per (DAC step, line) or per line\n"           \
   "                             (weight slice) shared by all steps\n"
-
 
 void bench_sim_opts_init(bench_sim_opts *o, const char *strategy);
 /* Parses option code ch: 1 if it is a shared option (stored), 0 if not, -1 on a bad value (the

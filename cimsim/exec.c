@@ -136,8 +136,8 @@ adc_row_codes_wide(int n, const float *restrict o, const float *restrict ov, flo
  * LSB = range / (2^bits - 1) when bits are fewer than the lossless bits lb = ceil(log2(range +
  * 1)); else 2^(lb - bits) levels, so a converter with at least the lossless bits reproduces
  * integer sums exactly (and resolves fractions of a level beyond). */
-static void adc_range_d(const cim_runner *R, const cblk *K, int k, int j, double *lo,
-                        double *delta, double *cmax) {
+static void adc_range_d(const cim_runner *R, const cblk *K, int k, int j, double *lo, double *delta,
+                        double *cmax) {
   int dmin, dmax;
   cim_digit_range(R, k, &dmin, &dmax);
   double lmin = R->ncv != R->nsl ? -R->L : 0, lmax = R->L;
@@ -216,9 +216,10 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
                 s->OV, N);
   }
   /* a pair line sums the read noise of two devices */
-  float vconst = K->V ? 0.0f
-                      : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L *
-                                (R->ncv != R->nsl ? 2 : 1));
+  float vconst =
+      K->V
+          ? 0.0f
+          : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L * (R->ncv != R->nsl ? 2 : 1));
   float lo[64], delta[64], cmax[64];
   int dbl = 0; /* some range needs the double-precision ADC */
   for (int k = 0; k < S; k++)
@@ -229,8 +230,8 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
   /* integer-code path: full-scale ranges and sum_j |w_j| (2^bits - 1) < 2^24 */
   double sumw = 0, sumabs = 0;
   for (int j = 0; j < nsl; j++) sumw += R->slice_w[j], sumabs += fabs(R->slice_w[j]);
-  int codes_ok = (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64 &&
-                 !dbl;
+  int codes_ok =
+      (R->cfg.adc_range != CIM_ADC_CALIBRATED || R->cfg.lossless) && S * nsl <= 64 && !dbl;
   for (int t = 0; t < S * nsl && codes_ok; t++) codes_ok = sumabs * cmax[t] < 16777216.0;
   int wide = codes_ok && nc < 64 && nsl <= 64;
   for (int j = 0; j < nsl && wide; j++)

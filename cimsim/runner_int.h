@@ -33,7 +33,7 @@ typedef struct {
   int calibrated;
   double in_scale;          /* hw.in_range_static: the factor's calibrated input scale, 0 = none */
   int64_t in_clip, in_seen; /* hw.in_range_static: input elements clipped / quantized */
-  double alpha; /* global drift compensation factor (1 = none) */
+  double alpha;             /* global drift compensation factor (1 = none) */
   int layer;
 } cfac;
 

@@ -79,10 +79,6 @@ static const hw_field hw_fields[] = {
     FI(adc_bits, 1, 32, "bits"),
     FI(cols_per_adc, 1, 65536, "columns"),
     FI(differential, 0, 1, "0 or 1"),
-    FI(adc_per_pair, 0, 1, "0 or 1"),
-    FI(in_sign_magnitude, 0, 1, "0 or 1"),
-    FI(in_range_static, 0, 1, "0 or 1"),
-    FI(adc_cal_per_slice, 0, 1, "0 or 1"),
     FD(t_read_ns, 0, 1e9, "ns"),
     FD(t_adc_ns, 0, 1e9, "ns"),
     FD(t_digital_ns, 0, 1e9, "ns"),
@@ -100,6 +96,10 @@ static const hw_field hw_fields[] = {
     FD(adc_area_cap_frac, 0, 1, "fraction"),
     FD(e_buffer_pj, 0, 1e9, "pJ"),
     FI(digital_lanes, 1, 1 << 20, "elements per digital cycle"),
+    FI(adc_per_pair, 0, 1, "0 or 1"),
+    FI(in_sign_magnitude, 0, 1, "0 or 1"),
+    FI(in_range_static, 0, 1, "0 or 1"),
+    FI(adc_cal_per_slice, 0, 1, "0 or 1"),
 };
 static const int nhw_fields = (int)(sizeof hw_fields / sizeof hw_fields[0]);
 

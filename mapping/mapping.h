@@ -40,14 +40,6 @@ typedef struct {
   int adc_bits;        /* ADC resolution, bits */
   int cols_per_adc;    /* columns multiplexed onto one ADC (ADCs per array = cols / cols_per_adc) */
   int differential;    /* 1: signed weights as a G+/G- column pair; 0: offset column */
-  /* Periphery conventions (docs/analog-model.md, "Periphery conventions"); 0 = moncim's own. */
-  int adc_per_pair;      /* 1: G+ - G- subtracted in analog, one signed conversion per pair */
-  int in_sign_magnitude; /* 1: inputs as sign + magnitude (in_bits - 1 magnitude bits in DAC
-                            steps of +-digits); 0: two's complement */
-  int in_range_static;   /* 1: one input scale per factor, calibrated, with clipping; 0: per
-                            vector max|x| */
-  int adc_cal_per_slice; /* calibrated ADC ranges: 1: one range per converted weight slice shared
-                            by all DAC steps; 0: one per (DAC step, converted column) */
   double t_read_ns;    /* analog integrate (one DAC step, all driven rows), ns */
   double t_adc_ns;     /* one ADC conversion, ns */
   double t_digital_ns; /* one digital vector op per element (accumulate/permute/shift-add), ns */
@@ -68,6 +60,14 @@ typedef struct {
   double adc_area_cap_frac; /* share of a_adc_mm2 in the 2^B capacitor DAC at adc_ref_bits */
   double e_buffer_pj;       /* energy per activation/partial-sum word read or written, pJ */
   int digital_lanes;        /* elements a digital op (ACCUM/PERMUTE/DIGITAL) does per t_digital */
+  /* Periphery conventions (docs/analog-model.md, "Periphery conventions"); 0 = moncim's own. */
+  int adc_per_pair;      /* 1: G+ - G- subtracted in analog, one signed conversion per pair */
+  int in_sign_magnitude; /* 1: inputs as sign + magnitude (in_bits - 1 magnitude bits in DAC
+                            steps of +-digits); 0: two's complement */
+  int in_range_static;   /* 1: one input scale per factor, calibrated, with clipping; 0: per
+                            vector max|x| */
+  int adc_cal_per_slice; /* calibrated ADC ranges: 1: one range per converted weight slice shared
+                            by all DAC steps; 0: one per (DAC step, converted column) */
 } map_hw;
 
 /* Cited defaults (256 x 256, ISAAC-derived numbers, see configs/hw-default.json). */

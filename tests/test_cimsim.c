@@ -748,7 +748,7 @@ static double signmag_noise_case(int pair, int signmag) {
   double *ex = malloc(B * out * sizeof(double));
   map_model mm;
   model_int(&mm, w, out, in, pair ? 127 : 63, 0, 19); /* weight scale 1 */
-  inputs_int(x, B, in, -127, 40, 127, 20); /* mostly negative */
+  inputs_int(x, B, in, -127, 40, 127, 20);            /* mostly negative */
   exact_int(w, out, in, B, x, ex);
   map_hw hw = hw_small(32);
   hw.differential = pair, hw.adc_per_pair = pair, hw.in_sign_magnitude = signmag;
@@ -785,16 +785,15 @@ static double signmag_noise_case(int pair, int signmag) {
       zs[b * out + o] = z, s2 += z * z;
     }
   double v = s2 / n, zz;
-  cr_expect(var_ok(v, 1, 3, n, &zz), "pair %d signmag %d: normalised variance %g (z = %.2f)",
-            pair, signmag, v, zz);
+  cr_expect(var_ok(v, 1, 3, n, &zz), "pair %d signmag %d: normalised variance %g (z = %.2f)", pair,
+            signmag, v, zz);
   qsort(zs, n, sizeof(double), cmpd);
   double D = 0;
   for (long i = 0; i < n; i++) {
     double F = norm_cdf(zs[i]);
     D = fmax(D, fmax(fabs(F - (double)i / n), fabs((double)(i + 1) / n - F)));
   }
-  cr_expect_lt(D, 1.628 / sqrt((double)n), "pair %d signmag %d: KS statistic %g", pair, signmag,
-               D);
+  cr_expect_lt(D, 1.628 / sqrt((double)n), "pair %d signmag %d: KS statistic %g", pair, signmag, D);
   free(zs);
   cim_runner_destroy(r);
   map_model_destroy(&mm);
@@ -892,9 +891,9 @@ Test(cimsim, periphery_cost_counts) {
     hw.adc_per_pair = v == 1, hw.in_sign_magnitude = v == 2;
     cim_runner *r;
     cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_LINEAR, NULL, NULL), 0, "%s", mon_errmsg());
-    cr_assert_eq(cim_cost_compute(&c[v], NULL, cim_runner_stream(r), cim_runner_mapping(r), &mm,
-                                  &hw),
-                 0, "%s", mon_errmsg());
+    cr_assert_eq(
+        cim_cost_compute(&c[v], NULL, cim_runner_stream(r), cim_runner_mapping(r), &mm, &hw), 0,
+        "%s", mon_errmsg());
     cim_runner_destroy(r);
   }
   cr_expect_eq(c[0].conversions, 2 * c[1].conversions, "%lld vs %lld per pair",
