@@ -391,6 +391,7 @@ static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, c
     if (!(v[t] = malloc((size_t)cap * sizeof(float)))) rc = mon_fail("cimsim: out of memory");
   int64_t total = 0;
   for (int i = 0; i < F->nblk; i++) total += (int64_t)R->blk[F->blk0 + i].nc * B;
+  if (ns == nsl) total *= S; /* one pooled sample per line over all steps */
   int stride = (int)(total / cap + 1);
   int chunk = chunk_of(R, B);
   for (int i = 0; i < F->nblk && !rc; i++) {
