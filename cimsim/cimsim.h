@@ -105,7 +105,8 @@ double cim_runner_input_clip_frac(const cim_runner *r);
 /* Zeroes the accumulated per-layer output errors and clip counts (after a calibration pass). */
 void cim_runner_reset_stats(cim_runner *r);
 /* Effective analog MACs per input vector of a layer: sum over its MVM blocks of driven rows x
- * converted columns x device columns per weight (slices) x DAC steps. */
+ * converted columns x converted lines per weight (device columns, or G+/G- pairs with
+ * hw.adc_per_pair) x DAC steps. */
 double cim_runner_macs(const cim_runner *r, int layer);
 /* The same SGEMMs as cim_runner_apply on a batch (shapes, threads), without digits, noise and
  * ADC: the "sgemm on the equivalent work" of `moncim bench mvm`. */

@@ -158,7 +158,9 @@ static void adc_range_d(const cim_runner *R, const cblk *K, int k, int j, double
    * the grid; fewer: the range split evenly over the codes, and a bipolar range (+-P) over
    * 2^bits - 2 LSBs, so that code 2^(bits-1) - 1 is an exact zero (a symmetric mid-tread
    * signed ADC: +-(2^(bits-1) - 1) LSB; the top code stays unused) */
-  double d = bits >= lb ? ldexp(1.0, lb - bits) : flo == -fhi ? nlev / (codes - 1) : nlev / codes;
+  double d = bits >= lb                ? ldexp(1.0, lb - bits)
+             : flo == -fhi && bits > 1 ? nlev / (codes - 1)
+                                       : nlev / codes;
   *lo = flo, *delta = d, *cmax = codes;
 }
 
