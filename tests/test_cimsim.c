@@ -954,3 +954,55 @@ Test(cimsim, static_input_range_clips_and_counts) {
   map_model_destroy(&mm);
   free(w);
 }
+
+/* Held-out calibration: the calibration text is the end of the evaluation split and never
+ * overlaps the bytes the evaluation reads (else a clear error); calibrating the zoo model on it
+ * calibrates every layer (ADC ranges and static input ranges), leaves no error or clip counts
+ * behind, and differs from calibrating on the evaluation's first batch (other data). */
+Test(cimsim, heldout_calibration_disjoint) {
+  uint8_t *train = NULL, *eval = NULL;
+  size_t ntrain = 0, neval = 0;
+  cr_assert_eq(mon_kjv_text(&train, &ntrain, &eval, &neval), 0, "%s", mon_errmsg());
+  const uint8_t *ct;
+  size_t nct;
+  cr_assert_eq(cim_heldout_text(eval, neval, 128, 4096, 1000, &ct, &nct), 0, "%s", mon_errmsg());
+  cr_expect_eq(nct, (size_t)(8 * 128 + 1));
+  cr_expect(ct + nct == eval + neval && ct >= eval + 32 * 128 + 1, "calibration overlaps");
+  cr_expect_neq(cim_heldout_text(eval, neval, 128, (int64_t)neval - 100, 1000, &ct, &nct), 0);
+  cr_expect(strstr(mon_errmsg(), "calibration"), "%s", mon_errmsg());
+  cr_assert_eq(cim_heldout_text(eval, neval, 128, 128, 128, &ct, &nct), 0);
+  mon_model m;
+  cr_assert_eq(mon_model_load(&m, MONCIM_SOURCE_DIR "/models/kjv-nb16"), 0, "%s", mon_errmsg());
+  map_model mm;
+  cr_assert_eq(cim_model_from_mon(&mm, &m, m.cfg.n_positions), 0, "%s", mon_errmsg());
+  map_hw hw;
+  map_hw_default(&hw);
+  hw.adc_bits = 5, hw.in_range_static = 1;
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  cfg.adc_range = CIM_ADC_CALIBRATED;
+  cim_runner *a, *b;
+  cr_assert_eq(cim_runner_create(&a, &mm, &hw, MAP_SPARSE, NULL, &cfg), 0, "%s", mon_errmsg());
+  cr_assert_eq(cim_runner_create(&b, &mm, &hw, MAP_SPARSE, NULL, &cfg), 0, "%s", mon_errmsg());
+  cr_assert_eq(cim_calibrate_model(a, &m, ct, nct, 128), 0, "%s", mon_errmsg());
+  for (int l = 0; l < mm.nlayers; l++) {
+    cr_expect(cim_runner_is_calibrated(a, l), "layer %d not calibrated", l);
+    int64_t c, n;
+    cr_assert_eq(cim_runner_input_clip(a, l, &c, &n), 0);
+    cr_expect_eq(c + n, 0, "layer %d: counts left from the calibration pass", l);
+    cr_expect_eq(cim_runner_layer_err(a, l), 0.0);
+  }
+  /* the same first batch of the evaluation text through both: b calibrates on it, a does not */
+  mon_eval_opts o = {.positions = 128, .hook = cim_linear_hook, .hook_ctx = a};
+  mon_eval_result ra, rb;
+  cr_assert_eq(mon_model_eval(&m, eval, neval, &o, &ra), 0, "%s", mon_errmsg());
+  o.hook_ctx = b;
+  cr_assert_eq(mon_model_eval(&m, eval, neval, &o, &rb), 0, "%s", mon_errmsg());
+  cr_expect_neq(ra.bpc, rb.bpc, "held-out and first-batch calibration gave the same result");
+  cr_expect_gt(cim_runner_input_clip_frac(a), 0.0, "evaluation inputs beyond the held-out range");
+  cr_expect_eq(cim_runner_input_clip_frac(b), 0.0, "calibrated on its own data, max: no clip");
+  cim_runner_destroy(a), cim_runner_destroy(b);
+  map_model_destroy(&mm);
+  mon_model_destroy(&m);
+  free(train), free(eval);
+}
