@@ -133,8 +133,8 @@ int bench_cmd_simulate(int argc, char **argv) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }
-  cim_cost cost;
-  if (cim_cost_compute(&cost, NULL, cim_runner_stream(run), cim_runner_mapping(run), &mm, &hw)) {
+  map_cost cost;
+  if (map_cost_compute(&cost, NULL, cim_runner_stream(run), cim_runner_mapping(run), &mm, &hw)) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }

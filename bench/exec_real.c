@@ -294,7 +294,7 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
   map_model mm;
   real_model *rm = NULL;
   cim_runner *run = NULL;
-  cim_cost *lc = NULL;
+  map_cost *lc = NULL;
   map_mapping mpl = {0};
   map_stream csl = {0};
   int rc = -1;
@@ -346,12 +346,12 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
   const map_mapping *mp = run ? cim_runner_mapping(run) : &mpl;
   const map_stream *cs = run ? cim_runner_stream(run) : &csl;
   lc = calloc((size_t)mm.nlayers, sizeof *lc);
-  cim_cost c;
+  map_cost c;
   if (!lc) {
     mon_fail("out of memory");
     goto out;
   }
-  if (cim_cost_compute(&c, lc, cs, mp, &mm, &hw)) goto out;
+  if (map_cost_compute(&c, lc, cs, mp, &mm, &hw)) goto out;
   m->latency_ns = c.latency_ns;
   m->latency_array_ns = c.latency_array_ns;
   m->latency_adc_ns = c.latency_adc_ns;

@@ -93,38 +93,99 @@ static int place_sparse(map_mapping *mp, const int *fs, int nf, const map_hw *hw
 /* ---------------------------------------------------------------- DenseMap */
 
 /* Tiles of all given factors (several factors and layers) share arrays, pooled by tile shape.
- * Uniform pools (h | rows, w | cols) fill the (rows/h) x (cols/w) slot grid block-diagonal by
- * block-diagonal: the j-th slot of an array is diagonal d = j / gr, row band i = j % gr, column
- * slot (i + d) % gc, so each rotated diagonal holds gr consecutive tiles; the rotation is undone
- * by the scheduler's output addresses (block index, never column position). Other shapes are
- * shelf-packed: bands of height h filled left to right, a tile that does not fit is split at the
- * band's end and continues in the next band. One MVM drives one tile's rows (or several tiles
- * sharing the same input rows) and reads only their columns, so a column sums <= h rows. */
+ *
+ * Uniform pools (h | rows, w | cols) have S = (rows/h) x (cols/w) slots per array and need
+ * A = ceil(tiles / S) arrays, the capacity minimum. Slot k of an array is rotated block-diagonal
+ * d = k / gr, row band i = k % gr, column slot (i + d) % gc: the rotation is undone by the
+ * scheduler's output addresses (block index, never column position). Which tile takes which slot
+ * is the layout: INTERLEAVED puts tile j of the pool on array j % A, slot j / A, so the blocks of
+ * one factor (consecutive tiles) sit on distinct arrays and run in parallel, each array holding
+ * blocks of many layers; CONTIGUOUS fills array j / S, slot j % S, so a factor's blocks queue on
+ * one array. Both give the same arrays, cells and utilization.
+ *
+ * Other shapes are shelf-packed (either layout): bands of height h filled left to right, a tile
+ * that does not fit is split at the band's end and continues in the next band.
+ *
+ * One MVM drives one tile's rows (or several tiles sharing the same input rows) and reads only
+ * their columns, so a column sums <= h rows. */
 typedef struct {
   int h, w;
   int uniform;
-  int array, nslot;                      /* uniform: current array, slots used */
+  int ntiles, next;                      /* uniform: tiles in the pool, tiles placed so far */
+  int base, narr;                        /* uniform: first array and arrays of the pool */
+  int array;                             /* shelf: current array */
   int band_row, col;                     /* shelf: current band and column cursor */
-  int step;                              /* next MVM index on the current array */
+  int step;                              /* shelf: next MVM index on the current array */
   int last_f, last_b, last_i0, last_row; /* shelf: tile run that may share an MVM */
 } pool;
 
+static pool *find_pool(pool *pools, int npools, int h, int w) {
+  for (int k = 0; k < npools; k++)
+    if (pools[k].h == h && pools[k].w == w) return &pools[k];
+  return NULL;
+}
+
+static int place_uniform(map_mapping *mp, pool *P, map_piece *pc) {
+  int gr = mp->rows / P->h, gc = mp->cols / P->w, S = gr * gc, j = P->next++;
+  int arr, slot;
+  if (mp->dense_layout == MAP_DENSE_CONTIGUOUS)
+    arr = j / S, slot = j % S;
+  else
+    arr = j % P->narr, slot = j / P->narr;
+  int d = slot / gr, bi = slot % gr;
+  pc->array = P->base + arr;
+  pc->row0 = bi * P->h;
+  pc->col0 = ((bi + d) % gc) * P->w;
+  pc->group = d;
+  pc->step = slot;
+  return 0;
+}
+
+static int place_shelf(map_mapping *mp, int *cap, pool *P, const map_piece *pc) {
+  int done = 0, rc = 0;
+  while (done < pc->no && !rc) {
+    if (P->array < 0 || P->col == mp->cols) {
+      if (P->array >= 0 && P->band_row + 2 * P->h <= mp->rows)
+        P->band_row += P->h;
+      else
+        P->array = mp->narrays++, P->band_row = 0, P->step = 0;
+      P->col = 0;
+      P->last_f = -1;
+    }
+    int take = pc->no - done < mp->cols - P->col ? pc->no - done : mp->cols - P->col;
+    map_piece q = *pc;
+    q.o0 = pc->o0 + done, q.no = take;
+    q.array = P->array, q.row0 = P->band_row, q.col0 = P->col;
+    q.group = P->band_row / P->h;
+    /* same input rows as the previous tile of this band: one MVM computes both */
+    if (P->last_f == q.factor && P->last_b == q.block && P->last_i0 == q.i0 &&
+        P->last_row == q.row0)
+      q.step = P->step - 1;
+    else
+      q.step = P->step++;
+    P->last_f = q.factor, P->last_b = q.block, P->last_i0 = q.i0, P->last_row = q.row0;
+    P->col += take;
+    done += take;
+    rc = push_piece(mp, cap, q);
+  }
+  return rc;
+}
+
 static int place_dense(map_mapping *mp, const int *fs, int nf, const map_hw *hw) {
   (void)hw;
-  int cap = mp->npieces, npools = 0, pcap = 0;
+  int cap = mp->npieces, npools = 0, pcap = 0, rc = 0;
   pool *pools = NULL;
-  int rc = 0;
+  tile_list *tl = calloc((size_t)(nf ? nf : 1), sizeof *tl);
+  if (!tl) return mon_fail("mapping: out of memory");
+  /* pass 1: the pools and their tile counts */
   for (int i = 0; i < nf && !rc; i++) {
-    tile_list tl;
-    if (factor_tiles(mp, fs[i], &tl)) {
+    if (factor_tiles(mp, fs[i], &tl[i])) {
       rc = -1;
       break;
     }
-    for (int j = 0; j < tl.n && !rc; j++) {
-      map_piece pc = tl.p[j];
-      pool *P = NULL;
-      for (int k = 0; k < npools; k++)
-        if (pools[k].h == pc.ni && pools[k].w == pc.no) P = &pools[k];
+    for (int j = 0; j < tl[i].n && !rc; j++) {
+      const map_piece *pc = &tl[i].p[j];
+      pool *P = find_pool(pools, npools, pc->ni, pc->no);
       if (!P) {
         if (npools == pcap) {
           pcap = pcap ? 2 * pcap : 8;
@@ -136,55 +197,40 @@ static int place_dense(map_mapping *mp, const int *fs, int nf, const map_hw *hw)
           pools = np;
         }
         P = &pools[npools++];
-        *P = (pool){.h = pc.ni, .w = pc.no, .array = -1, .last_f = -1};
-        P->uniform = mp->rows % pc.ni == 0 && mp->cols % pc.no == 0;
+        *P = (pool){.h = pc->ni, .w = pc->no, .array = -1, .last_f = -1};
+        P->uniform = mp->rows % pc->ni == 0 && mp->cols % pc->no == 0;
       }
+      P->ntiles++;
+    }
+  }
+  /* the uniform pools' arrays, in order of first appearance */
+  for (int k = 0; k < npools && !rc; k++)
+    if (pools[k].uniform) {
+      int S = (mp->rows / pools[k].h) * (mp->cols / pools[k].w);
+      pools[k].base = mp->narrays;
+      pools[k].narr = (pools[k].ntiles + S - 1) / S;
+      mp->narrays += pools[k].narr;
+    }
+  /* pass 2: slots */
+  for (int i = 0; i < nf && !rc; i++)
+    for (int j = 0; j < tl[i].n && !rc; j++) {
+      map_piece pc = tl[i].p[j];
+      pool *P = find_pool(pools, npools, pc.ni, pc.no);
       if (P->uniform) {
-        int gr = mp->rows / P->h, gc = mp->cols / P->w;
-        if (P->array < 0 || P->nslot == gr * gc)
-          P->array = mp->narrays++, P->nslot = 0, P->step = 0;
-        int d = P->nslot / gr, bi = P->nslot % gr;
-        pc.array = P->array;
-        pc.row0 = bi * P->h;
-        pc.col0 = ((bi + d) % gc) * P->w;
-        pc.group = d;
-        pc.step = P->step++;
-        P->nslot++;
+        place_uniform(mp, P, &pc);
         rc = push_piece(mp, &cap, pc);
-        continue;
-      }
-      /* shelf packing, splitting the tile's columns at band ends */
-      int done = 0;
-      while (done < pc.no && !rc) {
-        if (P->array < 0 || P->col == mp->cols) {
-          if (P->array >= 0 && P->band_row + 2 * P->h <= mp->rows)
-            P->band_row += P->h;
-          else
-            P->array = mp->narrays++, P->band_row = 0, P->step = 0;
-          P->col = 0;
-          P->last_f = -1;
-        }
-        int take = pc.no - done < mp->cols - P->col ? pc.no - done : mp->cols - P->col;
-        map_piece q = pc;
-        q.o0 = pc.o0 + done, q.no = take;
-        q.array = P->array, q.row0 = P->band_row, q.col0 = P->col;
-        q.group = P->band_row / P->h;
-        /* same input rows as the previous tile of this band: one MVM computes both */
-        if (P->last_f == q.factor && P->last_b == q.block && P->last_i0 == q.i0 &&
-            P->last_row == q.row0)
-          q.step = P->step - 1;
-        else
-          q.step = P->step++;
-        P->last_f = q.factor, P->last_b = q.block, P->last_i0 = q.i0, P->last_row = q.row0;
-        P->col += take;
-        done += take;
-        rc = push_piece(mp, &cap, q);
+      } else {
+        rc = place_shelf(mp, &cap, P, &pc);
       }
     }
-    free(tl.p);
-  }
+  for (int i = 0; i < nf; i++) free(tl[i].p);
+  free(tl);
   free(pools);
   return rc;
+}
+
+const char *map_dense_layout_name(map_dense_layout d) {
+  return d == MAP_DENSE_CONTIGUOUS ? "contiguous" : d == MAP_DENSE_INTERLEAVED ? "interleaved" : "?";
 }
 
 /* ---------------------------------------------------------------- table */
@@ -264,9 +310,11 @@ static int cmp_piece(const void *a, const void *b) {
 
 /* Places with a fixed per-layer strategy choice. */
 static int build_with(map_mapping *mp, const map_model *mm, const map_hw *hw,
-                      const map_strategy_id *choice, map_strategy_id requested) {
+                      const map_strategy_id *choice, map_strategy_id requested,
+                      map_dense_layout layout) {
   memset(mp, 0, sizeof *mp);
   mp->strategy = requested;
+  mp->dense_layout = layout;
   mp->rows = hw->rows, mp->cols = hw->cols;
   mp->nlayers = mm->nlayers;
   mp->lmap = calloc((size_t)mm->nlayers, sizeof *mp->lmap);
@@ -310,75 +358,111 @@ static int build_with(map_mapping *mp, const map_model *mm, const map_hw *hw,
   return 0;
 }
 
-/* Per-layer cost of each strategy, measured by mapping the layer alone. */
-static int layer_costs(const map_model *mm, const map_hw *hw, int i, map_objective obj,
+static double objective_of(const map_cost *c, map_objective obj) {
+  return obj == MAP_OBJ_ENERGY ? c->energy_pj : c->latency_ns;
+}
+
+/* The one cost model's objective and the arrays of mm mapped with a per-layer choice. */
+static int cost_with(const map_model *mm, const map_hw *hw, const map_strategy_id *choice,
+                     const map_options *opt, double *obj, int *arrays) {
+  map_mapping mp;
+  map_stream cs;
+  map_cost c;
+  if (build_with(&mp, mm, hw, choice, MAP_AUTO, opt->dense_layout)) return -1;
+  int rc = map_schedule(&cs, &mp, mm, hw);
+  if (!rc) {
+    rc = map_cost_compute(&c, NULL, &cs, &mp, mm, hw);
+    map_stream_destroy(&cs);
+  }
+  *arrays = mp.narrays;
+  map_mapping_destroy(&mp);
+  if (!rc) *obj = objective_of(&c, opt->objective);
+  return rc;
+}
+
+/* Per-layer cost of each strategy under the one cost model, mapping the layer alone. */
+static int layer_costs(const map_model *mm, const map_hw *hw, int i, const map_options *opt,
                        int arrays[MAP_AUTO], double cost[MAP_AUTO]) {
+  map_layer alone = mm->layer[i];
+  alone.npred = 0; /* its inputs are not in the one-layer model */
   map_model one = *mm;
-  one.layer = &mm->layer[i];
+  one.layer = &alone;
   one.nlayers = 1;
   for (int s = 0; s < MAP_AUTO; s++) {
     map_strategy_id ch = (map_strategy_id)s;
-    map_mapping mp;
-    map_stats st;
-    if (build_with(&mp, &one, hw, &ch, ch)) return -1;
-    int rc = map_stats_compute(&st, &mp, &one, hw, NULL);
-    arrays[s] = mp.narrays;
-    cost[s] = obj == MAP_OBJ_ENERGY ? st.est_energy_pj : st.est_latency_ns;
-    map_mapping_destroy(&mp);
-    if (rc) return -1;
+    if (cost_with(&one, hw, &ch, opt, &cost[s], &arrays[s])) return -1;
   }
   return 0;
 }
 
+/* Auto: a greedy per-layer mix (per-layer costs, best gain per extra array within the budget),
+ * then the mix and every pure strategy are costed whole by the one cost model and the best one
+ * within the budget wins, so Auto is never worse than a pure strategy that fits. */
 static int auto_choose(const map_model *mm, const map_hw *hw, const map_options *opt, int budget,
                        const char *budget_field, map_strategy_id *choice) {
   int n = mm->nlayers;
   int(*arr)[MAP_AUTO] = malloc((size_t)n * sizeof *arr);
   double(*cost)[MAP_AUTO] = malloc((size_t)n * sizeof *cost);
-  if (!arr || !cost) return free(arr), free(cost), mon_fail("mapping: out of memory");
+  map_strategy_id *cand = malloc((size_t)n * sizeof *cand);
+  if (!arr || !cost || !cand)
+    return free(arr), free(cost), free(cand), mon_fail("mapping: out of memory");
   int rc = 0;
   long total = 0;
   for (int i = 0; i < n && !rc; i++) {
-    rc = layer_costs(mm, hw, i, opt->objective, arr[i], cost[i]);
+    rc = layer_costs(mm, hw, i, opt, arr[i], cost[i]);
     int best = MAP_DENSE; /* fewest arrays, ties to the better objective */
-    for (int s = 0; s < MAP_AUTO; s++)
+    for (int s = 0; s < MAP_AUTO && !rc; s++)
       if (arr[i][s] < arr[i][best] || (arr[i][s] == arr[i][best] && cost[i][s] < cost[i][best]))
         best = s;
     choice[i] = (map_strategy_id)best;
     total += arr[i][best];
   }
-  if (!rc && budget > 0) {
+  double best_obj = 0;
+  int best_arrays = 0;
+  if (!rc) {
     /* the pooled minimum may be smaller than the per-layer sum: check it exactly */
-    map_mapping mp;
-    rc = build_with(&mp, mm, hw, choice, MAP_AUTO);
-    if (!rc && mp.narrays > budget)
+    rc = cost_with(mm, hw, choice, opt, &best_obj, &best_arrays);
+    if (!rc && budget > 0 && best_arrays > budget)
       rc = mon_fail("%s = %d is too small: the smallest mapping (fewest arrays per layer, pooled) "
                     "needs %d arrays (%d ADCs)",
                     budget_field,
                     !strcmp(budget_field, "budget-adcs") ? budget * map_hw_adcs_per_array(hw)
                                                          : budget,
-                    mp.narrays, mp.narrays * map_hw_adcs_per_array(hw));
-    map_mapping_destroy(&mp);
+                    best_arrays, best_arrays * map_hw_adcs_per_array(hw));
   }
   /* greedy: the change with the best objective gain per extra array that stays in budget */
+  for (int i = 0; i < n; i++) cand[i] = choice[i];
   while (!rc) {
     int bl = -1, bs = -1;
     double bestr = 0;
     for (int i = 0; i < n; i++)
       for (int s = 0; s < MAP_AUTO; s++) {
-        double gain = cost[i][choice[i]] - cost[i][s];
-        long extra = arr[i][s] - arr[i][choice[i]];
-        if (gain <= 1e-9 * cost[i][choice[i]]) continue;
+        double gain = cost[i][cand[i]] - cost[i][s];
+        long extra = arr[i][s] - arr[i][cand[i]];
+        if (gain <= 1e-9 * cost[i][cand[i]]) continue;
         if (budget > 0 && total + extra > budget) continue;
         double r = gain / (double)(extra > 1 ? extra : 1);
         if (r > bestr) bestr = r, bl = i, bs = s;
       }
     if (bl < 0) break;
-    total += arr[bl][bs] - arr[bl][choice[bl]];
-    choice[bl] = (map_strategy_id)bs;
+    total += arr[bl][bs] - arr[bl][cand[bl]];
+    cand[bl] = (map_strategy_id)bs;
+  }
+  /* candidates costed whole: the greedy mix, then each pure strategy */
+  for (int k = -1; k < MAP_AUTO && !rc; k++) {
+    if (k >= 0)
+      for (int i = 0; i < n; i++) cand[i] = (map_strategy_id)k;
+    double o;
+    int a;
+    rc = cost_with(mm, hw, cand, opt, &o, &a);
+    if (!rc && (budget <= 0 || a <= budget) && o < best_obj * (1 - 1e-12)) {
+      best_obj = o;
+      for (int i = 0; i < n; i++) choice[i] = cand[i];
+    }
   }
   free(arr);
   free(cost);
+  free(cand);
   return rc;
 }
 
@@ -391,6 +475,8 @@ int map_build(map_mapping *mp, const map_model *mm, const map_hw *hw, map_strate
   map_options o = opt ? *opt : (map_options){0};
   if (o.budget_arrays < 0) return mon_fail("budget-arrays = %d: expected >= 0", o.budget_arrays);
   if (o.budget_adcs < 0) return mon_fail("budget-adcs = %d: expected >= 0", o.budget_adcs);
+  if (o.dense_layout != MAP_DENSE_INTERLEAVED && o.dense_layout != MAP_DENSE_CONTIGUOUS)
+    return mon_fail("dense-layout = %d: expected interleaved or contiguous", (int)o.dense_layout);
   int budget = o.budget_arrays;
   const char *bfield = "budget-arrays";
   if (o.budget_adcs > 0) {
@@ -407,7 +493,7 @@ int map_build(map_mapping *mp, const map_model *mm, const map_hw *hw, map_strate
     rc = auto_choose(mm, hw, &o, budget, bfield, choice);
   else
     for (int i = 0; i < mm->nlayers; i++) choice[i] = st;
-  if (!rc) rc = build_with(mp, mm, hw, choice, st);
+  if (!rc) rc = build_with(mp, mm, hw, choice, st, o.dense_layout);
   free(choice);
   if (!rc && budget > 0 && mp->narrays > budget) {
     int need = mp->narrays;

@@ -90,12 +90,28 @@ static int64_t piece_dst(const map_factor *F, const map_piece *p, int rows) {
   return F->part_addr + (int64_t)(p->i0 / rows) * F->nb * F->bo + off;
 }
 
+/* Where a factor's outputs go: contiguous from piece_dst, or (folded permutation) each output
+ * straight to its place in the permuted vector. */
+typedef struct {
+  int fold;    /* 1: output i of the factor lands at base + (i % ncols) * nrows + i / ncols */
+  int64_t base;   /* the permuted vector (the layer's t2) */
+  int nrows, ncols; /* the PERMUTE it replaces: source grid (nrows x ncols) */
+} out_map;
+
 typedef struct {
   emitter e;
   const map_mapping *mp;
   idlist *array_last; /* per array: CONVERT ids of its latest MVM */
   int32_t nmvm;
+  out_map om; /* of the factor being emitted */
 } sched;
+
+/* Buffer address of output column `o` (0..no-1) of piece p. */
+static int64_t col_dst(const sched *S, const map_factor *F, const map_piece *p, int o) {
+  if (!S->om.fold) return piece_dst(F, p, S->mp->rows) + o;
+  int64_t i = (int64_t)p->block * F->bo + p->o0 + o;
+  return S->om.base + (i % S->om.ncols) * S->om.nrows + i / S->om.ncols;
+}
 
 /* One MVM: pieces idx[0..n) of factor f on one array with one step id. */
 static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs, idlist *writers) {
@@ -141,26 +157,38 @@ static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs
       int t = ord[j];
       ord[j] = ord[j - 1], ord[j - 1] = t;
     }
-  for (int i = 0; i < n && !rc;) {
+  /* runs of adjacent columns whose outputs are equally spaced (1 apart, or nrows apart when the
+   * permutation is folded); a run may span pieces */
+  const int64_t stride = S->om.fold ? S->om.nrows : 1;
+  map_cmd c = blank(MAP_OP_CONVERT, layer);
+  int open = 0;
+  for (int i = 0; i < n && !rc; i++) {
     const map_piece *p = &P[ord[i]];
-    int c0 = p->col0, nc = p->no, rlo = p->row0, rhi = p->row0 + p->ni, act = p->ni;
-    int64_t dst = piece_dst(F, p, mp->rows);
-    int j = i + 1;
-    for (; j < n; j++) {
-      const map_piece *q = &P[ord[j]];
-      if (q->col0 != c0 + nc || piece_dst(F, q, mp->rows) != dst + nc) break;
-      nc += q->no;
-      if (q->row0 < rlo) rlo = q->row0;
-      if (q->row0 + q->ni > rhi) rhi = q->row0 + q->ni;
-      if (q->ni > act) act = q->ni;
+    for (int o = 0; o < p->no && !rc; o++) {
+      int64_t d = col_dst(S, F, p, o);
+      if (open && p->col0 + o == c.col0 + c.ncols && d == c.dst + c.ncols * stride) {
+        c.ncols++;
+        if (p->row0 < c.row0) c.nrows += c.row0 - p->row0, c.row0 = p->row0;
+        if (p->row0 + p->ni > c.row0 + c.nrows) c.nrows = p->row0 + p->ni - c.row0;
+        if (p->ni > c.count) c.count = p->ni;
+        continue;
+      }
+      if (open) {
+        int32_t id = emit(&S->e, c, drives.v, drives.n);
+        rc = idl_push(&S->array_last[a], id);
+        if (!rc) rc = idl_push(writers, id);
+      }
+      c = blank(MAP_OP_CONVERT, layer);
+      c.array = a, c.row0 = p->row0, c.nrows = p->ni, c.col0 = p->col0 + o, c.ncols = 1;
+      c.dst = d, c.stride = stride > 1 ? stride : 0;
+      c.count = p->ni, c.factor = f, c.piece = ord[i], c.step = mvm;
+      open = 1;
     }
-    map_cmd c = blank(MAP_OP_CONVERT, layer);
-    c.array = a, c.row0 = rlo, c.nrows = rhi - rlo, c.col0 = c0, c.ncols = nc, c.dst = dst;
-    c.count = act, c.factor = f, c.piece = ord[i], c.step = mvm;
+  }
+  if (open && !rc) {
     int32_t id = emit(&S->e, c, drives.v, drives.n);
     rc = idl_push(&S->array_last[a], id);
     if (!rc) rc = idl_push(writers, id);
-    i = j;
   }
   free(ord);
   free(deps.v);
@@ -197,7 +225,6 @@ static int emit_factor(sched *S, int f, const int *pidx, int np, const idlist *i
 }
 
 int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, const map_hw *hw) {
-  (void)hw;
   memset(cs, 0, sizeof *cs);
   if (mp->nlayers != mm->nlayers)
     return mon_fail("schedule: mapping has %d layers, model %d", mp->nlayers, mm->nlayers);
@@ -231,16 +258,26 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
     if (emit(&S.e, c, NULL, 0) < 0) rc = -1;
   }
   cs->nprogram = cs->ncmds;
-  int32_t prev_last = -1;
   idlist in = {0}, out = {0};
   for (int l = 0; l < mm->nlayers && !rc; l++) {
     const map_layer *L = &mm->layer[l];
     const map_layer_map *lm = &mp->lmap[l];
     map_io *io = &cs->io[l];
     io->x = lm->x, io->y = lm->y, io->in = L->in, io->out = L->out;
+    int32_t after[MAP_MAX_PRED];
+    int nafter = 0;
+    for (int k = 0; k < L->npred; k++) {
+      if (L->pred[k] < 0 || L->pred[k] >= l) {
+        rc = mon_fail("schedule: layer '%s' reads layer %d: expected an earlier layer", L->name,
+                      L->pred[k]);
+        break;
+      }
+      after[nafter++] = cs->io[L->pred[k]].last;
+    }
+    if (rc) break;
     map_cmd c = blank(MAP_OP_DIGITAL, l);
     c.sub = MAP_DIG_BARRIER, c.dst = lm->x, c.ncols = L->in;
-    io->first = emit(&S.e, c, &prev_last, prev_last >= 0);
+    io->first = emit(&S.e, c, after, nafter);
     in.n = 0;
     rc = idl_push(&in, io->first);
     int monarch = lm->t >= 0;
@@ -251,9 +288,12 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
     }
     for (int k = 0; k < lm->nfactors && !rc; k++) {
       int f = lm->factor0 + k;
+      /* folding needs one writer per output: not with partial sums (ACCUM writes contiguously) */
+      int fold = monarch && k == 0 && hw->fold_permute && mp->factor[f].ti == 1;
+      S.om = (out_map){.fold = fold, .base = lm->t2, .nrows = L->r, .ncols = L->l};
       rc = emit_factor(&S, f, pidx + fstart[f], fstart[f + 1] - fstart[f], &in, &out);
       if (rc) break;
-      if (monarch) { /* stage permutations as buffer transposes */
+      if (monarch && !fold) { /* stage permutations as buffer transposes */
         c = blank(MAP_OP_PERMUTE, l);
         if (k == 0)
           c.src = lm->t, c.dst = lm->t2, c.nrows = L->r, c.ncols = L->l;
@@ -280,7 +320,7 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
       in.n = 0;
       rc = idl_push(&in, id);
     }
-    if (!rc) io->last = prev_last = in.v[0];
+    if (!rc) io->last = in.v[0];
   }
   cs->nmvm = S.nmvm;
   free(in.v);
