@@ -108,15 +108,20 @@ static int place_sparse(map_mapping *mp, const int *fs, int nf, const map_hw *hw
  *
  * One MVM drives one tile's rows (or several tiles sharing the same input rows) and reads only
  * their columns, so a column sums <= h rows. */
+/* Shelf cursor of one array: the band being filled and its column cursor. */
+typedef struct {
+  int array;                             /* -1: none yet */
+  int band_row, col;                     /* current band and column cursor */
+  int step;                              /* next MVM index on the array */
+  int last_f, last_b, last_i0, last_row; /* tile run that may share an MVM */
+} shelf;
+
 typedef struct {
   int h, w;
   int uniform;
-  int ntiles, next;                      /* uniform: tiles in the pool, tiles placed so far */
-  int base, narr;                        /* uniform: first array and arrays of the pool */
-  int array;                             /* shelf: current array */
-  int band_row, col;                     /* shelf: current band and column cursor */
-  int step;                              /* shelf: next MVM index on the current array */
-  int last_f, last_b, last_i0, last_row; /* shelf: tile run that may share an MVM */
+  int ntiles, next; /* tiles in the pool, tiles placed so far */
+  int base, narr;   /* first array and arrays of the pool (the capacity minimum) */
+  shelf *cur;       /* shelf pools: one cursor per array (interleaved) or one (contiguous) */
 } pool;
 
 static pool *find_pool(pool *pools, int npools, int h, int w) {
@@ -125,7 +130,7 @@ static pool *find_pool(pool *pools, int npools, int h, int w) {
   return NULL;
 }
 
-static int place_uniform(map_mapping *mp, pool *P, map_piece *pc) {
+static void place_uniform(map_mapping *mp, pool *P, map_piece *pc) {
   int gr = mp->rows / P->h, gc = mp->cols / P->w, S = gr * gc, j = P->next++;
   int arr, slot;
   if (mp->dense_layout == MAP_DENSE_CONTIGUOUS)
@@ -138,36 +143,63 @@ static int place_uniform(map_mapping *mp, pool *P, map_piece *pc) {
   pc->col0 = ((bi + d) % gc) * P->w;
   pc->group = d;
   pc->step = slot;
-  return 0;
 }
 
-static int place_shelf(map_mapping *mp, int *cap, pool *P, const map_piece *pc) {
-  int done = 0, rc = 0;
-  while (done < pc->no && !rc) {
-    if (P->array < 0 || P->col == mp->cols) {
-      if (P->array >= 0 && P->band_row + 2 * P->h <= mp->rows)
-        P->band_row += P->h;
-      else
-        P->array = mp->narrays++, P->band_row = 0, P->step = 0;
-      P->col = 0;
-      P->last_f = -1;
+/* Puts as many of columns done.. of tile pc as fit on cursor C's array (bands of height h, a
+ * tile split at a band's end continues in the next band); returns the new `done`. */
+static int shelf_put(map_mapping *mp, int *cap, shelf *C, int h, const map_piece *pc, int done,
+                     int *rc) {
+  while (done < pc->no && !*rc) {
+    if (C->col == mp->cols) {
+      if (C->band_row + 2 * h > mp->rows) break; /* array full */
+      C->band_row += h;
+      C->col = 0;
+      C->last_f = -1;
     }
-    int take = pc->no - done < mp->cols - P->col ? pc->no - done : mp->cols - P->col;
+    int take = pc->no - done < mp->cols - C->col ? pc->no - done : mp->cols - C->col;
     map_piece q = *pc;
     q.o0 = pc->o0 + done, q.no = take;
-    q.array = P->array, q.row0 = P->band_row, q.col0 = P->col;
-    q.group = P->band_row / P->h;
+    q.array = C->array, q.row0 = C->band_row, q.col0 = C->col;
+    q.group = C->band_row / h;
     /* same input rows as the previous tile of this band: one MVM computes both */
-    if (P->last_f == q.factor && P->last_b == q.block && P->last_i0 == q.i0 &&
-        P->last_row == q.row0)
-      q.step = P->step - 1;
+    if (C->last_f == q.factor && C->last_b == q.block && C->last_i0 == q.i0 &&
+        C->last_row == q.row0)
+      q.step = C->step - 1;
     else
-      q.step = P->step++;
-    P->last_f = q.factor, P->last_b = q.block, P->last_i0 = q.i0, P->last_row = q.row0;
-    P->col += take;
+      q.step = C->step++;
+    C->last_f = q.factor, C->last_b = q.block, C->last_i0 = q.i0, C->last_row = q.row0;
+    C->col += take;
     done += take;
-    rc = push_piece(mp, cap, q);
+    *rc = push_piece(mp, cap, q);
   }
+  return done;
+}
+
+/* Shelf pools: the same capacity minimum in both layouts (tiles split at band ends pack the
+ * bands completely); interleaved starts tile j on array j mod A and spills to the next array
+ * with room. */
+static int place_shelf(map_mapping *mp, int *cap, pool *P, const map_piece *pc) {
+  int j = P->next++, rc = 0, done = 0;
+  int ncur = mp->dense_layout == MAP_DENSE_CONTIGUOUS ? 1 : P->narr;
+  for (int k = 0; k < ncur && done < pc->no && !rc; k++) {
+    shelf *C = &P->cur[ncur == 1 ? 0 : (j + k) % ncur];
+    if (ncur == 1) { /* contiguous: open the pool's arrays one after the other */
+      while (done < pc->no && !rc) {
+        done = shelf_put(mp, cap, C, P->h, pc, done, &rc);
+        if (done < pc->no) {
+          if (C->array + 1 >= P->base + P->narr)
+            return mon_fail("mapping: DenseMap shelf pool %dx%d overflows its %d arrays", P->h,
+                            P->w, P->narr);
+          *C = (shelf){.array = C->array + 1, .last_f = -1};
+        }
+      }
+    } else {
+      done = shelf_put(mp, cap, C, P->h, pc, done, &rc);
+    }
+  }
+  if (!rc && done < pc->no)
+    rc = mon_fail("mapping: DenseMap shelf pool %dx%d overflows its %d arrays", P->h, P->w,
+                  P->narr);
   return rc;
 }
 
@@ -197,20 +229,32 @@ static int place_dense(map_mapping *mp, const int *fs, int nf, const map_hw *hw)
           pools = np;
         }
         P = &pools[npools++];
-        *P = (pool){.h = pc->ni, .w = pc->no, .array = -1, .last_f = -1};
+        *P = (pool){.h = pc->ni, .w = pc->no};
         P->uniform = mp->rows % pc->ni == 0 && mp->cols % pc->no == 0;
       }
       P->ntiles++;
     }
   }
-  /* the uniform pools' arrays, in order of first appearance */
-  for (int k = 0; k < npools && !rc; k++)
-    if (pools[k].uniform) {
-      int S = (mp->rows / pools[k].h) * (mp->cols / pools[k].w);
-      pools[k].base = mp->narrays;
-      pools[k].narr = (pools[k].ntiles + S - 1) / S;
-      mp->narrays += pools[k].narr;
+  /* every pool's arrays, in order of first appearance: the capacity minimum */
+  for (int k = 0; k < npools && !rc; k++) {
+    pool *P = &pools[k];
+    P->base = mp->narrays;
+    if (P->uniform) {
+      int S = (mp->rows / P->h) * (mp->cols / P->w);
+      P->narr = (P->ntiles + S - 1) / S;
+    } else {
+      long per = (long)(mp->rows / P->h) * mp->cols; /* tile columns an array holds */
+      P->narr = (int)(((long)P->ntiles * P->w + per - 1) / per);
+      int ncur = mp->dense_layout == MAP_DENSE_CONTIGUOUS ? 1 : P->narr;
+      P->cur = malloc((size_t)ncur * sizeof *P->cur);
+      if (!P->cur) {
+        rc = mon_fail("mapping: out of memory");
+        break;
+      }
+      for (int a = 0; a < ncur; a++) P->cur[a] = (shelf){.array = P->base + a, .last_f = -1};
     }
+    mp->narrays += P->narr;
+  }
   /* pass 2: slots */
   for (int i = 0; i < nf && !rc; i++)
     for (int j = 0; j < tl[i].n && !rc; j++) {
@@ -225,6 +269,7 @@ static int place_dense(map_mapping *mp, const int *fs, int nf, const map_hw *hw)
     }
   for (int i = 0; i < nf; i++) free(tl[i].p);
   free(tl);
+  for (int k = 0; k < npools; k++) free(pools[k].cur);
   free(pools);
   return rc;
 }
@@ -486,7 +531,7 @@ int map_build(map_mapping *mp, const map_model *mm, const map_hw *hw, map_strate
                       map_hw_adcs_per_array(hw));
     if (!budget || b2 < budget) budget = b2, bfield = "budget-adcs";
   }
-  map_strategy_id *choice = malloc((size_t)mm->nlayers * sizeof *choice);
+  map_strategy_id *choice = calloc((size_t)mm->nlayers, sizeof *choice);
   if (!choice) return mon_fail("mapping: out of memory");
   int rc = 0;
   if (st == MAP_AUTO)
