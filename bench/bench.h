@@ -49,7 +49,7 @@ int bench_cmd_d2s(int argc, char **argv);
 int bench_cmd_eval(int argc, char **argv);
 /* Shared by train / d2s / eval (cmd_train.c). */
 #include <stdint.h>
-#include "kernels.h"
+#include "model.h"
 struct cJSON;
 int bench_model_train_run(const char *cmd, mon_model *m, const uint8_t *text, size_t len,
                           const mon_train_opts *o, const char *out, int save_every, int quiet,

@@ -10,7 +10,7 @@
  */
 #include "bench.h"
 #include "jobs.h"
-#include "kernels.h"
+#include "base.h"
 #include "results.h"
 
 #include <mpi.h>

@@ -26,7 +26,7 @@
 #include "bench.h"
 #include "cimsim.h"
 #include "jobs.h"
-#include "kernels.h"
+#include "model.h"
 #include "mapping.h"
 
 #include <math.h>

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels.h"
+#include "model.h"
 #include "mapping.h"
 
 /* ================================================================ configuration */

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base.h"
+
 /* Fixed-length strings: job parameters travel in MPI messages and HDF5 rows as plain bytes. */
 #define JOB_MODEL_LEN   64  /* model spec, e.g. "zoo:kjv-small", "shape:bert-large" */
 #define JOB_MAPPING_LEN 16  /* linear | sparse | dense | auto */
@@ -54,8 +56,6 @@ typedef struct {
 int job_canonical(const job_params *p, const struct job_sweep *s, char *buf, size_t n);
 /* 64-bit hash (FNV-1a folded through the splitmix64 finalizer): stable across machines. */
 uint64_t job_hash64(const void *data, size_t n);
-/* splitmix64 finalizer: a bijective 64-bit mixer, the base of counter-based draws. */
-uint64_t job_mix64(uint64_t x);
 
 /* ---------------------------------------------------------------- sweep files */
 

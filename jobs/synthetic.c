@@ -2,7 +2,7 @@
  * sweep harness (distribution, HDF5 output, resume, merge) without models or simulators.
  *
  * Its metrics are NOT research results: they are smooth, plausible-looking functions of the
- * job parameters plus counter-based pseudo-random terms keyed by the job id (job_mix64), so
+ * job parameters plus counter-based pseudo-random terms keyed by the job id (mon_hash64), so
  * they are exactly reproducible on any rank and thread count. Its cost is real CPU work
  * (`option.synthetic_work` million hash rounds per job, times the model's factor: model
  * "syn:xN" costs N units), spread over OpenMP threads with an order-independent XOR reduction.
@@ -11,7 +11,7 @@
  * `option.synthetic_fail_seed = S` makes the jobs of seed S fail (to test failure rows).
  */
 #include "jobs.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -122,13 +122,13 @@ static uint64_t burn(uint64_t key, double mrounds) {
   long long n = (long long)(mrounds * 1e6);
   uint64_t acc = 0;
 #pragma omp parallel for default(none) shared(n, key) reduction(^ : acc) schedule(static)
-  for (long long i = 0; i < n; i++) acc ^= job_mix64(key + (uint64_t)i);
+  for (long long i = 0; i < n; i++) acc ^= mon_hash64(key + (uint64_t)i);
   return acc;
 }
 
 /* Uniform in [0, 1) from (key, counter). */
 static double unif(uint64_t key, uint64_t ctr) {
-  return (double)(job_mix64(key ^ job_mix64(ctr)) >> 11) * 0x1.0p-53;
+  return (double)(mon_hash64(key ^ mon_hash64(ctr)) >> 11) * 0x1.0p-53;
 }
 
 static int syn_run(void *state, const job_params *p, job_metrics *m, job_layer *layers) {

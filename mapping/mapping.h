@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kernels.h"
+#include "model.h"
 
 /* ================================================================ hardware */
 
@@ -103,7 +103,7 @@ int map_hw_write_json(const map_hw *hw, FILE *f);
 
 #define MAP_MAX_PRED 4 /* most layers one layer reads from (attention output: q, k, v) */
 
-/* Linear-layer kinds; the first four equal mon_lin_kind (model helper's kernels.h). */
+/* Linear-layer kinds; the first four equal mon_lin_kind (model.h). */
 typedef enum {
   MAP_QKV = 0,   /* self-attention q,k,v: fused (3 d, d) as GPT-2, or one of three (d, d) */
   MAP_ATTN_OUT,  /* attention output: (d, d) */

@@ -209,17 +209,13 @@ int map_model_workload(map_model *mm, const char *name, int nblocks) {
                   name);
 }
 
-/* splitmix64 finaliser of a counter: a pure function of (seed, a, b). */
+/* A pure function of (seed, a, b): the splitmix64 finaliser of a combined counter. */
 static uint64_t mix(uint64_t seed, uint64_t a, uint64_t b) {
-  uint64_t z =
-      seed ^ (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xBF58476D1CE4E5B9ull + 0x94D049BB133111EBull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+  return mon_mix64(seed ^ (a * MON_GOLDEN64) ^ (b * 0xBF58476D1CE4E5B9ull + 0x94D049BB133111EBull));
 }
 
 static float urand(uint64_t seed, uint64_t a, uint64_t b, float scale) {
-  double u = (double)(mix(seed, a, b) >> 11) * (1.0 / 9007199254740992.0);
+  double u = mon_u01(mix(seed, a, b));
   return (float)((2.0 * u - 1.0) * scale);
 }
 

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "jobs.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <math.h>
 #include <omp.h>
