@@ -280,6 +280,145 @@ Test(mapping, auto_respects_budget_and_beats_pure_latency) {
 
 /* ---------------------------------------------------------------- bad input */
 
+/* Auto against every pure strategy under the one cost model, for each objective, digital_lanes
+ * in {1, 16, 64} and two budgets (none; halfway between DenseMap's and SparseMap's arrays). */
+static void auto_property(const char *const *models, int nmodels, const int *nbs, int nnb) {
+  static const int lanes[] = {1, 16, 64};
+  for (int mi = 0; mi < nmodels; mi++)
+    for (int bi = 0; bi < nnb; bi++) {
+      map_model mm;
+      if (!strcmp(models[mi], "mini-encdec")) /* separate q/k/v and cross-attention, small */
+        cr_assert_eq(map_model_transformer(&mm, models[mi], 4, 256, 1024, 16, nbs[bi], 2, 0), 0);
+      else
+        cr_assert_eq(map_model_workload(&mm, models[mi], nbs[bi]), 0, "%s", mon_errmsg());
+      for (int li = 0; li < 3; li++)
+        for (int ob = 0; ob < 2; ob++) {
+          map_hw hw;
+          map_hw_default(&hw);
+          hw.digital_lanes = lanes[li];
+          map_cost pure[MAP_AUTO], au;
+          for (int st = 0; st < MAP_AUTO; st++)
+            cr_assert_eq(map_cost_of(&pure[st], &mm, &hw, (map_strategy_id)st, NULL), 0, "%s",
+                         mon_errmsg());
+          int budgets[2] = {0, (int)(pure[MAP_DENSE].arrays + pure[MAP_SPARSE].arrays) / 2};
+          for (int bu = 0; bu < 2; bu++) {
+            map_options o = {.objective = (map_objective)ob, .budget_arrays = budgets[bu]};
+            cr_assert_eq(map_cost_of(&au, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
+            double a = ob == MAP_OBJ_ENERGY ? au.energy_pj : au.latency_ns, best = INFINITY;
+            for (int st = 0; st < MAP_AUTO; st++) {
+              if (budgets[bu] && pure[st].arrays > budgets[bu]) continue;
+              best = fmin(best, ob == MAP_OBJ_ENERGY ? pure[st].energy_pj : pure[st].latency_ns);
+            }
+            cr_expect_leq(a, best * (1 + 1e-12),
+                          "%s nb %d lanes %d %s budget %d: auto %g > best pure %g", models[mi],
+                          nbs[bi], lanes[li], ob ? "energy" : "latency", budgets[bu], a, best);
+            if (budgets[bu])
+              cr_expect_leq(au.arrays, budgets[bu], "%s nb %d: auto %lld arrays > budget %d",
+                            models[mi], nbs[bi], (long long)au.arrays, budgets[bu]);
+          }
+        }
+      map_model_destroy(&mm);
+    }
+}
+
+Test(mapping, auto_never_worse_than_pure_subset) {
+  const char *models[] = {"zoo-shape", "mini-encdec"};
+  int nbs[] = {4, 16};
+  auto_property(models, 2, nbs, 2);
+}
+
+/* The paper-scale grid: opt-in (`make test-full`). */
+Test(mapping, auto_never_worse_than_pure_full, .timeout = 1800) {
+  if (!getenv("MONCIM_TEST_FULL")) cr_skip_test("set MONCIM_TEST_FULL=1 (make test-full)");
+  const char *models[] = {"bert-large", "gpt2-medium", "bart-large"};
+  int nbs[] = {8, 16, 32};
+  auto_property(models, 3, nbs, 3);
+}
+
+/* ---------------------------------------------------------------- DenseMap layouts */
+
+/* Same arrays, cells and utilization in both layouts; interleaved puts the blocks of every factor
+ * on distinct arrays (the pool has more arrays than a factor has blocks) and is faster. */
+Test(mapping, dense_interleaved_vs_contiguous) {
+  map_model mm;
+  /* 16 x 16 blocks on 64 x 64 arrays: every pool (16x16, 16x64, 64x16 tiles) has >= 16 arrays */
+  cr_assert_eq(map_model_transformer(&mm, "bert-ish", 4, 256, 1024, 16, 16, 0, 0), 0);
+  map_hw hw = hw_of(64);
+  map_mapping mp[2];
+  map_stats st[2];
+  map_cost c[2];
+  for (int k = 0; k < 2; k++) {
+    map_options o = {.dense_layout = (map_dense_layout)k};
+    cr_assert_eq(map_build(&mp[k], &mm, &hw, MAP_DENSE, &o), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_stats_compute(&st[k], &mp[k], &mm, &hw, NULL), 0);
+    cr_assert_eq(map_cost_of(&c[k], &mm, &hw, MAP_DENSE, &o), 0);
+  }
+  cr_expect_eq(st[0].arrays, st[1].arrays);
+  cr_expect_eq(st[0].cells_used, st[1].cells_used);
+  cr_expect_eq(st[0].utilization, st[1].utilization);
+  cr_expect_eq(st[0].utilization, 1.0); /* the tiles divide 64 x 64 exactly */
+  int *seen = calloc((size_t)mp[0].narrays, sizeof *seen);
+  for (int f = 0; f < mp[0].nfactors; f++) {
+    memset(seen, 0, (size_t)mp[0].narrays * sizeof *seen);
+    for (int i = 0; i < mp[0].npieces; i++)
+      if (mp[0].piece[i].factor == f)
+        cr_expect_eq(seen[mp[0].piece[i].array]++, 0, "factor %d: two blocks on array %d", f,
+                     mp[0].piece[i].array);
+  }
+  free(seen);
+  cr_expect_lt(2 * c[0].latency_ns, c[1].latency_ns, "interleaved %g, contiguous %g",
+               c[0].latency_ns, c[1].latency_ns);
+  for (int k = 0; k < 2; k++) map_mapping_destroy(&mp[k]);
+  map_model_destroy(&mm);
+}
+
+/* ---------------------------------------------------------------- dataflow */
+
+/* Separate q/k/v read the same block input: under SparseMap (arrays not shared between layers)
+ * k and v run beside q, so the chain (each layer after the previous) is slower by exactly the
+ * spans of k and v. */
+Test(mapping, dataflow_overlaps_qkv_exactly) {
+  map_model df, ch;
+  cr_assert_eq(map_model_transformer(&df, "df", 2, 256, 1024, 1, 8, 0, 0), 0);
+  cr_assert_eq(map_model_transformer(&ch, "chain", 2, 256, 1024, 1, 8, 0, 0), 0);
+  for (int l = 1; l < ch.nlayers; l++) {
+    int p = l - 1;
+    cr_assert_eq(map_model_set_pred(&ch, l, 1, &p), 0);
+  }
+  cr_expect_eq(df.layer[2].npred, 0); /* block 0's v reads the embeddings */
+  cr_expect_eq(df.layer[3].npred, 3); /* attention output reads q, k, v */
+  map_hw hw = hw_of(256);
+  map_mapping mp;
+  map_stream cs;
+  cr_assert_eq(map_build(&mp, &ch, &hw, MAP_SPARSE, NULL), 0);
+  cr_assert_eq(map_schedule(&cs, &mp, &ch, &hw), 0);
+  map_cost c_ch, c_df, *ly = calloc((size_t)ch.nlayers, sizeof *ly);
+  cr_assert_eq(map_cost_compute(&c_ch, ly, &cs, &mp, &ch, &hw), 0, "%s", mon_errmsg());
+  map_stream_destroy(&cs);
+  map_mapping_destroy(&mp);
+  cr_assert_eq(map_cost_of(&c_df, &df, &hw, MAP_SPARSE, NULL), 0, "%s", mon_errmsg());
+  double kv = 0; /* spans of k and v of both blocks */
+  for (int l = 0; l < ch.nlayers; l++)
+    if (ch.layer[l].kind == MAP_QKV && (strstr(ch.layer[l].name, ".k") || strstr(ch.layer[l].name, ".v")))
+      kv += ly[l].latency_ns;
+  cr_expect_float_eq(c_ch.latency_ns - c_df.latency_ns, kv, 1e-9 * c_ch.latency_ns,
+                     "chain %g - dataflow %g != k, v spans %g", c_ch.latency_ns, c_df.latency_ns,
+                     kv);
+  cr_expect_float_eq(c_ch.energy_pj, c_df.energy_pj, 1e-9 * c_ch.energy_pj);
+  free(ly);
+  map_model_destroy(&df);
+  map_model_destroy(&ch);
+}
+
+Test(mapping, bad_pred_named) {
+  map_model mm;
+  cr_assert_eq(map_model_transformer(&mm, "m", 1, 64, 256, 1, 4, 0, 1), 0);
+  int p = 3;
+  cr_expect_neq(map_model_set_pred(&mm, 1, 1, &p), 0);
+  cr_expect(strstr(mon_errmsg(), "expected an earlier layer"), "%s", mon_errmsg());
+  map_model_destroy(&mm);
+}
+
 Test(mapping, bad_input_names_the_field) {
   map_model mm;
   map_model_init(&mm, "bad");
