@@ -1,9 +1,10 @@
-/* Tests of the cimsim cost model (cimsim/cost.c): hand-computed latency/energy/area of a tiny
+/* Tests of the one cost model (mapping/cost.c): hand-computed latency/energy/area of a tiny
  * layer, the ADC bits model, exact component and per-layer sums, ADC sharing, parallel arrays,
- * SparseMap vs DenseMap at paper scale, and rejection of bad hardware fields. */
+ * SparseMap vs DenseMap at paper scale, folded permutations, per-mapping lossless ADC costing,
+ * and rejection of bad hardware fields. */
 #include <criterion/criterion.h>
 
-#include "cimsim.h"
+#include "mapping.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -320,4 +321,73 @@ Test(cost, bad_hw_fields_named) {
   cr_expect_neq(map_cost_compute(&c, NULL, &f.cs, &f.mp, &f.mm, &h8), 0);
   cr_expect_not_null(strstr(mon_errmsg(), "'t_adc_ns'"), "%s", mon_errmsg());
   fixture_free(&f);
+}
+
+/* Folding the permutation between the factors removes exactly one PERMUTE per layer from a chain
+ * of layers: its time (ceil(k q / lanes) t_digital, on the critical path) and its buffer traffic
+ * (k q words read and written); the MVMs and conversions are unchanged. */
+Test(cost, folded_permutation_saves_exactly_the_permute) {
+  map_model mm;
+  map_model_init(&mm, "chain");
+  cr_assert_eq(map_model_add(&mm, "a", 0, MAP_ATTN_OUT, 256, 256, 8, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_add(&mm, "b", 1, MAP_ATTN_OUT, 256, 256, 8, 1, NULL, NULL, NULL), 0);
+  const int lanes[] = {1, 16};
+  for (int li = 0; li < 2; li++)
+    for (int s = MAP_SPARSE; s <= MAP_DENSE; s++) {
+      map_hw hw = small_hw(128, 128);
+      hw.digital_lanes = lanes[li];
+      map_cost un, fo;
+      cr_assert_eq(map_cost_of(&un, &mm, &hw, (map_strategy_id)s, NULL), 0, "%s", mon_errmsg());
+      hw.fold_permute = 1;
+      cr_assert_eq(map_cost_of(&fo, &mm, &hw, (map_strategy_id)s, NULL), 0, "%s", mon_errmsg());
+      const map_layer *L = &mm.layer[0];
+      double kq = (double)L->k * L->q;
+      REL_EQ(un.latency_ns - fo.latency_ns, 2 * ceil(kq / lanes[li]) * hw.t_digital_ns,
+             "latency saved");
+      REL_EQ(un.energy_buffer_pj - fo.energy_buffer_pj, 2 * 2 * kq * hw.e_buffer_pj,
+             "buffer energy saved");
+      cr_expect_eq(un.conversions, fo.conversions);
+      REL_EQ(un.energy_adc_pj, fo.energy_adc_pj, "ADC energy");
+    }
+  map_model_destroy(&mm);
+}
+
+/* adc_lossless: ADCs costed at the lossless bits of the most rows a column sums per conversion in
+ * the schedule; conversions, energy and area follow the ADC model at those bits exactly. */
+Test(cost, adc_lossless_costs_the_schedule_bits) {
+  map_model mm;
+  cr_assert_eq(map_model_workload(&mm, "zoo-shape", 16), 0, "%s", mon_errmsg());
+  map_hw hw = small_hw(256, 128);
+  for (int s = 0; s < MAP_AUTO; s++) {
+    map_mapping mp;
+    map_stream cs;
+    map_stats st;
+    map_cost fixed, ll;
+    cr_assert_eq(map_build(&mp, &mm, &hw, (map_strategy_id)s, NULL), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_schedule(&cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_stats_compute(&st, &mp, &mm, &hw, &cs), 0);
+    hw.adc_lossless = 0;
+    cr_assert_eq(map_cost_compute(&fixed, NULL, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+    hw.adc_lossless = 1;
+    cr_assert_eq(map_cost_compute(&ll, NULL, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+    hw.adc_lossless = 0;
+    cr_expect_eq(fixed.adc_bits, hw.adc_bits);
+    cr_expect_eq(ll.rows_per_conversion, st.max_active_rows);
+    int bits = map_hw_lossless_adc_bits(&hw, st.max_active_rows);
+    cr_expect_eq(ll.adc_bits, bits);
+    cr_expect_eq(ll.conversions, fixed.conversions);
+    REL_EQ(ll.energy_adc_pj, (double)ll.conversions * map_hw_adc_energy_pj(&hw, bits), "ADC E");
+    REL_EQ(ll.area_adc_mm2, (double)ll.adcs * map_hw_adc_area_mm2(&hw, bits), "ADC area");
+    REL_EQ(ll.latency_ns, fixed.latency_ns, "latency (the ADC rate is the hardware's)");
+    map_stream_destroy(&cs);
+    map_mapping_destroy(&mp);
+  }
+  /* zoo nblocks 16: Linear sums 256 rows (10 bits lossless), SparseMap 16-row blocks (7 bits) */
+  map_cost li, sp;
+  hw.adc_lossless = 1;
+  cr_assert_eq(map_cost_of(&li, &mm, &hw, MAP_LINEAR, NULL), 0);
+  cr_assert_eq(map_cost_of(&sp, &mm, &hw, MAP_SPARSE, NULL), 0);
+  cr_expect_eq(li.adc_bits, 10);
+  cr_expect_lt(sp.adc_bits, li.adc_bits);
+  map_model_destroy(&mm);
 }
