@@ -14,7 +14,7 @@ static void usage(FILE *f) {
   fprintf(
       f, "usage: moncim map --model M [--nblocks B|sqrt] [--hw FILE] [--array-size m]\n"
          "                  [--strategy S] [--budget-arrays N | --budget-adcs N]\n"
-         "                  [--objective latency|energy] [--dense-layout L]\n"
+         "                  [--objective latency|energy] [--dense-layout L] [--dense-row-split K]\n"
          "                  [--digital-lanes N] [--fold-permute 0|1] [--adc-lossless 0|1] [--json]\n\n"
          "Maps every linear layer of a model onto m x m crossbar arrays with each strategy\n"
          "(linear, sparse = SparseMap, dense = DenseMap, auto) and prints ONE table per strategy:\n"
@@ -35,6 +35,9 @@ static void usage(FILE *f) {
          "  --objective O      Auto minimises latency (default) or energy per token\n"
          "  --dense-layout L   DenseMap slots: interleaved (default: a factor's blocks on distinct\n"
          "                     arrays) or contiguous (fill one array before the next)\n"
+         "  --dense-row-split K  DenseMap: drive each block's rows in K subsets (a column sums\n"
+         "                     ceil(block rows / K) rows per conversion; partial sums added\n"
+         "                     digitally); default 1\n"
          "  --digital-lanes N  override hw digital_lanes (elements per digital cycle)\n"
          "  --fold-permute B   override hw fold_permute (1: no PERMUTE between Monarch factors)\n"
          "  --adc-lossless B   override hw adc_lossless (1: ADCs costed at each mapping's\n"
@@ -54,6 +57,7 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
                                        {"budget-adcs", required_argument, 0, 'D'},
                                        {"objective", required_argument, 0, 'o'},
                                        {"dense-layout", required_argument, 0, 'L'},
+                                       {"dense-row-split", required_argument, 0, 'R'},
                                        {"digital-lanes", required_argument, 0, 'n'},
                                        {"fold-permute", required_argument, 0, 'F'},
                                        {"adc-lossless", required_argument, 0, 'S'},
@@ -109,6 +113,10 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
       else
         return bench_usage_error(cmd, "--dense-layout '%s': expected interleaved or contiguous",
                                  optarg);
+      break;
+    case 'R':
+      if (bench_parse_int(cmd, "dense-row-split", optarg, 1, 65536, &c->opt.dense_row_split))
+        return BENCH_USAGE;
       break;
     case 'n':
       if (bench_parse_int(cmd, "digital-lanes", optarg, 1, 1 << 20, &c->digital_lanes))
@@ -282,6 +290,8 @@ int bench_cmd_map(int argc, char **argv) {
     cJSON_AddStringToObject(root, "objective",
                             c.opt.objective == MAP_OBJ_ENERGY ? "energy" : "latency");
     cJSON_AddStringToObject(root, "dense_layout", map_dense_layout_name(c.opt.dense_layout));
+    cJSON_AddNumberToObject(root, "dense_row_split",
+                            c.opt.dense_row_split > 1 ? c.opt.dense_row_split : 1);
     cJSON_AddNumberToObject(root, "digital_lanes", hw.digital_lanes);
     cJSON_AddNumberToObject(root, "fold_permute", hw.fold_permute);
     cJSON_AddNumberToObject(root, "adc_lossless", hw.adc_lossless);
@@ -330,10 +340,12 @@ int bench_cmd_map(int argc, char **argv) {
              any->dense_params, any->model_params,
              (double)any->dense_params / (double)any->model_params, any->dense_flops,
              any->model_flops, (double)any->dense_flops / (double)any->model_flops);
-    printf("# options: dense layout %s, digital_lanes %d, fold_permute %d, adc_lossless %d; "
-           "cost per token (docs/cost-model.md): latency = critical path (array | ADC | digital)\n",
-           map_dense_layout_name(c.opt.dense_layout), hw.digital_lanes, hw.fold_permute,
-           hw.adc_lossless);
+    printf("# options: dense layout %s, dense row split %d, digital_lanes %d, fold_permute %d, "
+           "adc_lossless %d; cost per token (docs/cost-model.md): latency = critical path "
+           "(array | ADC | digital)\n",
+           map_dense_layout_name(c.opt.dense_layout),
+           c.opt.dense_row_split > 1 ? c.opt.dense_row_split : 1, hw.digital_lanes,
+           hw.fold_permute, hw.adc_lossless);
     printf("%-8s %7s %7s %6s %5s %5s %5s %8s %7s %6s %9s %8s %8s %8s %10s %8s %9s  %s\n",
            "strategy", "arrays", "ADCs", "util%", "rows", "ADCb", "ADCc", "MVM/tok", "critMVM",
            "perm", "lat_us", "arr_us", "adc_us", "dig_us", "E_nJ", "ADC_nJ", "area_mm2",

@@ -213,7 +213,9 @@ typedef struct {
   map_factor_kind which;
   map_strategy_id strategy; /* strategy that placed it (never MAP_AUTO) */
   int nb, bo, bi;           /* blocks and block shape (out_b, in_b) */
-  int ti;                   /* input tiles per block: ceil(bi / rows); > 1 needs ACCUM */
+  int th;                   /* rows of one input tile: rows, or with a DenseMap row split
+                               min(rows, ceil(bi / dense_row_split)) */
+  int ti;                   /* input tiles per block: ceil(bi / th); > 1 needs ACCUM */
   int64_t in_addr;          /* buffer address of its input vector (nb*bi floats) */
   int64_t out_addr;         /* buffer address of its output vector (nb*bo floats) */
   int64_t part_addr;        /* partial sums (ti * nb*bo floats) when ti > 1, else -1 */
@@ -254,6 +256,7 @@ typedef struct {
   map_layer_map *lmap; /* per model layer */
   int64_t buf_len;     /* floats in the flat buffer address space */
   map_dense_layout dense_layout; /* as placed */
+  int dense_row_split;           /* as placed (1 = none) */
 } map_mapping;
 
 
@@ -262,6 +265,9 @@ typedef struct {
   int budget_arrays;       /* Auto: at most this many arrays (0 = unlimited) */
   int budget_adcs;         /* Auto: at most this many ADCs (0 = unlimited) */
   map_dense_layout dense_layout; /* DenseMap slot assignment (also for Auto's DenseMap layers) */
+  int dense_row_split; /* DenseMap: drive a block's rows in this many subsets (separate tiles,
+                          partial sums added digitally) so a column sums fewer rows per
+                          conversion; 0 or 1 = the whole block at once */
 } map_options;
 
 /* A mapping strategy (STYLE.md rule 10). `place` appends pieces (and arrays) for the given

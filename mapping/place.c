@@ -36,11 +36,11 @@ static int factor_tiles(const map_mapping *mp, int f, tile_list *tl) {
   for (int b = 0; b < F->nb; b++)
     for (int it = 0; it < F->ti; it++)
       for (int ot = 0; ot < to; ot++) {
-        int i0 = it * mp->rows, o0 = ot * mp->cols;
+        int i0 = it * F->th, o0 = ot * mp->cols;
         tl->p[n++] = (map_piece){.factor = f,
                                  .block = b,
                                  .i0 = i0,
-                                 .ni = F->bi - i0 < mp->rows ? F->bi - i0 : mp->rows,
+                                 .ni = F->bi - i0 < F->th ? F->bi - i0 : F->th,
                                  .o0 = o0,
                                  .no = F->bo - o0 < mp->cols ? F->bo - o0 : mp->cols,
                                  .array = -1};
@@ -332,13 +332,16 @@ static int64_t alloc_buf(map_mapping *mp, int64_t n) {
 static void add_factor(map_mapping *mp, int layer, map_factor_kind which, map_strategy_id st,
                        int nb, int bo, int bi, int64_t in, int64_t out) {
   map_factor *F = &mp->factor[mp->nfactors++];
+  int th = mp->rows, k = mp->dense_row_split;
+  if (st == MAP_DENSE && k > 1 && (bi + k - 1) / k < th) th = (bi + k - 1) / k;
   *F = (map_factor){.layer = layer,
                     .which = which,
                     .strategy = st,
                     .nb = nb,
                     .bo = bo,
                     .bi = bi,
-                    .ti = (bi + mp->rows - 1) / mp->rows,
+                    .th = th,
+                    .ti = (bi + th - 1) / th,
                     .in_addr = in,
                     .out_addr = out,
                     .part_addr = -1};
@@ -356,10 +359,11 @@ static int cmp_piece(const void *a, const void *b) {
 /* Places with a fixed per-layer strategy choice. */
 static int build_with(map_mapping *mp, const map_model *mm, const map_hw *hw,
                       const map_strategy_id *choice, map_strategy_id requested,
-                      map_dense_layout layout) {
+                      const map_options *opt) {
   memset(mp, 0, sizeof *mp);
   mp->strategy = requested;
-  mp->dense_layout = layout;
+  mp->dense_layout = opt->dense_layout;
+  mp->dense_row_split = opt->dense_row_split > 1 ? opt->dense_row_split : 1;
   mp->rows = hw->rows, mp->cols = hw->cols;
   mp->nlayers = mm->nlayers;
   mp->lmap = calloc((size_t)mm->nlayers, sizeof *mp->lmap);
@@ -413,7 +417,7 @@ static int cost_with(const map_model *mm, const map_hw *hw, const map_strategy_i
   map_mapping mp;
   map_stream cs;
   map_cost c;
-  if (build_with(&mp, mm, hw, choice, MAP_AUTO, opt->dense_layout)) return -1;
+  if (build_with(&mp, mm, hw, choice, MAP_AUTO, opt)) return -1;
   int rc = map_schedule(&cs, &mp, mm, hw);
   if (!rc) {
     rc = map_cost_compute(&c, NULL, &cs, &mp, mm, hw);
@@ -522,6 +526,9 @@ int map_build(map_mapping *mp, const map_model *mm, const map_hw *hw, map_strate
   if (o.budget_adcs < 0) return mon_fail("budget-adcs = %d: expected >= 0", o.budget_adcs);
   if (o.dense_layout != MAP_DENSE_INTERLEAVED && o.dense_layout != MAP_DENSE_CONTIGUOUS)
     return mon_fail("dense-layout = %d: expected interleaved or contiguous", (int)o.dense_layout);
+  if (o.dense_row_split < 0 || o.dense_row_split > hw->rows)
+    return mon_fail("dense-row-split = %d: expected 0..%d (rows per array)", o.dense_row_split,
+                    hw->rows);
   int budget = o.budget_arrays;
   const char *bfield = "budget-arrays";
   if (o.budget_adcs > 0) {
@@ -538,7 +545,7 @@ int map_build(map_mapping *mp, const map_model *mm, const map_hw *hw, map_strate
     rc = auto_choose(mm, hw, &o, budget, bfield, choice);
   else
     for (int i = 0; i < mm->nlayers; i++) choice[i] = st;
-  if (!rc) rc = build_with(mp, mm, hw, choice, st, o.dense_layout);
+  if (!rc) rc = build_with(mp, mm, hw, choice, st, &o);
   free(choice);
   if (!rc && budget > 0 && mp->narrays > budget) {
     int need = mp->narrays;

@@ -84,10 +84,10 @@ static int64_t piece_src(const map_factor *F, const map_piece *p) {
   return F->in_addr + (int64_t)p->block * F->bi + p->i0;
 }
 
-static int64_t piece_dst(const map_factor *F, const map_piece *p, int rows) {
+static int64_t piece_dst(const map_factor *F, const map_piece *p) {
   int64_t off = (int64_t)p->block * F->bo + p->o0;
   if (F->ti == 1) return F->out_addr + off;
-  return F->part_addr + (int64_t)(p->i0 / rows) * F->nb * F->bo + off;
+  return F->part_addr + (int64_t)(p->i0 / F->th) * F->nb * F->bo + off;
 }
 
 /* Where a factor's outputs go: contiguous from piece_dst, or (folded permutation) each output
@@ -108,7 +108,7 @@ typedef struct {
 
 /* Buffer address of output column `o` (0..no-1) of piece p. */
 static int64_t col_dst(const sched *S, const map_factor *F, const map_piece *p, int o) {
-  if (!S->om.fold) return piece_dst(F, p, S->mp->rows) + o;
+  if (!S->om.fold) return piece_dst(F, p) + o;
   int64_t i = (int64_t)p->block * F->bo + p->o0 + o;
   return S->om.base + (i % S->om.ncols) * S->om.nrows + i / S->om.ncols;
 }

@@ -70,12 +70,13 @@ static long long model_cells(const map_model *mm, const map_mapping *mp) {
 /* Functional check of one (model, strategy, m, variant) plus the invariants every mapping must
  * keep. */
 static void check_variant(map_model *mm, map_strategy_id st, int m, map_dense_layout layout,
-                          int fold, const char *what0) {
+                          int split, int fold, const char *what0) {
   map_hw hw = hw_of(m);
   hw.fold_permute = fold;
-  map_options o = {.dense_layout = layout};
+  map_options o = {.dense_layout = layout, .dense_row_split = split};
   char what[160];
-  snprintf(what, sizeof what, "%s (%s, fold %d)", what0, map_dense_layout_name(layout), fold);
+  snprintf(what, sizeof what, "%s (%s, row split %d, fold %d)", what0,
+           map_dense_layout_name(layout), split, fold);
   map_mapping mp;
   map_stream cs;
   map_ref_info info;
@@ -91,6 +92,7 @@ static void check_variant(map_model *mm, map_strategy_id st, int m, map_dense_la
   int maxb = 0;
   for (int f = 0; f < mp.nfactors; f++) {
     int b = mp.factor[f].bi < m ? mp.factor[f].bi : m;
+    if (mp.factor[f].strategy == MAP_DENSE && split > 1) b = (mp.factor[f].bi + split - 1) / split;
     if (b > maxb) maxb = b;
   }
   if (st == MAP_SPARSE || st == MAP_DENSE)
@@ -116,9 +118,11 @@ static void check_variant(map_model *mm, map_strategy_id st, int m, map_dense_la
 /* Every variant of a strategy: both DenseMap layouts, permutation folded or not. */
 static void check_one(map_model *mm, map_strategy_id st, int m, const char *what) {
   for (int fold = 0; fold < 2; fold++) {
-    check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, fold, what);
-    if (st == MAP_DENSE || st == MAP_AUTO)
-      check_variant(mm, st, m, MAP_DENSE_CONTIGUOUS, fold, what);
+    check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, 1, fold, what);
+    if (st == MAP_DENSE || st == MAP_AUTO) {
+      check_variant(mm, st, m, MAP_DENSE_CONTIGUOUS, 1, fold, what);
+      check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, 3, fold, what); /* uneven subsets */
+    }
   }
 }
 
@@ -369,6 +373,32 @@ Test(mapping, dense_interleaved_vs_contiguous) {
   cr_expect_lt(2 * c[0].latency_ns, c[1].latency_ns, "interleaved %g, contiguous %g",
                c[0].latency_ns, c[1].latency_ns);
   for (int k = 0; k < 2; k++) map_mapping_destroy(&mp[k]);
+  map_model_destroy(&mm);
+}
+
+/* A row split of K drives ceil(b / K) rows per conversion: the schedule's rows per conversion
+ * and lossless ADC bits drop, the arrays and utilization stay, conversions grow K-fold. */
+Test(mapping, dense_row_split_lowers_rows_per_conversion) {
+  map_model mm;
+  cr_assert_eq(map_model_workload(&mm, "bert-large", 32), 0, "%s", mon_errmsg());
+  map_hw hw;
+  map_hw_default(&hw);
+  map_stats st[2];
+  const int split[2] = {1, 4};
+  for (int k = 0; k < 2; k++) {
+    map_options o = {.dense_row_split = split[k]};
+    map_mapping mp;
+    cr_assert_eq(map_build(&mp, &mm, &hw, MAP_DENSE, &o), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_stats_compute(&st[k], &mp, &mm, &hw, NULL), 0, "%s", mon_errmsg());
+    map_mapping_destroy(&mp);
+  }
+  cr_expect_eq(st[0].max_active_rows, 128); /* PROJ w1 blocks take 128 inputs */
+  cr_expect_eq(st[1].max_active_rows, 32);
+  cr_expect_eq(st[1].adc_bits_lossless, map_hw_lossless_adc_bits(&hw, 32));
+  cr_expect_lt(st[1].adc_bits_lossless, st[0].adc_bits_lossless);
+  cr_expect_eq(st[0].arrays, st[1].arrays);
+  cr_expect_eq(st[0].cells_used, st[1].cells_used);
+  cr_expect_eq(st[1].conversions, 4 * st[0].conversions);
   map_model_destroy(&mm);
 }
 
