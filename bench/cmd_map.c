@@ -247,7 +247,8 @@ int bench_cmd_map(int argc, char **argv) {
   char err[MAP_NSTRATEGIES][512];
   for (int s = first; s <= last; s++) {
     /* a budget binds Auto; the fixed strategies are shown regardless (and flagged) */
-    map_options o = s == MAP_AUTO ? c.opt : (map_options){0};
+    map_options o = c.opt;
+    if (s != MAP_AUTO) o.budget_arrays = o.budget_adcs = 0;
     map_stream cs = {0};
     int bad = map_build(&mp[s], &mm, &hw, (map_strategy_id)s, &o);
     if (!bad)
