@@ -52,7 +52,7 @@ typedef struct {
   double a_adc_mm2;    /* area of one ADC, mm^2 */
   double a_dac_mm2;    /* area of one row DAC, mm^2 */
   double a_digital_mm2; /* area of the per-array digital unit (shift-add, accumulate), mm^2 */
-  /* Cost model (cimsim/cost.c, docs/cost-model.md). a_array_mm2 is per PHYSICAL m x m crossbar
+  /* Cost model (mapping/cost.c, docs/cost-model.md). a_array_mm2 is per PHYSICAL m x m crossbar
    * (a logical array is map_hw_slices() of them); e_adc_pj and a_adc_mm2 hold at adc_ref_bits and
    * are scaled to adc_bits by map_hw_adc_energy_pj / map_hw_adc_area_mm2. */
   int adc_ref_bits;         /* resolution at which e_adc_pj and a_adc_mm2 were measured, bits */
