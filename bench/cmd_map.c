@@ -15,6 +15,7 @@ static void usage(FILE *f) {
       f, "usage: moncim map --model M [--nblocks B|sqrt] [--hw FILE] [--array-size m]\n"
          "                  [--strategy S] [--budget-arrays N | --budget-adcs N]\n"
          "                  [--objective latency|energy] [--dense-layout L] [--dense-row-split K]\n"
+         "                  [--share-rows 0|1]\n"
          "                  [--digital-lanes N] [--fold-permute 0|1] [--adc-lossless 0|1] [--json]\n\n"
          "Maps every linear layer of a model onto m x m crossbar arrays with each strategy\n"
          "(linear, sparse = SparseMap, dense = DenseMap, auto) and prints ONE table per strategy:\n"
@@ -38,6 +39,8 @@ static void usage(FILE *f) {
          "  --dense-row-split K  DenseMap: drive each block's rows in K subsets (a column sums\n"
          "                     ceil(block rows / K) rows per conversion; partial sums added\n"
          "                     digitally); default 1\n"
+         "  --share-rows B     1: DenseMap layers reading one input (BERT's q/k/v, BART's cross\n"
+         "                     k/v) share row bands: one MVM drives a segment once for all\n"
          "  --digital-lanes N  override hw digital_lanes (elements per digital cycle)\n"
          "  --fold-permute B   override hw fold_permute (1: no PERMUTE between Monarch factors)\n"
          "  --adc-lossless B   override hw adc_lossless (1: ADCs costed at each mapping's\n"
@@ -58,6 +61,7 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
                                        {"objective", required_argument, 0, 'o'},
                                        {"dense-layout", required_argument, 0, 'L'},
                                        {"dense-row-split", required_argument, 0, 'R'},
+                                       {"share-rows", required_argument, 0, 'H'},
                                        {"digital-lanes", required_argument, 0, 'n'},
                                        {"fold-permute", required_argument, 0, 'F'},
                                        {"adc-lossless", required_argument, 0, 'S'},
@@ -117,6 +121,9 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
     case 'R':
       if (bench_parse_int(cmd, "dense-row-split", optarg, 1, 65536, &c->opt.dense_row_split))
         return BENCH_USAGE;
+      break;
+    case 'H':
+      if (bench_parse_int(cmd, "share-rows", optarg, 0, 1, &c->opt.share_rows)) return BENCH_USAGE;
       break;
     case 'n':
       if (bench_parse_int(cmd, "digital-lanes", optarg, 1, 1 << 20, &c->digital_lanes))
@@ -211,6 +218,7 @@ static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long 
   cJSON_AddNumberToObject(o, "mvms_per_inference", (double)s->mvms * (double)tokens);
   cJSON_AddNumberToObject(o, "critical_mvms_per_token", (double)s->crit_mvms);
   cJSON_AddNumberToObject(o, "permutes_per_token", (double)s->permutes);
+  cJSON_AddNumberToObject(o, "shared_mvms_per_token", (double)mp->shared_mvms);
   cJSON_AddNumberToObject(o, "conversions_per_token", (double)s->conversions);
   int n[MAP_AUTO] = {0};
   for (int l = 0; l < mp->nlayers; l++) n[mp->lmap[l].strategy]++;
@@ -293,6 +301,7 @@ int bench_cmd_map(int argc, char **argv) {
     cJSON_AddStringToObject(root, "dense_layout", map_dense_layout_name(c.opt.dense_layout));
     cJSON_AddNumberToObject(root, "dense_row_split",
                             c.opt.dense_row_split > 1 ? c.opt.dense_row_split : 1);
+    cJSON_AddNumberToObject(root, "share_rows", c.opt.share_rows);
     cJSON_AddNumberToObject(root, "digital_lanes", hw.digital_lanes);
     cJSON_AddNumberToObject(root, "fold_permute", hw.fold_permute);
     cJSON_AddNumberToObject(root, "adc_lossless", hw.adc_lossless);
@@ -341,12 +350,12 @@ int bench_cmd_map(int argc, char **argv) {
              any->dense_params, any->model_params,
              (double)any->dense_params / (double)any->model_params, any->dense_flops,
              any->model_flops, (double)any->dense_flops / (double)any->model_flops);
-    printf("# options: dense layout %s, dense row split %d, digital_lanes %d, fold_permute %d, "
-           "adc_lossless %d; cost per token (docs/cost-model.md): latency = critical path "
-           "(array | ADC | digital)\n",
+    printf("# options: dense layout %s, dense row split %d, share rows %d, digital_lanes %d, "
+           "fold_permute %d, adc_lossless %d; cost per token (docs/cost-model.md): latency = "
+           "critical path (array | ADC | digital)\n",
            map_dense_layout_name(c.opt.dense_layout),
-           c.opt.dense_row_split > 1 ? c.opt.dense_row_split : 1, hw.digital_lanes,
-           hw.fold_permute, hw.adc_lossless);
+           c.opt.dense_row_split > 1 ? c.opt.dense_row_split : 1, c.opt.share_rows,
+           hw.digital_lanes, hw.fold_permute, hw.adc_lossless);
     printf("%-8s %7s %7s %6s %5s %5s %5s %8s %7s %6s %9s %8s %8s %8s %10s %8s %9s  %s\n",
            "strategy", "arrays", "ADCs", "util%", "rows", "ADCb", "ADCc", "MVM/tok", "critMVM",
            "perm", "lat_us", "arr_us", "adc_us", "dig_us", "E_nJ", "ADC_nJ", "area_mm2",

@@ -180,6 +180,15 @@ static int run(exec *X, const float *const *x, float *const *y) {
   for (int l = 0; l < cs->nlayers; l++) {
     const map_io *io = &cs->io[l];
     map_cmd fake = {.op = MAP_OP_DIGITAL, .layer = l, .array = -1};
+    int k = 0; /* layers that read one input region (shared row bands) get the same vector */
+    while (k < l && !(cs->io[k].x == io->x && cs->io[k].in == io->in)) k++;
+    if (k < l) {
+      if (memcmp(x[k], x[l], (size_t)io->in * sizeof(float)))
+        return mon_fail("executor: layers %d and %d read one input region, but their input "
+                        "vectors differ",
+                        k, l);
+      continue;
+    }
     if (mark_write(X, &fake, -1, io->x, io->in)) return -1;
     memcpy(X->buf + io->x, x[l], (size_t)io->in * sizeof(float));
   }

@@ -131,6 +131,8 @@ typedef struct {
    * (a chain); map_model_transformer sets the real graph (q/k/v read the block input, ...). */
   int npred;
   int pred[MAP_MAX_PRED];
+  int same_input; /* an earlier layer that reads the very same input vector (BERT's q for k and
+                     v, cross k for cross v), or -1: lets a mapping share its input rows */
   /* Weights, borrowed (or owned by the model after map_model_random_weights); NULL for shape-only
    * descriptions (mapping, scheduling and stats need no weights; the executor does). */
   const float *w;         /* dense W (out, in) row-major, when !is_monarch */
@@ -242,6 +244,8 @@ typedef struct {
   int64_t t, t2, u;         /* Monarch: stage-1 out (k*q), permuted (k*q), stage-2 out (l*s); -1 */
   int64_t y;                /* output (Monarch: l*s, first `out` valid) */
   int factor0, nfactors;    /* its factors: mapping.factor[factor0 .. +nfactors) in stage order */
+  int x_from;               /* share_rows: the layer whose input region x this layer reads (its
+                               x is that layer's), else -1 */
 } map_layer_map;
 
 typedef struct {
@@ -257,6 +261,7 @@ typedef struct {
   int64_t buf_len;     /* floats in the flat buffer address space */
   map_dense_layout dense_layout; /* as placed */
   int dense_row_split;           /* as placed (1 = none) */
+  int shared_mvms;               /* MVMs whose driven rows feed blocks of several layers */
 } map_mapping;
 
 
@@ -268,6 +273,10 @@ typedef struct {
   int dense_row_split; /* DenseMap: drive a block's rows in this many subsets (separate tiles,
                           partial sums added digitally) so a column sums fewer rows per
                           conversion; 0 or 1 = the whole block at once */
+  int share_rows; /* 1: layers that read the same input (map_layer.same_input) and are both
+                     DenseMap read one input region, and the first-factor blocks of one input
+                     segment share a row band of one array and run in ONE MVM (one DRIVE,
+                     several blocks converted) */
 } map_options;
 
 /* A mapping strategy (STYLE.md rule 10). `place` appends pieces (and arrays) for the given
@@ -429,7 +438,8 @@ typedef struct {
 } map_ref_info;
 
 /* Runs the stream with ideal devices and infinite-resolution converters on float data.
- * x[layer] (in floats) are the layer inputs, y[layer] (out floats) receive the outputs.
+ * x[layer] (in floats) are the layer inputs (layers that share one input region, map_layer_map
+ * x_from, must be given equal vectors), y[layer] (out floats) receive the outputs.
  * Fails (naming the command) on any address out of range, a cell programmed twice, a buffer
  * element written twice, a read of a never-written element, a column whose driven rows hold cells
  * of more than one piece, or a dependency that does not precede its command. Needs weights. */

@@ -68,6 +68,7 @@ int map_model_add(map_model *mm, const char *name, int layer, map_kind kind, int
                  .b = b};
   snprintf(L.name, sizeof L.name, "%s", name);
   if (mm->nlayers > 0) L.npred = 1, L.pred[0] = mm->nlayers - 1; /* a chain unless told */
+  L.same_input = -1;
   if (mon) {
     if (mon->in != in || mon->out != out)
       return mon_fail("model %s: layer '%s': Monarch is (%d, %d), layer says (%d, %d)", mm->name,
@@ -155,6 +156,10 @@ int map_model_transformer(map_model *mm, const char *name, int nlayers, int d, i
     for (int j = 0; j < n; j++) {
       snprintf(nm, sizeof nm, "h.%d.%s", i, lin[j].suffix);
       int id = mm->nlayers, pred[MAP_MAX_PRED], np = 0;
+      int same = -1; /* q/k/v read one input; cross k/v both read the encoder output */
+      if (lin[j].k == MAP_QKV && nqkv > 0) same = qkv[0];
+      if (lin[j].k == MAP_CROSS_KV && nx > 0 && mm->layer[xin[nx - 1]].kind == MAP_CROSS_KV)
+        same = xin[nx - 1];
       switch (lin[j].k) {
       case MAP_QKV:
         if (block_out >= 0) pred[np++] = block_out;
@@ -188,6 +193,7 @@ int map_model_transformer(map_model *mm, const char *name, int nlayers, int d, i
         map_model_destroy(mm);
         return -1;
       }
+      mm->layer[id].same_input = same;
     }
   }
   return 0;

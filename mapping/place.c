@@ -119,9 +119,12 @@ typedef struct {
 typedef struct {
   int h, w;
   int uniform;
-  int ntiles, next; /* tiles in the pool, tiles placed so far */
+  int ntiles, next; /* tiles in the pool, units (uniform) or tiles (shelf) placed so far */
   int base, narr;   /* first array and arrays of the pool (the capacity minimum) */
   shelf *cur;       /* shelf pools: one cursor per array (interleaved) or one (contiguous) */
+  unsigned char *occ; /* uniform pools: (narr, slots) slot taken */
+  int *nstep;         /* uniform pools: MVMs on each array so far */
+  int fill;           /* uniform, contiguous: the array being filled */
 } pool;
 
 static pool *find_pool(pool *pools, int npools, int h, int w) {
@@ -130,19 +133,48 @@ static pool *find_pool(pool *pools, int npools, int h, int w) {
   return NULL;
 }
 
-static void place_uniform(map_mapping *mp, pool *P, map_piece *pc) {
-  int gr = mp->rows / P->h, gc = mp->cols / P->w, S = gr * gc, j = P->next++;
-  int arr, slot;
-  if (mp->dense_layout == MAP_DENSE_CONTIGUOUS)
-    arr = j / S, slot = j % S;
-  else
-    arr = j % P->narr, slot = j / P->narr;
-  int d = slot / gr, bi = slot % gr;
-  pc->array = P->base + arr;
-  pc->row0 = bi * P->h;
-  pc->col0 = ((bi + d) % gc) * P->w;
-  pc->group = d;
-  pc->step = slot;
+/* Places a unit of g tiles that read the same input rows (g = 1: one tile) on a uniform pool:
+ * all g in one row band of one array, in distinct column slots, with one MVM step. The unit
+ * starts at array next mod A (interleaved) or at the array being filled (contiguous) and takes
+ * the first slots free in slot order, so without shared units tile j lands on array j mod A,
+ * slot j / A (resp. array j / S, slot j mod S). Returns 1 if no array of the pool has g free
+ * slots in one band (then the caller places the tiles one by one). */
+static int place_unit(map_mapping *mp, int *cap, pool *P, map_piece *pcs, int g, int *rc) {
+  int gr = mp->rows / P->h, gc = mp->cols / P->w, S = gr * gc;
+  int contiguous = mp->dense_layout == MAP_DENSE_CONTIGUOUS;
+  int t = contiguous ? P->fill : P->next % P->narr;
+  for (int a = 0; a < P->narr; a++) {
+    int arr = contiguous ? t + a : (t + a) % P->narr;
+    if (arr >= P->narr) break;
+    unsigned char *occ = P->occ + (size_t)arr * S;
+    int band = -1;
+    for (int k = 0; k < S && band < 0; k++) {
+      if (occ[k]) continue;
+      int nfree = 0;
+      for (int d = 0; d < gc; d++) nfree += !occ[k % gr + d * gr];
+      if (nfree >= g) band = k % gr;
+    }
+    if (band < 0) continue;
+    int step = P->nstep[arr]++;
+    for (int m = 0, d = 0; m < g; d++) {
+      int k = band + d * gr;
+      if (occ[k]) continue;
+      occ[k] = 1;
+      map_piece pc = pcs[m++];
+      pc.array = P->base + arr;
+      pc.row0 = band * P->h;
+      pc.col0 = ((band + d) % gc) * P->w;
+      pc.group = d; /* rotated block-diagonal: column slot - row band (mod gc) */
+      pc.step = step;
+      if ((*rc = push_piece(mp, cap, pc))) return 0;
+    }
+    if (g > 1) mp->shared_mvms++;
+    P->next++;
+    while (contiguous && P->fill < P->narr - 1 && !memchr(P->occ + (size_t)P->fill * S, 0, S))
+      P->fill++;
+    return 0;
+  }
+  return 1;
 }
 
 /* Puts as many of columns done.. of tile pc as fit on cursor C's array (bands of height h, a
@@ -242,6 +274,12 @@ static int place_dense(map_mapping *mp, const int *fs, int nf, const map_hw *hw)
     if (P->uniform) {
       int S = (mp->rows / P->h) * (mp->cols / P->w);
       P->narr = (P->ntiles + S - 1) / S;
+      P->occ = calloc((size_t)P->narr * S, 1);
+      P->nstep = calloc((size_t)P->narr, sizeof *P->nstep);
+      if (!P->occ || !P->nstep) {
+        rc = mon_fail("mapping: out of memory");
+        break;
+      }
     } else {
       long per = (long)(mp->rows / P->h) * mp->cols; /* tile columns an array holds */
       P->narr = (int)(((long)P->ntiles * P->w + per - 1) / per);
@@ -255,21 +293,43 @@ static int place_dense(map_mapping *mp, const int *fs, int nf, const map_hw *hw)
     }
     mp->narrays += P->narr;
   }
+  /* first factors of layers that read one input region (map_layer_map.x_from): the leader's
+   * tile j and each follower's tile j read the same input rows */
+  int *lead = malloc((size_t)(nf ? nf : 1) * sizeof *lead);
+  if (!lead && !rc) rc = mon_fail("mapping: out of memory");
+  for (int i = 0; i < nf && !rc; i++) {
+    const map_factor *F = &mp->factor[fs[i]];
+    const map_layer_map *lm = &mp->lmap[F->layer];
+    lead[i] = -1;
+    if (lm->x_from < 0 || fs[i] != lm->factor0) continue;
+    for (int k = 0; k < i; k++)
+      if (fs[k] == mp->lmap[lm->x_from].factor0 && tl[k].n == tl[i].n) lead[i] = k;
+  }
   /* pass 2: slots */
+  map_piece unit[1 + 2 * MAP_MAX_PRED];
   for (int i = 0; i < nf && !rc; i++)
     for (int j = 0; j < tl[i].n && !rc; j++) {
       map_piece pc = tl[i].p[j];
       pool *P = find_pool(pools, npools, pc.ni, pc.no);
-      if (P->uniform) {
-        place_uniform(mp, P, &pc);
-        rc = push_piece(mp, &cap, pc);
-      } else {
+      if (!P->uniform) {
         rc = place_shelf(mp, &cap, P, &pc);
+        continue;
       }
+      if (lead[i] >= 0) continue; /* placed with its leader's tile */
+      int g = 0;
+      unit[g++] = pc;
+      for (int k = i + 1; k < nf; k++)
+        if (lead[k] == i && g < (int)(sizeof unit / sizeof unit[0])) unit[g++] = tl[k].p[j];
+      if (g > mp->cols / P->w || place_unit(mp, &cap, P, unit, g, &rc))
+        for (int m = 0; m < g && !rc; m++)
+          if (place_unit(mp, &cap, P, &unit[m], 1, &rc) && !rc)
+            rc = mon_fail("mapping: DenseMap pool %dx%d overflows its %d arrays", P->h, P->w,
+                          P->narr);
     }
+  free(lead);
   for (int i = 0; i < nf; i++) free(tl[i].p);
   free(tl);
-  for (int k = 0; k < npools; k++) free(pools[k].cur);
+  for (int k = 0; k < npools; k++) free(pools[k].cur), free(pools[k].occ), free(pools[k].nstep);
   free(pools);
   return rc;
 }
@@ -375,12 +435,18 @@ static int build_with(map_mapping *mp, const map_model *mm, const map_hw *hw,
     lm->strategy = choice[i];
     lm->t = lm->t2 = lm->u = -1;
     lm->factor0 = mp->nfactors;
+    lm->x_from = -1;
+    int j = L->same_input;
+    if (opt->share_rows && j >= 0 && j < i && choice[i] == MAP_DENSE && choice[j] == MAP_DENSE &&
+        L->is_monarch && mm->layer[j].is_monarch && L->in == mm->layer[j].in &&
+        L->k == mm->layer[j].k && L->p == mm->layer[j].p && L->q == mm->layer[j].q)
+      lm->x_from = mp->lmap[j].x_from >= 0 ? mp->lmap[j].x_from : j;
     if (!L->is_monarch || choice[i] == MAP_LINEAR) {
       lm->x = alloc_buf(mp, L->in);
       lm->y = alloc_buf(mp, L->out);
       add_factor(mp, i, MAP_F_DENSE, choice[i], 1, L->out, L->in, lm->x, lm->y);
     } else {
-      lm->x = alloc_buf(mp, (int64_t)L->k * L->p);
+      lm->x = lm->x_from >= 0 ? mp->lmap[lm->x_from].x : alloc_buf(mp, (int64_t)L->k * L->p);
       lm->t = alloc_buf(mp, (int64_t)L->k * L->q);
       lm->t2 = alloc_buf(mp, (int64_t)L->k * L->q);
       lm->u = alloc_buf(mp, (int64_t)L->l * L->s);
@@ -434,6 +500,7 @@ static int layer_costs(const map_model *mm, const map_hw *hw, int i, const map_o
                        int arrays[MAP_AUTO], double cost[MAP_AUTO]) {
   map_layer alone = mm->layer[i];
   alone.npred = 0; /* its inputs are not in the one-layer model */
+  alone.same_input = -1;
   map_model one = *mm;
   one.layer = &alone;
   one.nlayers = 1;

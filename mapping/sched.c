@@ -93,32 +93,46 @@ static int64_t piece_dst(const map_factor *F, const map_piece *p) {
 /* Where a factor's outputs go: contiguous from piece_dst, or (folded permutation) each output
  * straight to its place in the permuted vector. */
 typedef struct {
-  int fold;    /* 1: output i of the factor lands at base + (i % ncols) * nrows + i / ncols */
-  int64_t base;   /* the permuted vector (the layer's t2) */
+  int fold;         /* 1: output i of the factor lands at base + (i % ncols) * nrows + i / ncols */
+  int64_t base;     /* the permuted vector (the layer's t2) */
   int nrows, ncols; /* the PERMUTE it replaces: source grid (nrows x ncols) */
 } out_map;
 
 typedef struct {
   emitter e;
   const map_mapping *mp;
+  const map_model *mm;
+  const map_hw *hw;
   idlist *array_last; /* per array: CONVERT ids of its latest MVM */
+  idlist *pre;        /* per factor: CONVERTs already emitted in another factor's MVMs */
+  unsigned char *done; /* per piece: converted by an emitted MVM */
   int32_t nmvm;
-  out_map om; /* of the factor being emitted */
 } sched;
 
-/* Buffer address of output column `o` (0..no-1) of piece p. */
-static int64_t col_dst(const sched *S, const map_factor *F, const map_piece *p, int o) {
-  if (!S->om.fold) return piece_dst(F, p) + o;
-  int64_t i = (int64_t)p->block * F->bo + p->o0 + o;
-  return S->om.base + (i % S->om.ncols) * S->om.nrows + i / S->om.ncols;
+/* Folding needs one writer per output: a Monarch's first factor with one input tile per block
+ * (with partial sums, ACCUM writes contiguously and the PERMUTE stays). */
+static out_map out_map_of(const sched *S, int f) {
+  const map_factor *F = &S->mp->factor[f];
+  const map_layer_map *lm = &S->mp->lmap[F->layer];
+  const map_layer *L = &S->mm->layer[F->layer];
+  out_map om = {.base = lm->t2, .nrows = L->r, .ncols = L->l};
+  om.fold = lm->t >= 0 && f == lm->factor0 && S->hw->fold_permute && F->ti == 1;
+  return om;
 }
 
-/* One MVM: pieces idx[0..n) of factor f on one array with one step id. */
-static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs, idlist *writers) {
+/* Buffer address of output column `o` (0..no-1) of piece p of factor F. */
+static int64_t col_dst(const out_map *om, const map_factor *F, const map_piece *p, int o) {
+  if (!om->fold) return piece_dst(F, p) + o;
+  int64_t i = (int64_t)p->block * F->bo + p->o0 + o;
+  return om->base + (i % om->ncols) * om->nrows + i / om->ncols;
+}
+
+/* One MVM: pieces P[lo..hi) (all of one array and step; factor f's and, in a shared row band,
+ * blocks of other layers' first factors that read the same input rows). */
+static int emit_mvm(sched *S, int f, int lo, int hi, const idlist *inputs, idlist *writers) {
   const map_mapping *mp = S->mp;
-  const map_factor *F = &mp->factor[f];
   const map_piece *P = mp->piece;
-  int a = P[idx[0]].array, layer = F->layer;
+  int n = hi - lo, a = P[lo].array, layer = mp->factor[f].layer;
   int32_t mvm = S->nmvm++;
   idlist deps = {0}, drives = {0};
   int rc = 0;
@@ -126,16 +140,17 @@ static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs
   for (int i = 0; i < S->array_last[a].n && !rc; i++) rc = idl_push(&deps, S->array_last[a].v[i]);
   /* DRIVE: pieces are sorted by row0; merge contiguous rows with contiguous sources, skip
    * repeats of the same rows (several tiles sharing one input). */
-  for (int i = 0; i < n && !rc;) {
-    const map_piece *p = &P[idx[i]];
+  for (int i = lo; i < hi && !rc;) {
+    const map_piece *p = &P[i];
     int r0 = p->row0, nr = p->ni;
-    int64_t src = piece_src(F, p);
+    int64_t src = piece_src(&mp->factor[p->factor], p);
     int j = i + 1;
-    for (; j < n; j++) {
-      const map_piece *q = &P[idx[j]];
-      if (q->row0 >= r0 && q->row0 + q->ni <= r0 + nr && piece_src(F, q) == src + (q->row0 - r0))
+    for (; j < hi; j++) {
+      const map_piece *q = &P[j];
+      int64_t qs = piece_src(&mp->factor[q->factor], q);
+      if (q->row0 >= r0 && q->row0 + q->ni <= r0 + nr && qs == src + (q->row0 - r0))
         continue; /* already driven */
-      if (q->row0 == r0 + nr && piece_src(F, q) == src + nr) {
+      if (q->row0 == r0 + nr && qs == src + nr) {
         nr += q->ni;
         continue;
       }
@@ -151,22 +166,25 @@ static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs
   /* CONVERT: by column; merge contiguous columns with contiguous destinations */
   int *ord = malloc((size_t)n * sizeof *ord);
   if (!ord) rc = mon_fail("schedule: out of memory");
-  for (int i = 0; i < n && !rc; i++) ord[i] = idx[i];
+  for (int i = 0; i < n && !rc; i++) ord[i] = lo + i;
   for (int i = 1; i < n && !rc; i++) /* insertion sort by col0 (n is small) */
     for (int j = i; j > 0 && P[ord[j]].col0 < P[ord[j - 1]].col0; j--) {
       int t = ord[j];
       ord[j] = ord[j - 1], ord[j - 1] = t;
     }
-  /* runs of adjacent columns whose outputs are equally spaced (1 apart, or nrows apart when the
-   * permutation is folded); a run may span pieces */
-  const int64_t stride = S->om.fold ? S->om.nrows : 1;
+  /* runs of adjacent columns of one factor whose outputs are equally spaced (1 apart, or nrows
+   * apart when the permutation is folded); a run may span pieces */
   map_cmd c = blank(MAP_OP_CONVERT, layer);
   int open = 0;
-  for (int i = 0; i < n && !rc; i++) {
-    const map_piece *p = &P[ord[i]];
-    for (int o = 0; o < p->no && !rc; o++) {
-      int64_t d = col_dst(S, F, p, o);
-      if (open && p->col0 + o == c.col0 + c.ncols && d == c.dst + c.ncols * stride) {
+  int64_t stride = 1;
+  for (int i = 0; i <= n && !rc; i++) {
+    const map_piece *p = i < n ? &P[ord[i]] : NULL;
+    const map_factor *F = p ? &mp->factor[p->factor] : NULL;
+    out_map om = p ? out_map_of(S, p->factor) : (out_map){0};
+    for (int o = 0; o < (p ? p->no : 1) && !rc; o++) {
+      int64_t d = p ? col_dst(&om, F, p, o) : -1;
+      if (p && open && p->factor == c.factor && p->col0 + o == c.col0 + c.ncols &&
+          d == c.dst + c.ncols * stride) {
         c.ncols++;
         if (p->row0 < c.row0) c.nrows += c.row0 - p->row0, c.row0 = p->row0;
         if (p->row0 + p->ni > c.row0 + c.nrows) c.nrows = p->row0 + p->ni - c.row0;
@@ -176,19 +194,17 @@ static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs
       if (open) {
         int32_t id = emit(&S->e, c, drives.v, drives.n);
         rc = idl_push(&S->array_last[a], id);
-        if (!rc) rc = idl_push(writers, id);
+        if (!rc) rc = idl_push(c.factor == f ? writers : &S->pre[c.factor], id);
+        open = 0;
       }
-      c = blank(MAP_OP_CONVERT, layer);
+      if (!p) break;
+      stride = om.fold ? om.nrows : 1;
+      c = blank(MAP_OP_CONVERT, F->layer);
       c.array = a, c.row0 = p->row0, c.nrows = p->ni, c.col0 = p->col0 + o, c.ncols = 1;
       c.dst = d, c.stride = stride > 1 ? stride : 0;
-      c.count = p->ni, c.factor = f, c.piece = ord[i], c.step = mvm;
+      c.count = p->ni, c.factor = p->factor, c.piece = ord[i], c.step = mvm;
       open = 1;
     }
-  }
-  if (open && !rc) {
-    int32_t id = emit(&S->e, c, drives.v, drives.n);
-    rc = idl_push(&S->array_last[a], id);
-    if (!rc) rc = idl_push(writers, id);
   }
   free(ord);
   free(deps.v);
@@ -196,20 +212,23 @@ static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs
   return rc;
 }
 
-/* All MVMs of factor f, then ACCUM when tiles split the input; `out` gets the writer ids. */
+/* All MVMs of factor f not yet emitted (a shared row band emits its followers' blocks with the
+ * leader's), then ACCUM when tiles split the input; `out` gets the writer ids. */
 static int emit_factor(sched *S, int f, const int *pidx, int np, const idlist *inputs,
                        idlist *out) {
   const map_mapping *mp = S->mp;
   const map_factor *F = &mp->factor[f];
+  const map_piece *P = mp->piece;
   idlist conv = {0};
   int rc = 0;
-  for (int i = 0; i < np && !rc;) {
-    int j = i + 1;
-    while (j < np && mp->piece[pidx[j]].array == mp->piece[pidx[i]].array &&
-           mp->piece[pidx[j]].step == mp->piece[pidx[i]].step)
-      j++;
-    rc = emit_mvm(S, f, pidx + i, j - i, inputs, &conv);
-    i = j;
+  for (int i = 0; i < S->pre[f].n && !rc; i++) rc = idl_push(&conv, S->pre[f].v[i]);
+  for (int i = 0; i < np && !rc; i++) {
+    if (S->done[pidx[i]]) continue;
+    int lo = pidx[i], hi = pidx[i] + 1;
+    while (lo > 0 && P[lo - 1].array == P[lo].array && P[lo - 1].step == P[lo].step) lo--;
+    while (hi < mp->npieces && P[hi].array == P[lo].array && P[hi].step == P[lo].step) hi++;
+    memset(S->done + lo, 1, (size_t)(hi - lo));
+    rc = emit_mvm(S, f, lo, hi, inputs, &conv);
   }
   out->n = 0;
   if (!rc && F->ti > 1) {
@@ -228,16 +247,20 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
   memset(cs, 0, sizeof *cs);
   if (mp->nlayers != mm->nlayers)
     return mon_fail("schedule: mapping has %d layers, model %d", mp->nlayers, mm->nlayers);
-  sched S = {.e = {.cs = cs}, .mp = mp};
+  sched S = {.e = {.cs = cs}, .mp = mp, .mm = mm, .hw = hw};
   cs->buf_len = mp->buf_len;
   cs->nlayers = mm->nlayers;
   cs->io = calloc((size_t)mm->nlayers, sizeof *cs->io);
   S.array_last = calloc((size_t)(mp->narrays ? mp->narrays : 1), sizeof *S.array_last);
+  S.pre = calloc((size_t)(mp->nfactors ? mp->nfactors : 1), sizeof *S.pre);
+  S.done = calloc((size_t)(mp->npieces ? mp->npieces : 1), 1);
+  int32_t *zero_id = malloc((size_t)mm->nlayers * sizeof *zero_id);
   /* pieces of each factor, in (array, step, row0) order */
   int *fstart = calloc((size_t)mp->nfactors + 1, sizeof *fstart);
   int *pidx = malloc((size_t)(mp->npieces ? mp->npieces : 1) * sizeof *pidx);
   int rc = 0;
-  if (!cs->io || !S.array_last || !fstart || !pidx) rc = mon_fail("schedule: out of memory");
+  if (!cs->io || !S.array_last || !S.pre || !S.done || !zero_id || !fstart || !pidx)
+    rc = mon_fail("schedule: out of memory");
   if (!rc) {
     for (int i = 0; i < mp->npieces; i++) fstart[mp->piece[i].factor + 1]++;
     for (int f = 0; f < mp->nfactors; f++) fstart[f + 1] += fstart[f];
@@ -281,16 +304,19 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
     in.n = 0;
     rc = idl_push(&in, io->first);
     int monarch = lm->t >= 0;
-    if (!rc && monarch && L->k * L->p > L->in) {
+    zero_id[l] = -1;
+    if (!rc && lm->x_from >= 0) { /* X is another layer's: ready when that layer zeroed it */
+      rc = idl_push(&in, cs->io[lm->x_from].first);
+      if (!rc && zero_id[lm->x_from] >= 0) rc = idl_push(&in, zero_id[lm->x_from]);
+    } else if (!rc && monarch && L->k * L->p > L->in) {
       c = blank(MAP_OP_DIGITAL, l);
       c.sub = MAP_DIG_ZERO, c.dst = lm->x + L->in, c.ncols = L->k * L->p - L->in;
-      rc = idl_push(&in, emit(&S.e, c, &io->first, 1));
+      zero_id[l] = emit(&S.e, c, &io->first, 1);
+      rc = idl_push(&in, zero_id[l]);
     }
     for (int k = 0; k < lm->nfactors && !rc; k++) {
       int f = lm->factor0 + k;
-      /* folding needs one writer per output: not with partial sums (ACCUM writes contiguously) */
-      int fold = monarch && k == 0 && hw->fold_permute && mp->factor[f].ti == 1;
-      S.om = (out_map){.fold = fold, .base = lm->t2, .nrows = L->r, .ncols = L->l};
+      int fold = out_map_of(&S, f).fold;
       rc = emit_factor(&S, f, pidx + fstart[f], fstart[f + 1] - fstart[f], &in, &out);
       if (rc) break;
       if (monarch && !fold) { /* stage permutations as buffer transposes */
@@ -328,6 +354,11 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
   if (S.array_last)
     for (int a = 0; a < mp->narrays; a++) free(S.array_last[a].v);
   free(S.array_last);
+  if (S.pre)
+    for (int f = 0; f < mp->nfactors; f++) free(S.pre[f].v);
+  free(S.pre);
+  free(S.done);
+  free(zero_id);
   free(fstart);
   free(pidx);
   if (rc) map_stream_destroy(cs);

@@ -687,3 +687,22 @@ Test(cimsim, mvm_command_files) {
   }
   remove(wp), remove(xp), remove(yp), rmdir(dir);
 }
+
+/* cimsim runs layer by layer: a mapping whose MVMs feed several layers (shared row bands) is
+ * refused with a message naming the option, never simulated wrongly. */
+Test(cimsim, shared_row_bands_refused) {
+  map_model mm;
+  cr_assert_eq(map_model_transformer(&mm, "qkv", 1, 64, 256, 1, 4, 0, 0), 0, "%s", mon_errmsg());
+  cr_assert_eq(map_model_random_weights(&mm, 3), 0);
+  map_hw hw = hw_small(64);
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  map_options o = {.share_rows = 1};
+  cim_runner *r = NULL;
+  cr_expect_neq(cim_runner_create(&r, &mm, &hw, MAP_DENSE, &o, &cfg), 0);
+  cr_expect(strstr(mon_errmsg(), "share_rows"), "%s", mon_errmsg());
+  o.share_rows = 0;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_DENSE, &o, &cfg), 0, "%s", mon_errmsg());
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
+}

@@ -32,6 +32,8 @@ static double run_and_compare(const map_model *mm, const map_stream *cs, const m
     x[l] = malloc((size_t)mm->layer[l].in * sizeof(float));
     y[l] = calloc((size_t)mm->layer[l].out, sizeof(float));
     for (int i = 0; i < mm->layer[l].in; i++) x[l][i] = urand(&seed);
+    if (mp->lmap[l].x_from >= 0) /* one input region: one input vector */
+      memcpy(x[l], x[mp->lmap[l].x_from], (size_t)mm->layer[l].in * sizeof(float));
   }
   int rc = map_ref_run(cs, mp, mm, (const float *const *)x, y, info);
   cr_assert_eq(rc, 0, "reference executor: %s", mon_errmsg());
@@ -70,13 +72,13 @@ static long long model_cells(const map_model *mm, const map_mapping *mp) {
 /* Functional check of one (model, strategy, m, variant) plus the invariants every mapping must
  * keep. */
 static void check_variant(map_model *mm, map_strategy_id st, int m, map_dense_layout layout,
-                          int split, int fold, const char *what0) {
+                          int split, int fold, int share, const char *what0) {
   map_hw hw = hw_of(m);
   hw.fold_permute = fold;
-  map_options o = {.dense_layout = layout, .dense_row_split = split};
+  map_options o = {.dense_layout = layout, .dense_row_split = split, .share_rows = share};
   char what[160];
-  snprintf(what, sizeof what, "%s (%s, row split %d, fold %d)", what0,
-           map_dense_layout_name(layout), split, fold);
+  snprintf(what, sizeof what, "%s (%s, row split %d, fold %d, share %d)", what0,
+           map_dense_layout_name(layout), split, fold, share);
   map_mapping mp;
   map_stream cs;
   map_ref_info info;
@@ -118,10 +120,10 @@ static void check_variant(map_model *mm, map_strategy_id st, int m, map_dense_la
 /* Every variant of a strategy: both DenseMap layouts, permutation folded or not. */
 static void check_one(map_model *mm, map_strategy_id st, int m, const char *what) {
   for (int fold = 0; fold < 2; fold++) {
-    check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, 1, fold, what);
+    check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, 1, fold, 0, what);
     if (st == MAP_DENSE || st == MAP_AUTO) {
-      check_variant(mm, st, m, MAP_DENSE_CONTIGUOUS, 1, fold, what);
-      check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, 3, fold, what); /* uneven subsets */
+      check_variant(mm, st, m, MAP_DENSE_CONTIGUOUS, 1, fold, 0, what);
+      check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, 3, fold, 0, what); /* uneven subsets */
     }
   }
 }
@@ -182,6 +184,44 @@ Test(mapping, functional_odd_shapes) {
   map_model_destroy(&mm);
   mon_monarch_destroy(&pad);
   free(w);
+}
+
+/* Shared row bands: an encoder-decoder with separate q/k/v and cross k/v, DenseMap (and Auto)
+ * with share_rows, both layouts, folded or not: exact through the reference executor (one input
+ * region per group, one DRIVE per shared band), with fewer MVMs and DRIVEs than unshared. */
+Test(mapping, functional_shared_row_bands) {
+  map_model mm;
+  cr_assert_eq(map_model_transformer(&mm, "encdec", 2, 128, 512, 1, 8, 1, 0), 0, "%s",
+               mon_errmsg());
+  cr_assert_eq(map_model_random_weights(&mm, 17), 0);
+  cr_expect_eq(mm.layer[1].same_input, 0); /* k reads q's input */
+  cr_expect_eq(mm.layer[2].same_input, 0); /* v */
+  int ms[] = {64, 128};
+  for (int mi = 0; mi < 2; mi++)
+    for (int st = MAP_DENSE; st <= MAP_AUTO; st++)
+      for (int fold = 0; fold < 2; fold++)
+        for (int lay = 0; lay < 2; lay++)
+          check_variant(&mm, (map_strategy_id)st, ms[mi], (map_dense_layout)lay, 1, fold, 1,
+                        "encdec shared");
+  map_hw hw = hw_of(64);
+  long long drives[2], mvms[2];
+  for (int sh = 0; sh < 2; sh++) {
+    map_options o = {.share_rows = sh};
+    map_mapping mp;
+    map_stream cs;
+    cr_assert_eq(map_build(&mp, &mm, &hw, MAP_DENSE, &o), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_schedule(&cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+    if (sh) cr_expect_gt(mp.shared_mvms, 0);
+    drives[sh] = 0;
+    for (int i = 0; i < cs.ncmds; i++) drives[sh] += cs.cmd[i].op == MAP_OP_DRIVE;
+    mvms[sh] = cs.nmvm;
+    /* q, k, v (and cross k, v) share a band: each shared MVM replaces g MVMs by one */
+    if (sh) cr_expect_lt(mvms[1], mvms[0]);
+    map_stream_destroy(&cs);
+    map_mapping_destroy(&mp);
+  }
+  cr_expect_lt(drives[1], drives[0]);
+  map_model_destroy(&mm);
 }
 
 /* ---------------------------------------------------------------- closed-form command counts */
