@@ -113,6 +113,8 @@ def build(args):
     models, nbs = parse_sweep(args.sweep)
     R = Runner(args.moncim)
     base = {(m, nb): R.map(m, nb) for m in models for nb in nbs}
+    shared = {(m, nb): R.map(m, nb, "--strategy", "dense", "--share-rows", 1)
+              for m in models for nb in nbs}
     lanes = (1, 16, 64)
     var = {}
     for m in models:
@@ -260,9 +262,15 @@ def build(args):
       "arrays and no lower utilization than before (the capacity-minimum packing is unchanged: "
       "same arrays, 100% utilization).")
     w("")
+    w("The last columns are DenseMap with shared row bands (`--share-rows 1`: q/k/v, cross k/v "
+      "blocks of one input segment in one MVM). A shared MVM drives the segment once (less "
+      "array and DAC energy, fewer MVMs) but converts all its blocks through the array's ADCs, "
+      "so it can be slower; where a tile shape leaves fewer than 3 column slots per band "
+      "(128-wide blocks) nothing is shared.")
+    w("")
     w("| workload | nblocks | arrays L / S / D | util S / D % | latency us L / S / D | D / S "
-      "| energy nJ L / S / D | command |")
-    w("|---|---|---|---|---|---|---|---|")
+      "| energy nJ L / S / D | command | D shared: MVMs, us, nJ |")
+    w("|---|---|---|---|---|---|---|---|---|")
     for m in models:
         for nb in nbs:
             d = base[(m, nb)]
@@ -271,7 +279,11 @@ def build(args):
               f"{lat(d, 'linear') / 1e3:.1f} / {lat(d, 'sparse') / 1e3:.1f} / "
               f"{lat(d, 'dense') / 1e3:.1f} | {lat(d, 'dense') / lat(d, 'sparse'):.2f} | "
               f"{energy(d, 'linear') / 1e3:.0f} / {energy(d, 'sparse') / 1e3:.0f} / "
-              f"{energy(d, 'dense') / 1e3:.0f} | `{d['cmd']}` |")
+              f"{energy(d, 'dense') / 1e3:.0f} | `{d['cmd']}` | "
+              f"{shared[(m, nb)]['by']['dense']['mvms_per_token']:.0f} (of "
+              f"{d['by']['dense']['mvms_per_token']:.0f}), "
+              f"{lat(shared[(m, nb)], 'dense') / 1e3:.1f}, "
+              f"{energy(shared[(m, nb)], 'dense') / 1e3:.0f} |")
     w("")
 
     # ---- latency vs digital lanes
