@@ -202,8 +202,8 @@ static void add_cost(cJSON *o, const map_cost *c) {
   cJSON_AddNumberToObject(k, "conversions_per_token", (double)c->conversions);
   cJSON_AddNumberToObject(k, "drive_steps_per_token", (double)c->steps);
   cJSON_AddNumberToObject(k, "utilization", c->utilization);
-  cJSON_AddNumberToObject(k, "rows_per_conversion", c->rows_per_conversion);
-  cJSON_AddNumberToObject(k, "adc_bits", c->adc_bits);
+  cJSON_AddNumberToObject(k, "rows_per_conversion", (double)c->rows_per_conversion);
+  cJSON_AddNumberToObject(k, "adc_bits_costed", (double)c->adc_bits_costed);
 }
 
 static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long long tokens) {
@@ -372,7 +372,7 @@ int bench_cmd_map(int argc, char **argv) {
       printf("%-8s %7d %7d %6.2f %5d %5d %5d %8lld %7lld %6lld %9.2f %8.2f %8.2f %8.2f %10.2f "
              "%8.2f %9.4f  %d/%d/%d%s\n",
              map_strategies[s].name, x->arrays, x->adcs, 100 * x->utilization, x->max_active_rows,
-             x->adc_bits_lossless, k->adc_bits, x->mvms, x->crit_mvms, x->permutes,
+             x->adc_bits_lossless, (int)k->adc_bits_costed, x->mvms, x->crit_mvms, x->permutes,
              k->latency_ns / 1e3, k->latency_array_ns / 1e3, k->latency_adc_ns / 1e3,
              k->latency_digital_ns / 1e3, k->energy_pj / 1e3, k->energy_adc_pj / 1e3, k->area_mm2,
              n[0], n[1], n[2], budget && x->arrays > budget ? "  (over budget)" : "");

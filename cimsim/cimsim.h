@@ -16,8 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
 #include "mapping.h"
+#include "metrics.h"
+#include "model.h"
 
 /* ================================================================ configuration */
 

@@ -322,7 +322,7 @@ int map_cost_compute(map_cost *total, map_cost *layer, const map_stream *cs, con
   /* area per logical array: its crossbars, ADCs, row DACs and digital unit */
   const double a_xbar = sl * hw->a_array_mm2, a_adcs = nadc * a_adc, a_dacs = R * hw->a_dac_mm2;
   total->rows_per_conversion = rows_conv;
-  total->adc_bits = adc_bits;
+  total->adc_bits_costed = adc_bits;
   total->arrays = na;
   total->crossbars = (int64_t)na * sl;
   total->adcs = (int64_t)na * nadc;
@@ -380,7 +380,7 @@ int map_cost_compute(map_cost *total, map_cost *layer, const map_stream *cs, con
       L->dacs = L->arrays * R;
       double av = (double)L->arrays * R * hw->cols;
       L->utilization = av > 0 ? w.lcells[l] / av : 0;
-      L->adc_bits = adc_bits;
+      L->adc_bits_costed = adc_bits;
       sum_parts(L);
     }
     free(lo), free(seen), free(acells);

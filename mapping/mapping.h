@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "metrics.h"
 #include "model.h"
 
 /* ================================================================ hardware */
@@ -400,17 +401,10 @@ int map_stats_compute(map_stats *st, const map_mapping *mp, const map_model *mm,
 
 /* ================================================================ cost model */
 
-/* Per token (one vector through every linear layer). Units: ns, pJ, mm^2. */
+/* Per token (one vector through every linear layer); fields, units and meaning in
+ * MON_COST_METRICS (base/metrics.h), the one list the job record and HDF5 columns share. */
 typedef struct {
-  double latency_ns, latency_array_ns, latency_adc_ns, latency_digital_ns;
-  double energy_pj, energy_dac_pj, energy_array_pj, energy_adc_pj, energy_shiftadd_pj,
-      energy_digital_pj, energy_buffer_pj;
-  double area_mm2, area_array_mm2, area_adc_mm2, area_dac_mm2, area_digital_mm2;
-  int64_t arrays, crossbars, adcs, dacs, conversions, steps;
-  double utilization;
-  int rows_per_conversion; /* most rows a column sums in one conversion (CONVERT count) */
-  int adc_bits;            /* resolution the ADCs are costed at: hw adc_bits, or with
-                              hw adc_lossless the lossless bits of rows_per_conversion */
+  MON_COST_METRICS(MON_METRIC_FIELD)
 } map_cost;
 
 /* THE cost model of moncim (docs/cost-model.md): Auto ranks with it, every report prints it.

@@ -357,7 +357,7 @@ def build(args):
             a1, a4 = adc[(m, nb, 1)], adc[(m, nb, 4)]
             cols = [a1["by"]["linear"], a1["by"]["sparse"], a1["by"]["dense"], a4["by"]["dense"]]
             w(f"| {m} | {nb} | {' / '.join(str(c['max_active_rows']) for c in cols)} | "
-              f"{' / '.join(str(c['cost']['adc_bits']) for c in cols)} | "
+              f"{' / '.join(str(c['cost']['adc_bits_costed']) for c in cols)} | "
               f"{' / '.join('%.0f' % (c['cost']['energy_adc_pj'] / 1e3) for c in cols)} | "
               f"{' / '.join('%.2f' % c['cost']['area_mm2'] for c in cols)} | "
               f"{cols[2]['cost']['latency_ns_per_token'] / 1e3:.1f} / "

@@ -371,10 +371,10 @@ Test(cost, adc_lossless_costs_the_schedule_bits) {
     hw.adc_lossless = 1;
     cr_assert_eq(map_cost_compute(&ll, NULL, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
     hw.adc_lossless = 0;
-    cr_expect_eq(fixed.adc_bits, hw.adc_bits);
+    cr_expect_eq(fixed.adc_bits_costed, hw.adc_bits);
     cr_expect_eq(ll.rows_per_conversion, st.max_active_rows);
     int bits = map_hw_lossless_adc_bits(&hw, st.max_active_rows);
-    cr_expect_eq(ll.adc_bits, bits);
+    cr_expect_eq(ll.adc_bits_costed, bits);
     cr_expect_eq(ll.conversions, fixed.conversions);
     REL_EQ(ll.energy_adc_pj, (double)ll.conversions * map_hw_adc_energy_pj(&hw, bits), "ADC E");
     REL_EQ(ll.area_adc_mm2, (double)ll.adcs * map_hw_adc_area_mm2(&hw, bits), "ADC area");
@@ -387,7 +387,7 @@ Test(cost, adc_lossless_costs_the_schedule_bits) {
   hw.adc_lossless = 1;
   cr_assert_eq(map_cost_of(&li, &mm, &hw, MAP_LINEAR, NULL), 0);
   cr_assert_eq(map_cost_of(&sp, &mm, &hw, MAP_SPARSE, NULL), 0);
-  cr_expect_eq(li.adc_bits, 10);
-  cr_expect_lt(sp.adc_bits, li.adc_bits);
+  cr_expect_eq(li.adc_bits_costed, 10);
+  cr_expect_lt(sp.adc_bits_costed, li.adc_bits_costed);
   map_model_destroy(&mm);
 }
