@@ -1,7 +1,8 @@
 /* THE cost model: latency, energy and area of one token through a CIM command stream
  * (map_stream), from the hardware description (map_hw). Auto ranks mappings with it and every
- * report (moncim map, simulate, the sweeps) prints it. Equations and the source of every default number:
- * docs/cost-model.md; the numbers themselves live in map_hw_default / configs/hw-default.json.
+ * report (moncim map, simulate, the sweeps) prints it. Equations and the source of every default
+ * number: docs/cost-model.md; the numbers themselves live in map_hw_default /
+ * configs/hw-default.json.
  *
  * Latency: a list schedule of the stream's dependency DAG in command-id order (ids are
  * topological). Resources: each array runs one MVM at a time (its DRIVEs and CONVERTs); an MVM
@@ -10,10 +11,10 @@
  * pipelined behind the ADC (ISAAC's S+A units run at the ADC rate) and adds no time. Digital
  * commands (ACCUM, PERMUTE, DIGITAL) take ceil(elements / digital_lanes) x t_digital and are
  * limited by dependencies only (assumption: enough digital units; the scheduler's layer order
- * leaves at most a few in flight per layer). The critical path is traced back from the last-finishing command
- * through the predecessor that set each start (a dependency or the array's previous MVM); with no
- * idle gap on that path, latency = array (dac_steps x t_read per MVM on it) + ADC (dac_steps x c x
- * t_adc) + digital (its digital commands), exactly.
+ * leaves at most a few in flight per layer). The critical path is traced back from the
+ * last-finishing command through the predecessor that set each start (a dependency or the array's
+ * previous MVM); with no idle gap on that path, latency = array (dac_steps x t_read per MVM on it)
+ * + ADC (dac_steps x c x t_adc) + digital (its digital commands), exactly.
  */
 #include "mapping.h"
 

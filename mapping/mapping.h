@@ -83,7 +83,7 @@ int map_hw_adcs_per_array(const map_hw *hw);
 /* Conversions the busiest ADC makes per DAC step when logical columns col0..col0+ncols-1 are read
  * (all slices): sets the CONVERT time dac_steps * (t_read + this * t_adc). */
 int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols);
-int map_hw_slices(const map_hw *hw);    /* device columns per weight (slices x pair) */
+int map_hw_slices(const map_hw *hw); /* device columns per weight (slices x pair) */
 /* ADC conversions of one CONVERT of `ncols` logical columns over all DAC steps and slices: the
  * one place that says how many conversions a logical column costs (cost model and stats). */
 long long map_hw_conversions(const map_hw *hw, int ncols);
@@ -258,26 +258,25 @@ typedef struct {
   int npieces;
   map_piece *piece; /* sorted by (array, step, row0) */
   int nlayers;
-  map_layer_map *lmap; /* per model layer */
-  int64_t buf_len;     /* floats in the flat buffer address space */
+  map_layer_map *lmap;           /* per model layer */
+  int64_t buf_len;               /* floats in the flat buffer address space */
   map_dense_layout dense_layout; /* as placed */
   int dense_row_split;           /* as placed (1 = none) */
   int shared_mvms;               /* MVMs whose driven rows feed blocks of several layers */
 } map_mapping;
 
-
 typedef struct {
-  map_objective objective; /* Auto: what to minimise */
-  int budget_arrays;       /* Auto: at most this many arrays (0 = unlimited) */
-  int budget_adcs;         /* Auto: at most this many ADCs (0 = unlimited) */
+  map_objective objective;       /* Auto: what to minimise */
+  int budget_arrays;             /* Auto: at most this many arrays (0 = unlimited) */
+  int budget_adcs;               /* Auto: at most this many ADCs (0 = unlimited) */
   map_dense_layout dense_layout; /* DenseMap slot assignment (also for Auto's DenseMap layers) */
   int dense_row_split; /* DenseMap: drive a block's rows in this many subsets (separate tiles,
                           partial sums added digitally) so a column sums fewer rows per
                           conversion; 0 or 1 = the whole block at once */
-  int share_rows; /* 1: layers that read the same input (map_layer.same_input) and are both
-                     DenseMap read one input region, and the first-factor blocks of one input
-                     segment share a row band of one array and run in ONE MVM (one DRIVE,
-                     several blocks converted) */
+  int share_rows;      /* 1: layers that read the same input (map_layer.same_input) and are both
+                          DenseMap read one input region, and the first-factor blocks of one input
+                          segment share a row band of one array and run in ONE MVM (one DRIVE,
+                          several blocks converted) */
 } map_options;
 
 /* A mapping strategy (STYLE.md rule 10). `place` appends pieces (and arrays) for the given
@@ -365,8 +364,8 @@ typedef struct {
 
 /* Emits the stream of one token. Dependencies: data (RAW on buffer ranges), array order (an
  * MVM's DRIVEs depend on the previous MVM's CONVERTs on the same array) and dataflow (each
- * layer's BARRIER depends on the `last` of the layers in its map_layer.pred). PROGRAM commands have no dependencies; the
- * per-token part assumes the programming prefix has completed. */
+ * layer's BARRIER depends on the `last` of the layers in its map_layer.pred). PROGRAM commands have
+ * no dependencies; the per-token part assumes the programming prefix has completed. */
 int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, const map_hw *hw);
 void map_stream_destroy(map_stream *cs);
 

@@ -119,9 +119,9 @@ typedef struct {
 typedef struct {
   int h, w;
   int uniform;
-  int ntiles, next; /* tiles in the pool, units (uniform) or tiles (shelf) placed so far */
-  int base, narr;   /* first array and arrays of the pool (the capacity minimum) */
-  shelf *cur;       /* shelf pools: one cursor per array (interleaved) or one (contiguous) */
+  int ntiles, next;   /* tiles in the pool, units (uniform) or tiles (shelf) placed so far */
+  int base, narr;     /* first array and arrays of the pool (the capacity minimum) */
+  shelf *cur;         /* shelf pools: one cursor per array (interleaved) or one (contiguous) */
   unsigned char *occ; /* uniform pools: (narr, slots) slot taken */
   int *nstep;         /* uniform pools: MVMs on each array so far */
   int fill;           /* uniform, contiguous: the array being filled */
@@ -230,8 +230,8 @@ static int place_shelf(map_mapping *mp, int *cap, pool *P, const map_piece *pc) 
     }
   }
   if (!rc && done < pc->no)
-    rc = mon_fail("mapping: DenseMap shelf pool %dx%d overflows its %d arrays", P->h, P->w,
-                  P->narr);
+    rc =
+        mon_fail("mapping: DenseMap shelf pool %dx%d overflows its %d arrays", P->h, P->w, P->narr);
   return rc;
 }
 
@@ -335,7 +335,9 @@ static int place_dense(map_mapping *mp, const int *fs, int nf, const map_hw *hw)
 }
 
 const char *map_dense_layout_name(map_dense_layout d) {
-  return d == MAP_DENSE_CONTIGUOUS ? "contiguous" : d == MAP_DENSE_INTERLEAVED ? "interleaved" : "?";
+  return d == MAP_DENSE_CONTIGUOUS    ? "contiguous"
+         : d == MAP_DENSE_INTERLEAVED ? "interleaved"
+                                      : "?";
 }
 
 /* ---------------------------------------------------------------- table */

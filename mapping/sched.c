@@ -103,8 +103,8 @@ typedef struct {
   const map_mapping *mp;
   const map_model *mm;
   const map_hw *hw;
-  idlist *array_last; /* per array: CONVERT ids of its latest MVM */
-  idlist *pre;        /* per factor: CONVERTs already emitted in another factor's MVMs */
+  idlist *array_last;  /* per array: CONVERT ids of its latest MVM */
+  idlist *pre;         /* per factor: CONVERTs already emitted in another factor's MVMs */
   unsigned char *done; /* per piece: converted by an emitted MVM */
   int32_t nmvm;
 } sched;

@@ -109,8 +109,7 @@ static void check_variant(map_model *mm, map_strategy_id st, int m, map_dense_la
    * one input tile per block */
   long long expect_perm = 0;
   for (int l = 0; l < mm->nlayers; l++)
-    if (mp.lmap[l].t >= 0)
-      expect_perm += 2 - (fold && mp.factor[mp.lmap[l].factor0].ti == 1);
+    if (mp.lmap[l].t >= 0) expect_perm += 2 - (fold && mp.factor[mp.lmap[l].factor0].ti == 1);
   cr_expect_eq(s.permutes, expect_perm, "%s: %lld PERMUTEs, expected %lld", what, s.permutes,
                expect_perm);
   map_stream_destroy(&cs);
@@ -469,7 +468,8 @@ Test(mapping, dataflow_overlaps_qkv_exactly) {
   cr_assert_eq(map_cost_of(&c_df, &df, &hw, MAP_SPARSE, NULL), 0, "%s", mon_errmsg());
   double kv = 0; /* spans of k and v of both blocks */
   for (int l = 0; l < ch.nlayers; l++)
-    if (ch.layer[l].kind == MAP_QKV && (strstr(ch.layer[l].name, ".k") || strstr(ch.layer[l].name, ".v")))
+    if (ch.layer[l].kind == MAP_QKV &&
+        (strstr(ch.layer[l].name, ".k") || strstr(ch.layer[l].name, ".v")))
       kv += ly[l].latency_ns;
   cr_expect_float_eq(c_ch.latency_ns - c_df.latency_ns, kv, 1e-9 * c_ch.latency_ns,
                      "chain %g - dataflow %g != k, v spans %g", c_ch.latency_ns, c_df.latency_ns,
