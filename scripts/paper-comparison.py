@@ -131,6 +131,12 @@ def build(args):
     # device columns per weight), at 16 digital lanes
     share = {(m, nb, cpa): R.map(m, nb, "--digital-lanes", 16, hw={"cols_per_adc": cpa})
              for m in models for nb in nbs for cpa in (256, 128, 64)}
+    # the other defaults marked as assumptions in configs/hw-default.json, varied one at a time
+    # (t_program_ns enters no per-token number)
+    assume = [("w_bits", 8, (4, 8)), ("in_bits", 8, (4, 8)), ("differential", 1, (0, 1)),
+              ("adc_area_cap_frac", 0.5, (0.25, 0.75)), ("digital_lanes", 1, (1, 16))]
+    am, anb = models[0], nbs[-1]
+    asm = {(k, v): R.map(am, anb, hw={k: v}) for k, _, vals in assume for v in vals}
     d0 = base[(models[0], nbs[0])]
     L = []
     w = L.append
@@ -339,6 +345,35 @@ def build(args):
     w("A DenseMap MVM converts one block's columns, a SparseMap MVM every block on its array: "
       "fewer ADCs per array (more sharing) serialise SparseMap's conversions more, which is the "
       "direction the paper reports.")
+    w("")
+
+    # ---- other assumptions
+    w(f"## The other assumed defaults ({am}, nblocks {anb})")
+    w("")
+    w("Each default that configs/hw-default.json marks as an assumption, varied alone (the rest "
+      "at their defaults); latency us, energy nJ and area mm^2 per token for Linear / SparseMap "
+      "/ DenseMap, and which strategy wins each.")
+    w("")
+    w("| field | value | latency L / S / D | energy L / S / D | area L / S / D | fastest, "
+      "lowest energy, smallest |")
+    w("|---|---|---|---|---|---|")
+    for k, dflt, vals in assume:
+        for v in vals:
+            d = asm[(k, v)]
+            ss = ("linear", "sparse", "dense")
+            la = {x: lat(d, x) for x in ss}
+            en = {x: energy(d, x) for x in ss}
+            ea = {x: d["by"][x]["cost"]["area_mm2"] for x in ss}
+            w(f"| {k} | {v}{' (default)' if v == dflt else ''} | "
+              f"{' / '.join('%.1f' % (la[x] / 1e3) for x in ss)} | "
+              f"{' / '.join('%.0f' % (en[x] / 1e3) for x in ss)} | "
+              f"{' / '.join('%.2f' % ea[x] for x in ss)} | {min(la, key=la.get)}, "
+              f"{min(en, key=en.get)}, {min(ea, key=ea.get)} |")
+    w("")
+    w("Only digital_lanes moves a verdict here. w_bits and differential set the device columns "
+      "per weight (ADCs and conversions scale together, so the ratios hold); in_bits sets the "
+      "DAC steps of every mapping alike; adc_area_cap_frac only matters when ADCs are costed at "
+      "another resolution than adc_ref_bits (the ADC table below).")
     w("")
 
     # ---- ADC resolution per mapping
