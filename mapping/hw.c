@@ -50,6 +50,8 @@ void map_hw_default(map_hw *hw) {
       .e_buffer_pj = 2.5,
       .digital_lanes = 1, /* assumption: scalar digital unit, as t_digital_ns (one element per
                              ISAAC 1.2 GHz cycle); conservative, raise for a SIMD vector unit */
+      .fold_permute = 0,  /* option: explicit PERMUTE between Monarch factors (report both) */
+      .adc_lossless = 0,  /* option: every mapping's ADCs costed at adc_bits */
   };
 }
 
@@ -96,6 +98,8 @@ static const hw_field hw_fields[] = {
     FD(adc_area_cap_frac, 0, 1, "fraction"),
     FD(e_buffer_pj, 0, 1e9, "pJ"),
     FI(digital_lanes, 1, 1 << 20, "elements per digital cycle"),
+    FI(fold_permute, 0, 1, "0 or 1"),
+    FI(adc_lossless, 0, 1, "0 or 1"),
     FI(adc_per_pair, 0, 1, "0 or 1"),
     FI(in_sign_magnitude, 0, 1, "0 or 1"),
     FI(in_range_static, 0, 1, "0 or 1"),
@@ -305,6 +309,12 @@ int map_hw_slices(const map_hw *hw) {
 
 int map_hw_conv_lines(const map_hw *hw) {
   return hw->adc_per_pair && hw->differential ? map_hw_slices(hw) / 2 : map_hw_slices(hw);
+}
+
+long long map_hw_conversions(const map_hw *hw, int ncols) {
+  /* every converted line (device column, or G+/G- pair after the analog subtraction) of a
+   * logical column is converted in every DAC step */
+  return (long long)ncols * map_hw_conv_lines(hw) * map_hw_dac_steps(hw);
 }
 
 int map_hw_dac_steps(const map_hw *hw) {
