@@ -435,21 +435,26 @@ def real():
     per = os.path.join(ARGS.work, "per.sweep")
     with open(per, "w") as f:
         f.write(open(cal).read().replace("name = cal", "name = per")
+                .replace("mappings = linear", "mappings = sparse")
                 + "option.adc_per = pair\noption.in_encoding = signmag\n"
                 + "option.in_range = static\noption.adc_cal = slice\n"
-                + "option.calibrate_on = heldout\noption.calibrate_positions = 256\n")
+                + "option.calibrate_on = heldout\noption.calibrate_positions = 128\n")
     perout = os.path.join(ARGS.work, "per.h5")
     run(sweep_cmd(1, per, perout), threads=2)
     q = read(perout)[0]["jobs"]
-    check(len(q) == 1 and q["status"][0] == c["status"][0], "periphery sweep ran its job")
+    # the same job of the real sweep, with moncim's own conventions
+    own = j[zoo & (j["nblocks"] == 16) & (j["mapping"] == b"sparse") & (j["noise"] == b"none")
+            & (j["adc_bits"] == 5)]
+    check(len(q) == 1 and len(own) == 1 and q["status"][0] == 1, "periphery sweep ran its job")
     check(all(q[k][0] == 1 for k in ("adc_per_pair", "in_sign_magnitude", "in_range_static",
                                      "adc_calibrated", "adc_cal_per_slice", "cal_heldout"))
-          and all(c[k][0] == 0 for k in ("adc_per_pair", "in_sign_magnitude", "in_range_static",
-                                         "adc_cal_per_slice", "cal_heldout")),
+          and all(own[k][0] == 0 for k in ("adc_per_pair", "in_sign_magnitude", "in_range_static",
+                                           "adc_calibrated", "adc_cal_per_slice", "cal_heldout")),
           "periphery settings recorded in the rows")
-    check(q["conversions"][0] * 2 * 8 == c["conversions"][0] * 7,
-          "pair + sign-magnitude: conversions x 7/16: %s vs %s" % (q["conversions"], c["conversions"]))
-    check(0 <= q["in_clip_frac"][0] < 0.01 and c["in_clip_frac"][0] == 0
+    check(q["conversions"][0] * 2 * 8 == own["conversions"][0] * 7,
+          "pair + sign-magnitude: conversions x 7/16: %s vs %s"
+          % (q["conversions"], own["conversions"]))
+    check(0 <= q["in_clip_frac"][0] < 0.01 and own["in_clip_frac"][0] == 0
           and np.isfinite(q["bpc"][0]), "clip fraction %s" % q["in_clip_frac"])
     bad2 = os.path.join(ARGS.work, "badper.sweep")
     with open(bad2, "w") as f:
