@@ -91,13 +91,17 @@ int map_hw_adcs_per_array(const map_hw *hw);
 /* Conversions the busiest ADC makes per DAC step when logical columns col0..col0+ncols-1 are read
  * (all slices): sets the CONVERT time dac_steps * (t_read + this * t_adc). */
 int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols);
+/* Adds to cnt[g] (map_hw_adcs_per_array entries) the conversions ADC g makes per DAC step when
+ * logical columns col0..col0+ncols-1 are read: the one statement of which ADC converts which
+ * bitline (map_hw_max_conv_per_adc and the cost model's ADC time use it). */
+void map_hw_add_adc_conversions(const map_hw *hw, int col0, int ncols, int *cnt);
 int map_hw_slices(const map_hw *hw); /* device columns per weight (slices x pair) */
 /* Converted lines per weight: map_hw_slices(), halved when adc_per_pair subtracts each G+/G-
  * pair before one ADC conversion. Conversions, ADC counts and ADC sharing count these. */
 int map_hw_conv_lines(const map_hw *hw);
 /* ADC conversions of one CONVERT of `ncols` logical columns over all DAC steps and converted
  * lines: the one place that says how many conversions a logical column costs (cost model and
- * stats). */
+ * stats); which ADC makes them is map_hw_add_adc_conversions. */
 long long map_hw_conversions(const map_hw *hw, int ncols);
 /* DAC steps per input: ceil(in_bits / dac_bits), or ceil((in_bits - 1) / dac_bits) magnitude
  * steps under in_sign_magnitude (the sign sets the drive polarity, it takes no step). */
