@@ -19,9 +19,11 @@
  * it simulates; docs/analog-model.md). The mapping and cost settings option.dense_layout,
  * option.dense_row_split, option.share_rows, option.digital_lanes, option.fold_permute and
  * option.adc_lossless are `moncim map`'s --dense-layout ... --adc-lossless (one parser,
- * map_settings_set; the hw ones override the hardware file) and are recorded in every row.
- * cimsim runs layer by layer: a job with weights and share_rows = 1 fails with its message;
- * shape-only jobs cost it.
+ * map_settings_set; the hw ones override the hardware file) and are recorded in every row;
+ * the digital_lanes axis (0 = not set) overrides digital_lanes per job.
+ * cimsim runs layer by layer: a job with weights whose mapping shares a row band (share_rows = 1
+ * and layers reading one input, e.g. separate q/k/v) fails with cimsim's message; shape-only
+ * jobs cost it.
  *
  * Per-rank caches (the expensive shared work): loaded models with their float evaluation
  * (bits/char, top-1 and the per-position predictions the agreement column compares against),
@@ -146,6 +148,10 @@ static int real_check(const char *key, const char *value) {
     struct stat sb;
     return !stat(value, &sb) && S_ISDIR(sb.st_mode) ? 0
                                                     : mon_fail("'%s' is not a directory", value);
+  }
+  if (!strcmp(key, "digital_lanes")) { /* the axis: 0 = the hardware's (or option's) */
+    map_settings tmp;
+    return !strcmp(value, "0") ? 0 : map_settings_set(&tmp, key, value);
   }
   if (is_prefix(key, "option.") && map_setting_find(key + 7) >= 0) {
     map_settings tmp;
@@ -288,6 +294,7 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
   if (!sg || job_hw(p, &hw)) goto out;
   map_options opt = {0};
   map_settings_apply(&st->set, &hw, &opt);
+  if (p->digital_lanes > 0) hw.digital_lanes = p->digital_lanes;
   const char *shape_spec = shape_name(p->model);
   if (shape_spec) {
     if (map_model_workload(&shape, shape_spec, p->nblocks <= 1 ? 0 : p->nblocks)) goto out;

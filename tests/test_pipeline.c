@@ -282,6 +282,30 @@ Test(pipeline, executor_applies_the_mapping_settings) {
   map_model_destroy(&mm);
 }
 
+/* The digital_lanes axis is option.digital_lanes per job: the same cost bit for bit. */
+Test(pipeline, digital_lanes_axis_equals_the_option) {
+  const char *base = "models = shape:bert-large\nnblocks = 16\nmappings = sparse\n";
+  char ax[256], op[256];
+  snprintf(ax, sizeof ax, "%sdigital_lanes = 64\n", base);
+  snprintf(op, sizeof op, "%soption.digital_lanes = 64\n", base);
+  job_metrics m1, m2, d;
+  job_layer L[256];
+  int nl;
+  executor_job(ax, &m1, L, &nl);
+  executor_job(op, &m2, L, &nl);
+  executor_job(base, &d, L, &nl);
+  MON_COST_METRICS(EXPECT_BITS)
+  MON_SETTING_METRICS(EXPECT_BITS)
+  cr_expect_eq(m1.digital_lanes, 64);
+  cr_expect_lt(m1.latency_digital_ns, d.latency_digital_ns, "64 lanes are not faster than 1");
+
+  job_sweep s;
+  cr_assert_eq(job_sweep_parse(&s, "t.sweep", "models = shape:zoo-shape\ndigital_lanes = 0, 3\n"),
+               0, "%s", mon_errmsg());
+  cr_expect_eq(job_sweep_check(&s, &pipe_executor), 0, "%s", mon_errmsg());
+  job_sweep_destroy(&s);
+}
+
 /* A bad value of any mapping setting fails the real checker, naming file:line, the key and what
  * was expected, before any job runs. */
 Test(pipeline, bad_mapping_setting_is_rejected) {
