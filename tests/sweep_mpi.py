@@ -440,7 +440,7 @@ def real():
 MAPOPTS = """# the mapping and cost settings as sweep options, shape-only workloads (cost only)
 name = mapopts
 executor = real
-models = shape:bert-large, shape:bart-large
+models = shape:bert-large, shape:zoo-shape
 nblocks = 16
 mappings = sparse, dense, auto
 adc_bits = 6
