@@ -1,10 +1,8 @@
 /* moncim map: how a model maps onto crossbar arrays under each strategy. */
 #include "bench.h"
 #include "cimsim.h"
-#include "map_cli.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,98 +33,6 @@ static void usage(FILE *f) {
          "  --json             one JSON object on stdout instead of the table\n");
 }
 
-int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trace) {
-  *c = (map_cli){.nblocks = MAP_NBLOCKS_CONFIG};
-  static const struct option opts[] = {{"model", required_argument, 0, 'm'},
-                                       {"nblocks", required_argument, 0, 'b'},
-                                       {"hw", required_argument, 0, 'w'},
-                                       {"array-size", required_argument, 0, 'a'},
-                                       {"strategy", required_argument, 0, 's'},
-                                       {"mapping", required_argument, 0, 's'},
-                                       {"budget-arrays", required_argument, 0, 'A'},
-                                       {"budget-adcs", required_argument, 0, 'D'},
-                                       {"objective", required_argument, 0, 'o'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"out", required_argument, 0, 'O'},
-                                       {"binary", no_argument, 0, 'B'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  optind = 1;
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'm':
-      c->model = optarg;
-      break;
-    case 'b':
-      if (!strcmp(optarg, "sqrt"))
-        c->nblocks = MAP_NBLOCKS_SQRT;
-      else if (bench_parse_int(cmd, "nblocks", optarg, 0, 1 << 20, &c->nblocks))
-        return BENCH_USAGE;
-      break;
-    case 'w':
-      c->hw_file = optarg;
-      break;
-    case 'a':
-      if (bench_parse_int(cmd, "array-size", optarg, 1, 65536, &c->array_size)) return BENCH_USAGE;
-      break;
-    case 's':
-      c->strategy = optarg;
-      break;
-    case 'A':
-      if (bench_parse_int(cmd, "budget-arrays", optarg, 1, 1 << 30, &c->opt.budget_arrays))
-        return BENCH_USAGE;
-      break;
-    case 'D':
-      if (bench_parse_int(cmd, "budget-adcs", optarg, 1, 1 << 30, &c->opt.budget_adcs))
-        return BENCH_USAGE;
-      break;
-    case 'o':
-      if (!strcmp(optarg, "latency"))
-        c->opt.objective = MAP_OBJ_LATENCY;
-      else if (!strcmp(optarg, "energy"))
-        c->opt.objective = MAP_OBJ_ENERGY;
-      else
-        return bench_usage_error(cmd, "--objective '%s': expected latency or energy", optarg);
-      break;
-    case 'j':
-      if (trace) return bench_usage_error(cmd, "unknown option '--json'");
-      c->json = 1;
-      break;
-    case 'O':
-      if (!trace) return bench_usage_error(cmd, "unknown option '--out'");
-      c->out = optarg;
-      break;
-    case 'B':
-      if (!trace) return bench_usage_error(cmd, "unknown option '--binary'");
-      c->binary = 1;
-      break;
-    case 'h':
-      return -1;
-    default:
-      return bench_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-  if (!c->model) return bench_usage_error(cmd, "--model is required");
-  return 0;
-}
-
-int bench_map_setup(const char *cmd, const map_cli *c, map_model *mm, map_hw *hw) {
-  if (c->hw_file) {
-    if (map_hw_load(hw, c->hw_file)) return bench_error(cmd, "%s", mon_errmsg());
-  } else {
-    map_hw_default(hw);
-  }
-  if (c->array_size) {
-    hw->rows = hw->cols = c->array_size;
-    if (hw->cols_per_adc > hw->cols) hw->cols_per_adc = hw->cols;
-    if (map_hw_validate(hw, "--array-size")) return bench_error(cmd, "%s", mon_errmsg());
-  }
-  if (map_model_from_spec(mm, c->model, c->nblocks)) return bench_error(cmd, "%s", mon_errmsg());
-  return 0;
-}
 
 /* cimsim's cost model of one token (cim_cost), as a "cost" object. */
 static void add_cost(cJSON *o, const cim_cost *c) {
@@ -179,12 +85,12 @@ static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long 
 
 int bench_cmd_map(int argc, char **argv) {
   map_cli c;
-  int rc = bench_map_parse(CMD, argc, argv, &c, 0);
-  if (rc < 0) {
-    usage(stdout);
-    return BENCH_OK;
-  }
-  if (rc) return rc;
+  bench_opt shared[BENCH_MAP_NOPTS];
+  bench_map_options(shared, &c);
+  const bench_opt opts[] = {BENCH_TABLE(shared), BENCH_FLAG("json", &c.json), BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
+  if (!c.model) return bench_usage_error(CMD, "--model is required");
   map_model mm;
   map_hw hw;
   memset(&mm, 0, sizeof mm);

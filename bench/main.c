@@ -4,13 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+static void version_usage(FILE *f) {
+  fprintf(f, "usage: moncim version\n\nPrints the version and the git commit moncim was built "
+             "from.\n");
+}
+
 static int cmd_version(int argc, char **argv) {
-  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: moncim version\n\nPrints the version and the git commit moncim was built "
-           "from.\n");
-    return BENCH_OK;
-  }
-  if (argc > 1) return bench_usage_error("version", "unknown option '%s'", argv[1]);
+  const bench_opt opts[] = {BENCH_END};
+  int rc = bench_options("version", argc, argv, opts, version_usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   bench_version(stdout);
   return BENCH_OK;
 }

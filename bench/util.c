@@ -18,23 +18,30 @@ const char *bench_version_string(void) { return MONCIM_VERSION; }
 
 void bench_version(FILE *f) { fprintf(f, "moncim %s (commit %s)\n", MONCIM_VERSION, MONCIM_GIT_COMMIT); }
 
-int bench_error(const char *cmd, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+int bench_quiet;
+
+static void say(const char *cmd, const char *fmt, va_list ap) {
   fprintf(stderr, "moncim %s: ", cmd);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+}
+
+int bench_error(const char *cmd, const char *fmt, ...) {
+  if (bench_quiet) return BENCH_FAIL;
+  va_list ap;
+  va_start(ap, fmt);
+  say(cmd, fmt, ap);
   va_end(ap);
   return BENCH_FAIL;
 }
 
 int bench_usage_error(const char *cmd, const char *fmt, ...) {
+  if (bench_quiet) return BENCH_USAGE;
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "moncim %s: ", cmd);
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\nTry 'moncim %s --help'.\n", cmd);
+  say(cmd, fmt, ap);
   va_end(ap);
+  fprintf(stderr, "Try 'moncim %s --help'.\n", cmd);
   return BENCH_USAGE;
 }
 

@@ -34,7 +34,7 @@ typedef struct {
   cim_encoding encoding;  /* default: from hw.differential */
   cim_adc_range adc_range;
   double adc_percentile;  /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
-  char noise[256];        /* non-idealities, "" = ideal: "name[:k=v,...]" joined by '+' */
+  char noise[256];        /* non-idealities, "" or "none" = ideal: "name[:k=v,...]" joined by '+' */
   uint64_t seed;          /* keys every random draw */
   int lossless;           /* 1: ignore hw.adc_bits, convert every column losslessly */
 } cim_config;
