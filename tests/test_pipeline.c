@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ZOO_NB4 MONCIM_SOURCE_DIR "/models/kjv-nb4"
 
@@ -232,4 +233,33 @@ Test(pipeline, executor_runs_the_pipeline, .init = load_text, .fini = free_text)
   cr_expect_neq(m3.bpc, m1.bpc, "option.attn_bits has no effect");
   pipe_reference_destroy(&ref);
   mon_model_destroy(&m);
+}
+
+/* A hardware file named relative to its sweep file is found by the check and by the run alike,
+ * whatever the current directory. */
+Test(pipeline, hardware_relative_to_the_sweep_file) {
+  char dir[] = "/tmp/test_pipeline_hwXXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char hwp[256], swp[256], cmd[1024];
+  snprintf(hwp, sizeof hwp, "%s/small.json", dir);
+  snprintf(swp, sizeof swp, "%s/t.sweep", dir);
+  snprintf(cmd, sizeof cmd, "cp '%s/configs/hw-default.json' '%s'", MONCIM_SOURCE_DIR, hwp);
+  cr_assert_eq(system(cmd), 0);
+  job_sweep s;
+  cr_assert_eq(job_sweep_parse(&s, swp,
+                               "models = shape:zoo-shape\nhardware = small.json\nnblocks = 4\n"
+                               "mappings = sparse\n"),
+               0, "%s", mon_errmsg());
+  cr_assert_eq(job_sweep_check(&s, &pipe_executor), 0, "%s", mon_errmsg());
+  void *st;
+  int nl;
+  job_metrics m;
+  job_layer L[64];
+  cr_assert_eq(pipe_executor.create(&st, &s), 0, "%s", mon_errmsg());
+  cr_assert_eq(pipe_executor.plan(st, &s.jobs[0], &nl), 0, "%s", mon_errmsg());
+  cr_assert_eq(pipe_executor.run(st, &s.jobs[0], &m, L), 0, "%s", mon_errmsg());
+  cr_expect_gt(m.arrays, 0);
+  pipe_executor.destroy(st);
+  job_sweep_destroy(&s);
+  remove(hwp), rmdir(dir);
 }
