@@ -28,7 +28,7 @@ int bench_cmd_merge(int argc, char **argv) {
   const bench_opt opts[] = {BENCH_STR_SHORT("output", 'o', &out),
                             BENCH_FLAG("force", &force), BENCH_FLAG("allow-missing", &allow_missing),
                             BENCH_END};
-  /* the command line is recorded before bench_options moves the operands */
+  /* recorded as typed, before bench_options moves the operands to the front */
   res_run_row run;
   memset(&run, 0, sizeof run);
   snprintf(run.kind, sizeof run.kind, "merge");

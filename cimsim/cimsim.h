@@ -76,7 +76,7 @@ double cim_runner_layer_err(const cim_runner *r, int layer);
 /* Calibrates the ADC ranges of layer `layer` (cim_config.adc_range = CIM_ADC_CALIBRATED): the
  * cim_config.adc_percentile-th percentile of |ideal column sums| per (factor, DAC step, slice) on
  * these calibration inputs x (batch, in). The hook calibrates each layer on the first batch it
- * sees when this was not called. (Added by the cimsim helper.) */
+ * sees when this was not called. */
 int cim_runner_calibrate(cim_runner *r, int layer, int batch, const float *x);
 int cim_runner_is_calibrated(const cim_runner *r, int layer);
 /* Effective analog MACs per input vector of a layer: sum over its MVM blocks of driven rows x
