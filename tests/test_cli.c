@@ -578,3 +578,21 @@ Test(cli, bench_mvm_json) {
   cJSON_Delete(j);
   run_free(&r);
 }
+
+/* `moncim simulate` runs the pipeline: lossless converters and 16-bit weights and inputs
+ * reproduce the float model, and `--noise none` is the ideal device (the self-check runs). */
+Test(cli, simulate_ideal_is_valid) {
+  run_result r = RUN("simulate", "--model", MONCIM_SOURCE_DIR "/models/kjv-nb8", "--positions",
+                     "64", "--lossless", "--w-bits", "16", "--in-bits", "16", "--noise", "none",
+                     "--mapping", "dense", "--json");
+  cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+  cJSON *j = parse_json(r.out, "simulate --json");
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(j, "valid")), "no passing self-check:\n%s", r.out);
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "noise")->valuestring, "");
+  cr_expect_eq(jnum(j, "positions"), 64);
+  cr_expect_eq(jnum(j, "agreement"), 1.0);
+  cr_expect(fabs(jnum(j, "bpc") - jnum(j, "bpc_float")) < 1e-4);
+  cr_expect_gt(jnum(j, "energy_pj"), 0);
+  cJSON_Delete(j);
+  run_free(&r);
+}
