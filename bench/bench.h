@@ -42,6 +42,8 @@ const char *bench_version_string(void);
 int bench_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
 int bench_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi,
                        double *out);
+/* The array size, converter resolutions and encoding of hw as members of o (JSON outputs). */
+void bench_hw_json(cJSON *o, const map_hw *hw);
 /* Nonzero: the message functions below and bench_options print nothing (MPI ranks other than
  * 0 of moncim sweep, which return the same status as rank 0 without repeating its words). */
 extern int bench_quiet;

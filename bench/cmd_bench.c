@@ -99,13 +99,7 @@ int bench_cmd_bench(int argc, char **argv) {
     cJSON_AddNumberToObject(jo, "nblocks", nb);
     cJSON_AddNumberToObject(jo, "batch", B);
     cJSON_AddNumberToObject(jo, "repeat", R);
-    cJSON_AddNumberToObject(jo, "rows", hw.rows);
-    cJSON_AddNumberToObject(jo, "cols", hw.cols);
-    cJSON_AddNumberToObject(jo, "in_bits", hw.in_bits);
-    cJSON_AddNumberToObject(jo, "dac_bits", hw.dac_bits);
-    cJSON_AddNumberToObject(jo, "w_bits", hw.w_bits);
-    cJSON_AddNumberToObject(jo, "cell_bits", hw.cell_bits);
-    cJSON_AddNumberToObject(jo, "adc_bits", hw.adc_bits);
+    bench_hw_json(jo, &hw);
     cJSON_AddStringToObject(jo, "noise", noise);
     jcases = cJSON_AddArrayToObject(jo, "cases");
   } else {

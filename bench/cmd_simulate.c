@@ -93,12 +93,7 @@ int bench_cmd_simulate(int argc, char **argv) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", dir);
     cJSON_AddStringToObject(o, "mapping", st->name);
-    cJSON_AddNumberToObject(o, "adc_bits", hw.adc_bits);
-    cJSON_AddNumberToObject(o, "dac_bits", hw.dac_bits);
-    cJSON_AddNumberToObject(o, "in_bits", hw.in_bits);
-    cJSON_AddNumberToObject(o, "w_bits", hw.w_bits);
-    cJSON_AddNumberToObject(o, "cell_bits", hw.cell_bits);
-    cJSON_AddStringToObject(o, "encoding", hw.differential ? "differential" : "offset");
+    bench_hw_json(o, &hw);
     cJSON_AddBoolToObject(o, "lossless", lossless);
     cJSON_AddStringToObject(o, "adc_range", cfg.adc_range ? "calibrated" : "fullscale");
     cJSON_AddStringToObject(o, "noise", noise);

@@ -69,3 +69,14 @@ int bench_parse_double(const char *cmd, const char *opt, const char *s, double l
   *out = v;
   return 0;
 }
+
+void bench_hw_json(cJSON *o, const map_hw *hw) {
+  cJSON_AddNumberToObject(o, "rows", hw->rows);
+  cJSON_AddNumberToObject(o, "cols", hw->cols);
+  cJSON_AddNumberToObject(o, "adc_bits", hw->adc_bits);
+  cJSON_AddNumberToObject(o, "dac_bits", hw->dac_bits);
+  cJSON_AddNumberToObject(o, "in_bits", hw->in_bits);
+  cJSON_AddNumberToObject(o, "w_bits", hw->w_bits);
+  cJSON_AddNumberToObject(o, "cell_bits", hw->cell_bits);
+  cJSON_AddStringToObject(o, "encoding", hw->differential ? "differential" : "offset");
+}
