@@ -86,11 +86,7 @@ int bench_cmd_bench(int argc, char **argv) {
   float *ref = malloc((size_t)B * n * sizeof(float));
   double *ts = malloc((size_t)R * sizeof(double)), *tg = malloc((size_t)R * sizeof(double));
   if (!x || !y || !ref || !ts || !tg) return bench_error(CMD, "out of memory");
-  uint64_t s = 9;
-  for (int i = 0; i < B * n; i++) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
-  }
+  for (int i = 0; i < B * n; i++) x[i] = (float)(2 * mon_u01(mon_hash64((uint64_t)i)) - 1);
   cJSON *jo = json ? cJSON_CreateObject() : NULL, *jcases = NULL;
   if (json) {
     cJSON_AddStringToObject(jo, "moncim", bench_version_string());
