@@ -62,7 +62,6 @@ typedef enum {
   BENCH_OPT_FLAG,   /* no value; *(int *)dst = 1 */
   BENCH_OPT_STR,    /* *(const char **)dst = the value (points into argv) */
   BENCH_OPT_INT,    /* *(int *)dst, within [lo, hi] */
-  BENCH_OPT_INT64,  /* *(int64_t *)dst, within [lo, hi] */
   BENCH_OPT_DOUBLE, /* *(double *)dst, within [lo, hi] */
   BENCH_OPT_CHOICE, /* *(int *)dst = index of the value in choices ("a|b|c") */
   BENCH_OPT_FN,     /* fn(cmd, value, dst): 0, or -1 after printing the error */
@@ -74,7 +73,7 @@ typedef struct {
   const char *name; /* long name without "--" */
   bench_opt_kind kind;
   void *dst;
-  double lo, hi;       /* INT, INT64, DOUBLE */
+  double lo, hi;       /* INT, DOUBLE */
   const char *choices; /* CHOICE */
   int (*fn)(const char *cmd, const char *arg, void *dst);
   char short_name; /* also accepted as -c, or 0 */
@@ -86,7 +85,6 @@ typedef struct {
 #define BENCH_FLAG(n, p)                 {.name = n, .kind = BENCH_OPT_FLAG, .dst = (p)}
 #define BENCH_STR(n, p)                  {.name = n, .kind = BENCH_OPT_STR, .dst = (p)}
 #define BENCH_INT(n, p, l, h)            {.name = n, .kind = BENCH_OPT_INT, .dst = (p), .lo = l, .hi = h}
-#define BENCH_INT64(n, p, l, h)          {.name = n, .kind = BENCH_OPT_INT64, .dst = (p), .lo = l, .hi = h}
 #define BENCH_DOUBLE(n, p, l, h)         {.name = n, .kind = BENCH_OPT_DOUBLE, .dst = (p), .lo = l, .hi = h}
 #define BENCH_CHOICE(n, p, c)            {.name = n, .kind = BENCH_OPT_CHOICE, .dst = (p), .choices = c}
 #define BENCH_FN(n, f, p)                {.name = n, .kind = BENCH_OPT_FN, .dst = (p), .fn = f}

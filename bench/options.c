@@ -45,15 +45,6 @@ static int store(const char *cmd, const bench_opt *o, const char *arg) {
     return 0;
   case BENCH_OPT_INT:
     return bench_parse_int(cmd, o->name, arg, (long)o->lo, (long)o->hi, o->dst) ? BENCH_USAGE : 0;
-  case BENCH_OPT_INT64: {
-    char *end;
-    long long v = strtoll(arg, &end, 10);
-    if (!*arg || *end || v < (long long)o->lo || v > (long long)o->hi)
-      return bench_usage_error(cmd, "--%s '%s': expected an integer in [%lld, %lld]", o->name, arg,
-                               (long long)o->lo, (long long)o->hi);
-    *(int64_t *)o->dst = v;
-    return 0;
-  }
   case BENCH_OPT_DOUBLE:
     return bench_parse_double(cmd, o->name, arg, o->lo, o->hi, o->dst) ? BENCH_USAGE : 0;
   case BENCH_OPT_CHOICE: {
