@@ -126,12 +126,16 @@ typedef struct {
   int nblocks;          /* MAP_NBLOCKS_CONFIG unless given */
   int array_size;       /* 0: as the hardware file says */
   int objective;        /* --objective: 0 latency, 1 energy (into opt by bench_map_setup) */
-  map_options opt;      /* Auto's budgets and objective */
+  int dense_layout;     /* --dense-layout: 0 interleaved, 1 contiguous (into opt likewise) */
+  int digital_lanes;    /* > 0: override the hardware file's digital_lanes */
+  int fold_permute;     /* -1: as the hardware file says, else 0/1 */
+  int adc_lossless;     /* -1: as the hardware file says, else 0/1 */
+  map_options opt;      /* budgets, objective, DenseMap layout, row split, shared rows */
   int json, binary;
   const char *out; /* trace output file, "-" = stdout */
 } map_cli;
 
-#define BENCH_MAP_NOPTS 10
+#define BENCH_MAP_NOPTS 16
 /* The shared options into t, their defaults into c. */
 void bench_map_options(bench_opt t[BENCH_MAP_NOPTS], map_cli *c);
 /* Hardware and model from the options; 0 or BENCH_FAIL after printing the error. */
