@@ -22,7 +22,7 @@ int bench_cmd_info(int argc, char **argv);
 int bench_cmd_project(int argc, char **argv);
 int bench_cmd_map(int argc, char **argv);
 int bench_cmd_trace(int argc, char **argv);
-int bench_cmd_sweep(int argc, char **argv);  /* MPI: the only subcommand that initializes it */
+int bench_cmd_sweep(int argc, char **argv); /* MPI: the only subcommand that initializes it */
 int bench_cmd_merge(int argc, char **argv);
 int bench_cmd_report(int argc, char **argv);
 int bench_cmd_bench(int argc, char **argv);    /* cimsim: bench mvm */
@@ -33,8 +33,8 @@ int bench_cmd_d2s(int argc, char **argv);      /* model: dense -> Monarch + fine
 int bench_cmd_eval(int argc, char **argv);     /* model: held-out accuracy */
 
 /* Shared CLI helpers. */
-double bench_now(void);                       /* monotonic seconds */
-void bench_version(FILE *f);                  /* "moncim X.Y.Z (commit ...)" */
+double bench_now(void);      /* monotonic seconds */
+void bench_version(FILE *f); /* "moncim X.Y.Z (commit ...)" */
 const char *bench_git_commit(void);
 const char *bench_version_string(void);
 /* Parses an integer option value in [lo, hi]; on error prints "moncim CMD: --OPT ..." and
@@ -79,17 +79,28 @@ typedef struct {
   char short_name; /* also accepted as -c, or 0 */
 } bench_opt;
 
-#define BENCH_STR_SHORT(n, c, p)         {.name = n, .kind = BENCH_OPT_STR, .dst = (p), .short_name = c}
-#define BENCH_INT_SHORT(n, c, p, l, h)   {.name = n, .kind = BENCH_OPT_INT, .dst = (p), .lo = l, .hi = h, .short_name = c}
-#define BENCH_FLAG_SHORT(n, c, p)        {.name = n, .kind = BENCH_OPT_FLAG, .dst = (p), .short_name = c}
-#define BENCH_FLAG(n, p)                 {.name = n, .kind = BENCH_OPT_FLAG, .dst = (p)}
-#define BENCH_STR(n, p)                  {.name = n, .kind = BENCH_OPT_STR, .dst = (p)}
-#define BENCH_INT(n, p, l, h)            {.name = n, .kind = BENCH_OPT_INT, .dst = (p), .lo = l, .hi = h}
-#define BENCH_DOUBLE(n, p, l, h)         {.name = n, .kind = BENCH_OPT_DOUBLE, .dst = (p), .lo = l, .hi = h}
-#define BENCH_CHOICE(n, p, c)            {.name = n, .kind = BENCH_OPT_CHOICE, .dst = (p), .choices = c}
-#define BENCH_FN(n, f, p)                {.name = n, .kind = BENCH_OPT_FN, .dst = (p), .fn = f}
-#define BENCH_TABLE(t)                   {.name = "", .kind = BENCH_OPT_TABLE, .dst = (void *)(t)}
-#define BENCH_END                        {.name = NULL}
+#define BENCH_STR_SHORT(n, c, p)                                                                   \
+  { .name = n, .kind = BENCH_OPT_STR, .dst = (p), .short_name = c }
+#define BENCH_INT_SHORT(n, c, p, l, h)                                                             \
+  { .name = n, .kind = BENCH_OPT_INT, .dst = (p), .lo = l, .hi = h, .short_name = c }
+#define BENCH_FLAG_SHORT(n, c, p)                                                                  \
+  { .name = n, .kind = BENCH_OPT_FLAG, .dst = (p), .short_name = c }
+#define BENCH_FLAG(n, p)                                                                           \
+  { .name = n, .kind = BENCH_OPT_FLAG, .dst = (p) }
+#define BENCH_STR(n, p)                                                                            \
+  { .name = n, .kind = BENCH_OPT_STR, .dst = (p) }
+#define BENCH_INT(n, p, l, h)                                                                      \
+  { .name = n, .kind = BENCH_OPT_INT, .dst = (p), .lo = l, .hi = h }
+#define BENCH_DOUBLE(n, p, l, h)                                                                   \
+  { .name = n, .kind = BENCH_OPT_DOUBLE, .dst = (p), .lo = l, .hi = h }
+#define BENCH_CHOICE(n, p, c)                                                                      \
+  { .name = n, .kind = BENCH_OPT_CHOICE, .dst = (p), .choices = c }
+#define BENCH_FN(n, f, p)                                                                          \
+  { .name = n, .kind = BENCH_OPT_FN, .dst = (p), .fn = f }
+#define BENCH_TABLE(t)                                                                             \
+  { .name = "", .kind = BENCH_OPT_TABLE, .dst = (void *)(t) }
+#define BENCH_END                                                                                  \
+  { .name = NULL }
 
 /* Parses argv[1..argc-1] against opts: "--name value", "--name=value", short names, "--" (the
  * rest are operands), --help / -h (prints usage to stdout). Operands are moved, in order, to
@@ -111,8 +122,7 @@ int bench_model_train_run(const char *cmd, mon_model *m, const uint8_t *text, si
                           cJSON *log, double *secs);
 /* Held-out evaluation into parent[key] = {positions, bits_per_char, top1, seconds}. */
 int bench_model_eval_json(const char *cmd, const mon_model *m, const uint8_t *ev, size_t nev,
-                          int64_t positions, cJSON *parent, const char *key,
-                          mon_eval_result *res);
+                          int64_t positions, cJSON *parent, const char *key, mon_eval_result *res);
 /* Writes j to dir/file atomically. */
 int bench_write_json(const char *cmd, const char *dir, const char *file, const cJSON *j);
 void bench_model_describe(const mon_model *m, cJSON *o);

@@ -64,8 +64,9 @@ int bench_cmd_bench(int argc, char **argv) {
   int rc = bench_options(CMD, argc, argv, opts, usage, &nops);
   if (rc != BENCH_CONTINUE) return rc;
   if (nops != 1 || strcmp(argv[1], "mvm"))
-    return bench_usage_error(CMD, nops ? "'%s': unknown benchmark (expected 'mvm')"
-                                       : "expected the benchmark name 'mvm'%s",
+    return bench_usage_error(CMD,
+                             nops ? "'%s': unknown benchmark (expected 'mvm')"
+                                  : "expected the benchmark name 'mvm'%s",
                              nops ? argv[1] : "");
   map_hw hw;
   if (hwfile ? map_hw_load(&hw, hwfile) : (map_hw_default(&hw), 0))
@@ -106,7 +107,8 @@ int bench_cmd_bench(int argc, char **argv) {
            n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
            hw.w_bits, hw.cell_bits, map_hw_slices(&hw), hw.adc_bits, noise);
     printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "mapping", "arrays", "sim_min",
-           "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy", "(ideal)");
+           "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy",
+           "(ideal)");
     printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "", "", "GMAC/s", "GMAC/s",
            "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "med", "rel_err", "check");
   }
@@ -181,8 +183,8 @@ int bench_cmd_bench(int argc, char **argv) {
       } else {
         printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f %9.4f %s (%.1e)\n",
                cases[c].name, cim_runner_mapping(r)->narrays, ts[0], ts[R / 2], ts[R - 1], tg[0],
-               tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err,
-               errv < 1e-3 ? "VALID" : "INVALID", errv);
+               tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err, errv < 1e-3 ? "VALID" : "INVALID",
+               errv);
       }
       if (errv >= 1e-3) rc = BENCH_FAIL;
     }

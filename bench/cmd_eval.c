@@ -28,9 +28,9 @@ static void usage(FILE *f) {
 int bench_cmd_eval(int argc, char **argv) {
   const char *cmd = "eval", *dir = NULL;
   int positions = 16384, batch = 0, json = 0;
-  const bench_opt opts[] = {BENCH_STR("model", &dir), BENCH_INT("positions", &positions, 1, 1 << 30),
-                            BENCH_INT("batch", &batch, 1, 4096), BENCH_FLAG("json", &json),
-                            BENCH_END};
+  const bench_opt opts[] = {
+      BENCH_STR("model", &dir), BENCH_INT("positions", &positions, 1, 1 << 30),
+      BENCH_INT("batch", &batch, 1, 4096), BENCH_FLAG("json", &json), BENCH_END};
   int rc = bench_options(cmd, argc, argv, opts, usage, NULL);
   if (rc != BENCH_CONTINUE) return rc;
   if (!dir) return bench_usage_error(cmd, "--model DIR is required");

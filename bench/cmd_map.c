@@ -47,7 +47,6 @@ static void usage(FILE *f) {
       "  --json             one JSON object on stdout instead of the table\n");
 }
 
-
 /* The one cost model of one token (map_cost), as a "cost" object. */
 static void add_cost(cJSON *o, const map_cost *c) {
   cJSON *k = cJSON_AddObjectToObject(o, "cost");

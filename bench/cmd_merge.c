@@ -25,9 +25,8 @@ static void usage(FILE *f) {
 int bench_cmd_merge(int argc, char **argv) {
   const char *out = NULL;
   int force = 0, allow_missing = 0, nops;
-  const bench_opt opts[] = {BENCH_STR_SHORT("output", 'o', &out),
-                            BENCH_FLAG("force", &force), BENCH_FLAG("allow-missing", &allow_missing),
-                            BENCH_END};
+  const bench_opt opts[] = {BENCH_STR_SHORT("output", 'o', &out), BENCH_FLAG("force", &force),
+                            BENCH_FLAG("allow-missing", &allow_missing), BENCH_END};
   /* recorded as typed, before bench_options moves the operands to the front */
   res_run_row run;
   memset(&run, 0, sizeof run);

@@ -83,8 +83,7 @@ static int parse_opts(int argc, char **argv, sweep_opts *o, int rank) {
   int rc = bench_options(CMD, argc, argv, opts, usage, &nops);
   bench_quiet = 0;
   if (rc != BENCH_CONTINUE) return rc == BENCH_OK ? -1 : rc;
-  if (nops != 1)
-    return rank == 0 ? bench_usage_error(CMD, "expected one sweep file") : BENCH_USAGE;
+  if (nops != 1) return rank == 0 ? bench_usage_error(CMD, "expected one sweep file") : BENCH_USAGE;
   o->sweep = argv[1];
   if (!o->out && !o->dry_run)
     return rank == 0 ? bench_usage_error(CMD, "-o OUT.h5 is required") : BENCH_USAGE;

@@ -125,18 +125,17 @@ static int parse_seed(const char *cmd, const char *arg, void *dst) {
 }
 
 void bench_train_options(bench_opt t[BENCH_TRAIN_NOPTS], mon_train_opts *o, int *save_every) {
-  const bench_opt tab[BENCH_TRAIN_NOPTS] = {
-      BENCH_INT("steps", &o->steps, 0, 10000000),
-      BENCH_INT("batch", &o->batch, 1, 4096),
-      BENCH_INT("warmup", &o->warmup, 0, 10000000),
-      BENCH_DOUBLE("lr", &o->lr, 0, 10),
-      BENCH_DOUBLE("min-lr", &o->min_lr, 0, 10),
-      BENCH_DOUBLE("weight-decay", &o->weight_decay, 0, 10),
-      BENCH_DOUBLE("clip", &o->clip, 0, 1e9),
-      BENCH_FN("seed", parse_seed, &o->seed),
-      BENCH_INT("log-every", &o->log_every, 0, 10000000),
-      BENCH_INT("save-every", save_every, 0, 10000000),
-      BENCH_END};
+  const bench_opt tab[BENCH_TRAIN_NOPTS] = {BENCH_INT("steps", &o->steps, 0, 10000000),
+                                            BENCH_INT("batch", &o->batch, 1, 4096),
+                                            BENCH_INT("warmup", &o->warmup, 0, 10000000),
+                                            BENCH_DOUBLE("lr", &o->lr, 0, 10),
+                                            BENCH_DOUBLE("min-lr", &o->min_lr, 0, 10),
+                                            BENCH_DOUBLE("weight-decay", &o->weight_decay, 0, 10),
+                                            BENCH_DOUBLE("clip", &o->clip, 0, 1e9),
+                                            BENCH_FN("seed", parse_seed, &o->seed),
+                                            BENCH_INT("log-every", &o->log_every, 0, 10000000),
+                                            BENCH_INT("save-every", save_every, 0, 10000000),
+                                            BENCH_END};
   memcpy(t, tab, sizeof tab);
 }
 
@@ -151,4 +150,3 @@ const char bench_train_options_help[] =
     "  --seed N           seed of the batch sampling (and of the initialisation in train)\n"
     "  --log-every N      progress line every N steps (default 50)\n"
     "  --save-every N     also save the checkpoint every N steps (default 0 = only at the end)\n";
-

@@ -49,7 +49,8 @@ static int store(const char *cmd, const bench_opt *o, const char *arg) {
     return bench_parse_double(cmd, o->name, arg, o->lo, o->hi, o->dst) ? BENCH_USAGE : 0;
   case BENCH_OPT_CHOICE: {
     int i = choice_index(o->choices, arg);
-    if (i < 0) return bench_usage_error(cmd, "--%s '%s': expected one of %s", o->name, arg, o->choices);
+    if (i < 0)
+      return bench_usage_error(cmd, "--%s '%s': expected one of %s", o->name, arg, o->choices);
     *(int *)o->dst = i;
     return 0;
   }

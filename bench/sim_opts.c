@@ -21,21 +21,20 @@ void bench_sim_options(bench_opt t[BENCH_SIM_NOPTS], bench_sim_opts *o, const ch
                         .cell = -1,
                         .seed = 1,
                         .percentile = 99.99};
-  const bench_opt tab[BENCH_SIM_NOPTS] = {
-      BENCH_STR("hw", &o->hwfile),
-      BENCH_STR("mapping", &o->strategy),
-      BENCH_INT("adc-bits", &o->adc, 1, 32),
-      BENCH_INT("dac-bits", &o->dac, 1, 16),
-      BENCH_INT("in-bits", &o->in, 2, 31),
-      BENCH_INT("w-bits", &o->w, 2, 31),
-      BENCH_INT("cell-bits", &o->cell, 1, 8),
-      BENCH_STR("encoding", &o->encoding),
-      BENCH_FLAG("lossless", &o->lossless),
-      BENCH_STR("adc-range", &o->range),
-      BENCH_DOUBLE("percentile", &o->percentile, 1e-9, 100),
-      BENCH_FN("noise", parse_noise, &o->noise),
-      BENCH_INT("seed", &o->seed, 0, 2147483647),
-      BENCH_END};
+  const bench_opt tab[BENCH_SIM_NOPTS] = {BENCH_STR("hw", &o->hwfile),
+                                          BENCH_STR("mapping", &o->strategy),
+                                          BENCH_INT("adc-bits", &o->adc, 1, 32),
+                                          BENCH_INT("dac-bits", &o->dac, 1, 16),
+                                          BENCH_INT("in-bits", &o->in, 2, 31),
+                                          BENCH_INT("w-bits", &o->w, 2, 31),
+                                          BENCH_INT("cell-bits", &o->cell, 1, 8),
+                                          BENCH_STR("encoding", &o->encoding),
+                                          BENCH_FLAG("lossless", &o->lossless),
+                                          BENCH_STR("adc-range", &o->range),
+                                          BENCH_DOUBLE("percentile", &o->percentile, 1e-9, 100),
+                                          BENCH_FN("noise", parse_noise, &o->noise),
+                                          BENCH_INT("seed", &o->seed, 0, 2147483647),
+                                          BENCH_END};
   memcpy(t, tab, sizeof tab);
 }
 

@@ -13,10 +13,16 @@ double bench_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-const char *bench_git_commit(void) { return MONCIM_GIT_COMMIT; }
-const char *bench_version_string(void) { return MONCIM_VERSION; }
+const char *bench_git_commit(void) {
+  return MONCIM_GIT_COMMIT;
+}
+const char *bench_version_string(void) {
+  return MONCIM_VERSION;
+}
 
-void bench_version(FILE *f) { fprintf(f, "moncim %s (commit %s)\n", MONCIM_VERSION, MONCIM_GIT_COMMIT); }
+void bench_version(FILE *f) {
+  fprintf(f, "moncim %s (commit %s)\n", MONCIM_VERSION, MONCIM_GIT_COMMIT);
+}
 
 int bench_quiet;
 

@@ -31,12 +31,12 @@ typedef enum { CIM_ADC_FULLSCALE = 0, CIM_ADC_CALIBRATED } cim_adc_range;
 /* One simulation's settings besides the hardware (converter resolutions come from map_hw:
  * hw.adc_bits, hw.dac_bits, hw.w_bits, hw.in_bits, hw.cell_bits; callers override them there). */
 typedef struct {
-  cim_encoding encoding;  /* default: from hw.differential */
+  cim_encoding encoding; /* default: from hw.differential */
   cim_adc_range adc_range;
-  double adc_percentile;  /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
-  char noise[256];        /* non-idealities, "" or "none" = ideal: "name[:k=v,...]" joined by '+' */
-  uint64_t seed;          /* keys every random draw */
-  int lossless;           /* 1: ignore hw.adc_bits, convert every column losslessly */
+  double adc_percentile; /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
+  char noise[256];       /* non-idealities, "" or "none" = ideal: "name[:k=v,...]" joined by '+' */
+  uint64_t seed;         /* keys every random draw */
+  int lossless;          /* 1: ignore hw.adc_bits, convert every column losslessly */
 } cim_config;
 
 void cim_config_default(cim_config *c, const map_hw *hw);

@@ -145,18 +145,17 @@ Test(cli, option_errors_read_the_same_in_every_command) {
     char want[256];
     run_result r = RUN(names[i], "--no-such-option");
     snprintf(want, sizeof want,
-             "moncim %.31s: unknown option '--no-such-option'\nTry 'moncim %.31s --help'.\n", names[i],
-             names[i]);
+             "moncim %.31s: unknown option '--no-such-option'\nTry 'moncim %.31s --help'.\n",
+             names[i], names[i]);
     cr_expect_eq(r.status, 2, "moncim %s --no-such-option: exit %d (signal %d)", names[i], r.status,
                  r.signal);
     cr_expect_str_eq(r.err, want, "moncim %s", names[i]);
     run_free(&r);
   }
   /* a value option as the last word, of a command with several kinds of options each */
-  const char *missing[][2] = {{"simulate", "--positions"}, {"map", "--model"},
-                              {"sweep", "--output"},       {"train", "--lr"},
-                              {"project", "-i"},           {"bench", "--size"},
-                              {"mvm", "--noise"},          {"merge", "-o"}};
+  const char *missing[][2] = {
+      {"simulate", "--positions"}, {"map", "--model"},  {"sweep", "--output"}, {"train", "--lr"},
+      {"project", "-i"},           {"bench", "--size"}, {"mvm", "--noise"},    {"merge", "-o"}};
   for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
     char want[256];
     run_result r = RUN(missing[i][0], missing[i][1]);

@@ -91,8 +91,7 @@ Test(pipeline, ideal_job_equals_float_and_fills_every_metric, .init = load_text,
   mon_model m;
   cr_assert_eq(mon_model_load(&m, ZOO_NB4), 0, "%s", mon_errmsg());
   pipe_reference ref;
-  cr_assert_eq(pipe_reference_eval(&ref, &m, eval_text, neval, POSITIONS), 0, "%s",
-               mon_errmsg());
+  cr_assert_eq(pipe_reference_eval(&ref, &m, eval_text, neval, POSITIONS), 0, "%s", mon_errmsg());
   map_hw hw;
   map_hw_default(&hw);
   hw.w_bits = hw.in_bits = 16;
@@ -129,8 +128,7 @@ Test(pipeline, ideal_job_equals_float_and_fills_every_metric, .init = load_text,
     cr_expect_eq(L[l].nblocks, 4);
   }
   cr_expect_str_eq(L[0].name, "h.0.qkv");
-  cr_expect(fabs(e - r.energy_pj) <= 1e-9 * r.energy_pj, "layer energies %g vs %g", e,
-            r.energy_pj);
+  cr_expect(fabs(e - r.energy_pj) <= 1e-9 * r.energy_pj, "layer energies %g vs %g", e, r.energy_pj);
   cr_expect(fabs(lat - r.latency_ns) <= 1e-9 * r.latency_ns);
   cr_expect_eq(conv, r.conversions);
   cr_expect(t.setup_s >= 0 && t.sim_s > 0);
@@ -152,8 +150,8 @@ Test(pipeline, shape_job_costs_like_the_cost_model) {
   job_metrics r;
   cr_assert_eq(pipe_run(&j, &r, NULL, NULL), 0, "%s", mon_errmsg());
 #define EXPECT_NAN(type, name, unit, doc) cr_expect(type##_UNSET(r.name), #name);
-#define F64_UNSET(x) isnan(x)
-#define I64_UNSET(x) ((x) == 0)
+#define F64_UNSET(x)                      isnan(x)
+#define I64_UNSET(x)                      ((x) == 0)
   MON_ACCURACY_METRICS(EXPECT_NAN)
   map_mapping mp;
   map_stream cs;

@@ -331,12 +331,24 @@ Test(results, report_pareto_front_is_the_nondominated_set) {
 /* The type of a column as SCHEMA.md writes it. */
 static void schema_type(const res_column *c, char *buf, size_t n) {
   switch (c->type) {
-  case RES_T_I8: snprintf(buf, n, "int8"); break;
-  case RES_T_I32: snprintf(buf, n, "int32"); break;
-  case RES_T_I64: snprintf(buf, n, "int64"); break;
-  case RES_T_F64: snprintf(buf, n, "float64"); break;
-  case RES_T_STR: snprintf(buf, n, "S%zu", c->size); break;
-  case RES_T_STATUS: snprintf(buf, n, "enum int8"); break;
+  case RES_T_I8:
+    snprintf(buf, n, "int8");
+    break;
+  case RES_T_I32:
+    snprintf(buf, n, "int32");
+    break;
+  case RES_T_I64:
+    snprintf(buf, n, "int64");
+    break;
+  case RES_T_F64:
+    snprintf(buf, n, "float64");
+    break;
+  case RES_T_STR:
+    snprintf(buf, n, "S%zu", c->size);
+    break;
+  case RES_T_STATUS:
+    snprintf(buf, n, "enum int8");
+    break;
   }
 }
 
