@@ -105,7 +105,7 @@ static int fail_key(const char *spec, const noise_model *m, const char *key) {
 
 int cim_noise_parse(cim_noise *n, const char *spec) {
   set_defaults(n);
-  if (!spec || !*spec) return 0;
+  if (!spec || !*spec || !strcmp(spec, "none")) return 0; /* ideal devices */
   char buf[512];
   if (strlen(spec) >= sizeof buf)
     return mon_fail("noise spec: longer than %zu characters", sizeof buf - 1);
