@@ -1,0 +1,57 @@
+/* cimsim internals: IR drop on the wires of a crossbar (docs/analog-model.md, "IR drop").
+ *
+ * One crossbar (one device column j of an array) is a resistive network: row i is driven at its
+ * column-0 end through the driver resistance r_drv, then one wire segment r_wire per cell pitch;
+ * column c is held at virtual ground at its row-(rows-1) end through r_sns and one wire segment
+ * r_wire per cell pitch; cell (i, c) joins row node (i, c) to column node (i, c) with its
+ * conductance G. Every row outside the MVM's DRIVEs gets 0 V from its driver (a zero digit), every
+ * bitline is held at virtual ground, so the column currents are linear in the row voltages:
+ * i_c = sum_i T_ic v_i. Without wire, driver and sense resistance T = G.
+ *
+ * The exact model solves the nodal equations (SPD, SuiteSparse CHOLMOD); the fast model is their
+ * first-order expansion in the resistances, computed from per-row and per-column cumulative
+ * currents in O(rows cols). The runner folds T into its blocks once (cim_ir_apply), so an MVM
+ * costs the same SGEMM with or without IR drop, plus the rows driven outside a piece. */
+#ifndef MONCIM_IRDROP_H
+#define MONCIM_IRDROP_H
+
+#include "runner_int.h"
+
+typedef struct {
+  int rows, cols; /* crossbar cells */
+  double r_wire;  /* ohm per cell pitch, row and column wires */
+  double r_drv;   /* ohm, row driver output */
+  double r_sns;   /* ohm, column sense input (to virtual ground) */
+} cim_ir_net;
+
+/* Exact nodal solution for row voltages vin (rows, V) and cell conductances G (rows, cols, S):
+ * row-wire and column-wire node voltages vr, vc (rows, cols, V; either may be NULL) and the
+ * current into each column's sense amplifier icol (cols, A). Returns 0 / -1 after mon_fail. */
+int cim_ir_solve(const cim_ir_net *n, const double *G, const double *vin, double *vr, double *vc,
+                 double *icol);
+
+/* T (rows, cols): column current of column c per volt on row i (the other rows at 0 V).
+ * exact = 1: nodal solution (CHOLMOD, one factorization, rows right-hand sides); 0: first order,
+ * T_ic = G_ic (1 - a_ic - b_ic) with a, b the fractional drops on the row and column wire
+ * (cim_ir_drop_first_order). *drop_max (may be NULL) gets max_ic (a_ic + b_ic). */
+int cim_ir_transfer(const cim_ir_net *n, int exact, const double *G, double *T, double *drop_max);
+
+/* First-order fractional voltage lost by cell (i, c) per volt on its own row: a on the row wire
+ * (its own row's currents), b on the column wire (the currents of every row of column c, per volt
+ * on row i). Both (rows, cols). */
+void cim_ir_drop_first_order(const cim_ir_net *n, const double *G, double *a, double *b);
+
+/* Largest first-order fractional drop for which the fast model is within 5 % of the exact IR-drop
+ * error (docs/analog-model.md, "IR drop"); beyond it cim_ir_apply warns. */
+#define CIM_IR_FAST_DROP_MAX 0.05
+
+/* Replaces the levels of every block of R by its effective levels (T - Gmin) / dG and adds the
+ * rows driven in the same MVM outside the block's piece (cblk.nx). No-op without `ir`. */
+int cim_ir_apply(cim_runner *R);
+
+/* The rows driven outside block K's piece, for vectors b0 .. b0+nb-1 of qin (as run_block):
+ * O (nb * steps, nsl * nc) += their digits x K->Gx. Dx: scratch of nb * steps * K->nx floats. */
+void cim_ir_foreign(const cim_runner *R, const cblk *K, const int32_t *qin, int b0, int nb,
+                    float *Dx, float *O);
+
+#endif
