@@ -12,7 +12,7 @@ static const char *CMD = "bench";
 static void usage(FILE *f) {
   fprintf(
       f, "usage: moncim bench mvm [--batch B] [--repeat R] [--nblocks N] [--size n]\n"
-         "                        [--hw FILE] [--noise SPEC] [--adc-bits A]\n\n"
+         "                        [--hw FILE] [--noise SPEC] [--adc-bits A] [--ir SPEC]\n\n"
          "Figure of merit: effective analog MACs per second = driven rows x converted columns\n"
          "x device columns per weight (slices) x DAC steps x vectors / s, for an n x n Linear\n"
          "layer and an n x n Monarch layer (nblocks) under SparseMap and DenseMap, on a batch of\n"
@@ -27,7 +27,10 @@ static void usage(FILE *f) {
          "  --hw FILE      hardware JSON (default built-in: 256x256, 8-bit inputs bit-serial,\n"
          "                 8-bit weights on 2-bit cells (4 slices per sign), 8-bit ADC)\n"
          "  --noise SPEC   non-idealities (default read-gauss:sigma=0.02)\n"
-         "  --adc-bits A   override the ADC resolution\n");
+         "  --adc-bits A   override the ADC resolution\n"
+         "  --ir SPEC      IR-drop entry timed as well, added to --noise (default ir:model=fast;\n"
+         "                 'none' skips it): ir_x = median time with it / without it; ir_setup =\n"
+         "                 its extra untimed setup (solving the crossbars), s\n");
 }
 
 static double relerr(const float *y, const float *ref, int n) {
@@ -58,16 +61,13 @@ int bench_cmd_bench(int argc, char **argv) {
     return bench_usage_error(CMD, "'%s': unknown benchmark or option (expected 'mvm')", argv[1]);
   }
   int B = 64, R = 7, nb = 8, n = 1024, adc = -1;
-  const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02";
-  static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
-                                       {"repeat", required_argument, 0, 'r'},
-                                       {"nblocks", required_argument, 0, 'n'},
-                                       {"size", required_argument, 0, 's'},
-                                       {"hw", required_argument, 0, 'w'},
-                                       {"noise", required_argument, 0, 'z'},
-                                       {"adc-bits", required_argument, 0, 'a'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
+  const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02", *ir = "ir:model=fast";
+  static const struct option opts[] = {
+      {"batch", required_argument, 0, 'b'},    {"repeat", required_argument, 0, 'r'},
+      {"nblocks", required_argument, 0, 'n'},  {"size", required_argument, 0, 's'},
+      {"hw", required_argument, 0, 'w'},       {"noise", required_argument, 0, 'z'},
+      {"adc-bits", required_argument, 0, 'a'}, {"ir", required_argument, 0, 'i'},
+      {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
   optind = 1;
   opterr = 0;
   int ch;
@@ -94,6 +94,9 @@ int bench_cmd_bench(int argc, char **argv) {
     case 'a':
       if (bench_parse_int(CMD, "adc-bits", optarg, 1, 32, &adc)) return BENCH_USAGE;
       break;
+    case 'i':
+      ir = optarg;
+      break;
     case 'h':
       usage(stdout);
       return BENCH_OK;
@@ -106,6 +109,14 @@ int bench_cmd_bench(int argc, char **argv) {
     return bench_error(CMD, "%s", mon_errmsg());
   if (adc > 0) hw.adc_bits = adc;
   if (cim_noise_check(noise)) return bench_usage_error(CMD, "--noise: %s", mon_errmsg());
+  char noise_ir[sizeof((cim_config *)0)->noise] = "";
+  if (strcmp(ir, "none")) {
+    if (strncmp(ir, "ir", 2) || (ir[2] && ir[2] != ':'))
+      return bench_usage_error(CMD, "--ir '%s': expected an 'ir[:key=value,...]' entry or none",
+                               ir);
+    snprintf(noise_ir, sizeof noise_ir, "%s%s%s", noise, *noise ? "+" : "", ir);
+    if (cim_noise_check(noise_ir)) return bench_usage_error(CMD, "--ir: %s", mon_errmsg());
+  }
   map_model md, mmon;
   map_model_init(&md, "bench-linear");
   map_model_init(&mmon, "bench-monarch");
@@ -131,20 +142,24 @@ int bench_cmd_bench(int argc, char **argv) {
          "weight), adc_bits %d, noise '%s'\n",
          n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
          hw.w_bits, hw.cell_bits, map_hw_slices(&hw), hw.adc_bits, noise);
-  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "mapping", "arrays", "sim_min",
-         "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy", "(ideal)");
-  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "", "", "GMAC/s", "GMAC/s",
-         "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "med", "rel_err", "check");
+  if (*noise_ir) printf("# IR drop timed with noise '%s'\n", noise_ir);
+  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %7s %9s %s\n", "mapping", "arrays",
+         "sim_min", "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy",
+         "ir_x", "ir_setup", "(ideal)");
+  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %7s %9s %s\n", "", "", "GMAC/s", "GMAC/s",
+         "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "med", "rel_err", "med", "s", "check");
   int rc = BENCH_OK;
   for (int c = 0; c < 3 && !rc; c++) {
     cim_config cfg;
     cim_config_default(&cfg, &hw);
     snprintf(cfg.noise, sizeof cfg.noise, "%s", noise);
     cim_runner *r;
+    double tc0 = bench_now();
     if (cim_runner_create(&r, cases[c].monarch ? &mmon : &md, &hw, cases[c].st, NULL, &cfg)) {
       rc = bench_error(CMD, "%s: %s", cases[c].name, mon_errmsg());
       break;
     }
+    double tsetup = bench_now() - tc0;
     double macs = cim_runner_macs(r, 0) * B;
     /* warm-up, untimed */
     if (cim_runner_apply(r, 0, 0, B, x, y) || cim_runner_sgemm_equiv(r, 0, B)) {
@@ -160,6 +175,39 @@ int bench_cmd_bench(int argc, char **argv) {
       if (!rc && cim_runner_sgemm_equiv(r, 0, B)) rc = bench_error(CMD, "%s", mon_errmsg());
       double t2 = bench_now();
       ts[k] = macs / (t1 - t0) * 1e-9, tg[k] = macs / (t2 - t1) * 1e-9;
+    }
+    /* the same work with the IR-drop entry added: time ratio of the medians, extra setup */
+    double irx = NAN, irsetup = NAN;
+    if (!rc && *noise_ir) {
+      cim_config ci = cfg;
+      snprintf(ci.noise, sizeof ci.noise, "%s", noise_ir);
+      cim_runner *ri;
+      double t0 = bench_now();
+      if (cim_runner_create(&ri, cases[c].monarch ? &mmon : &md, &hw, cases[c].st, NULL, &ci)) {
+        rc = bench_error(CMD, "%s: %s", cases[c].name, mon_errmsg());
+      } else {
+        irsetup = bench_now() - t0 - tsetup;
+        double *ti = malloc((size_t)R * sizeof(double));
+        if (!ti || cim_runner_apply(ri, 0, 0, B, x, y)) rc = bench_error(CMD, "out of memory");
+        for (int k = 0; k < R && !rc; k++) {
+          double t1 = bench_now();
+          if (cim_runner_apply(ri, 0, (int64_t)k * B, B, x, y))
+            rc = bench_error(CMD, "%s", mon_errmsg());
+          ti[k] = macs / (bench_now() - t1) * 1e-9;
+        }
+        if (!rc) {
+          qsort(ti, R, sizeof(double), cmpd);
+          double *tcp = malloc((size_t)R * sizeof(double));
+          if (tcp) {
+            memcpy(tcp, ts, (size_t)R * sizeof(double));
+            qsort(tcp, R, sizeof(double), cmpd);
+            irx = tcp[R / 2] / ti[R / 2]; /* GMAC/s without / with = time with / without */
+          }
+          free(tcp);
+        }
+        free(ti);
+        cim_runner_destroy(ri);
+      }
     }
     /* self-check (untimed): the noisy output's relative error, and an ideal lossless runner with
      * 16-bit weights and inputs on the same mapping must reproduce the float product */
@@ -188,10 +236,11 @@ int bench_cmd_bench(int argc, char **argv) {
     if (!rc) {
       qsort(ts, R, sizeof(double), cmpd);
       qsort(tg, R, sizeof(double), cmpd);
-      printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f %9.4f %s (%.1e)\n",
+      printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f %9.4f %7.2f %9.3f %s "
+             "(%.1e)\n",
              cases[c].name, cim_runner_mapping(r)->narrays, ts[0], ts[R / 2], ts[R - 1], tg[0],
-             tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err, errv < 1e-3 ? "VALID" : "INVALID",
-             errv);
+             tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err, irx, irsetup,
+             errv < 1e-3 ? "VALID" : "INVALID", errv);
       if (errv >= 1e-3) rc = BENCH_FAIL;
     }
     cim_runner_destroy(r);

@@ -404,3 +404,7 @@ void cim_ir_foreign(const cim_runner *R, const cblk *K, const int32_t *qin, int 
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * S, N, nx, 1.0f, Dx, nx, K->Gx, N,
               1.0f, O, N);
 }
+
+double cim_runner_ir_drop(const cim_runner *r) {
+  return r->ir_drop_max;
+}
