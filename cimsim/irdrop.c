@@ -228,7 +228,7 @@ int cim_ir_transfer(const cim_ir_net *n, int exact, const double *G, double *T, 
   if (!exact) return 0;
   irsys s;
   if (sys_create(&s, n, G)) return -1;
-  enum { CHUNK = 32 }; /* right-hand sides per solve: a unit volt on one row each */
+  enum { CHUNK = 64 }; /* right-hand sides per solve: a unit volt on one row each */
   int R = n->rows, C = n->cols, rc = 0;
   double *vin = calloc((size_t)CHUNK * R, sizeof *vin);
   double *ic = malloc((size_t)CHUNK * C * sizeof *ic);

@@ -7,12 +7,15 @@ token + position embeddings of held-out text, the book of Ruth) for every mappin
 r_wire x IR model, and prints Markdown tables:
 
   * relative output error caused by IR drop, ||y_ir - y_0|| / ||y_0|| (y_0: the same simulation
-    without IR drop, 16-bit full-scale ADC so the converter hides nothing), exact and fast;
+    without IR drop, 24-bit full-scale ADC so the converter hides nothing), exact and fast;
   * the fast model's deviation from the exact one relative to the exact IR-drop error,
     ||y_fast - y_exact|| / ||y_exact - y_0||, next to the largest first-order drop of a cell.
 
 Usage: /usr/bin/python3 scripts/irdrop-study.py [--moncim build/bench/moncim] [--work DIR]
        [--sizes 64,128,256] [--rwire 0.1,0.35,1.59,5] [--vectors 32]
+
+With --sweep OUT.h5 (a finished `moncim sweep jobs/irdrop.sweep -o OUT.h5`) it prints instead the
+bits/char (and mean relative output error of the linear layers) per mapping and noise label.
 """
 import argparse
 import json
@@ -70,7 +73,7 @@ def mvm(args, mapping, size, noise, tag):
     out = os.path.join(args.work, f"y-{mapping}-{size}-{tag}.safetensors")
     cmd = [args.moncim, "mvm", "--weights", os.path.join(args.model, "model.safetensors"),
            "--tensor", args.tensor, "--inputs", os.path.join(args.work, "x.safetensors"),
-           "--mapping", mapping, "--array-size", str(size), "--adc-bits", "16", "--out", out]
+           "--mapping", mapping, "--array-size", str(size), "--adc-bits", "24", "--out", out]
     if noise:
         cmd += ["--noise", noise]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -84,8 +87,30 @@ def rel(a, b):
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
+def sweep_table(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        j = f["jobs"][()]
+    j = j[j["status"] == 1]
+    labels = list(dict.fromkeys(x.decode() for x in j["noise"]))
+    maps = list(dict.fromkeys(x.decode() for x in j["mapping"]))
+    print(f"bits/char (mean relative output error of the linear layers), {path}\n")
+    print("| noise | spec | " + " | ".join(maps) + " |")
+    print("|---|---|" + "---|" * len(maps))
+    for lab in labels:
+        sel = j[j["noise"] == lab.encode()]
+        spec = sel["noise_spec"][0].decode() if len(sel) else ""
+        cells = []
+        for m in maps:
+            r = sel[sel["mapping"] == m.encode()]
+            cells.append(f"{r['bpc'][0]:.4f} ({r['out_rel_err'][0]:.3f})" if len(r) else "")
+        print(f"| {lab} | {spec or '-'} | " + " | ".join(cells) + " |")
+    print(f"\nfloat model: {j['bpc_float'][0]:.4f} bits/char")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sweep", help="print the bits/char table of a finished jobs/irdrop.sweep")
     ap.add_argument("--moncim", default="build/bench/moncim")
     ap.add_argument("--model", default="models/kjv-nb16")
     ap.add_argument("--tensor", default="h.0.attn.c_attn")
@@ -96,6 +121,8 @@ def main():
     ap.add_argument("--vectors", type=int, default=32)
     ap.add_argument("--json", help="also write every row to this JSON file")
     args = ap.parse_args()
+    if args.sweep:
+        return sweep_table(args.sweep)
     os.makedirs(args.work, exist_ok=True)
     st_write(os.path.join(args.work, "x.safetensors"), {"x": layer_inputs(args.model, args.vectors)})
     rows = []
@@ -110,7 +137,7 @@ def main():
                            rel(ye, y0))
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
-    print(f"{args.tensor} of {args.model}, {args.vectors} held-out input vectors, 16-bit ADC\n")
+    print(f"{args.tensor} of {args.model}, {args.vectors} held-out input vectors, 24-bit ADC\n")
     print("| mapping | array | r_wire (ohm) | max first-order drop | IR error exact | IR error fast "
           "| fast vs exact (of the IR error) |")
     print("|---|---|---|---|---|---|---|")
