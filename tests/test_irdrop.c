@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static double urand(uint64_t *st) {
   *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -380,5 +381,63 @@ Test(irdrop, threads_bitwise_identical) {
                      noises[k], st, l);
         free(x), free(y1), free(y2);
       }
+  model_two_free(&t);
+}
+
+/* Where a piece sits matters: on a uniform array with every row at 1 V, a column farther from the
+ * row drivers collects less current, and a row farther from the sense amplifiers (the top)
+ * delivers less of its current to every column; both models agree on the ordering. */
+Test(irdrop, farther_from_drivers_and_sense_loses_more) {
+  int R = 32, C = 32;
+  cim_ir_net n = {R, C, 2, 0, 0};
+  double *G = malloc(sizeof(double) * R * C), *T = malloc(sizeof(double) * R * C), vin[32], ic[32];
+  for (int e = 0; e < R * C; e++) G[e] = 10e-6;
+  for (int i = 0; i < R; i++) vin[i] = 1;
+  cr_assert_eq(cim_ir_solve(&n, G, vin, NULL, NULL, ic), 0, "%s", mon_errmsg());
+  for (int c = 1; c < C; c++) cr_expect_lt(ic[c], ic[c - 1], "column %d vs %d", c, c - 1);
+  for (int exact = 0; exact < 2; exact++) {
+    cr_assert_eq(cim_ir_transfer(&n, exact, G, T, NULL), 0, "%s", mon_errmsg());
+    for (int i = 1; i < R; i++)
+      cr_expect_gt(T[(size_t)i * C + 5], T[(size_t)(i - 1) * C + 5], "model %d: row %d", exact, i);
+  }
+  free(G), free(T);
+}
+
+/* The fast model warns (once per runner) when the largest first-order drop leaves the range where
+ * it was validated against the exact solution, and stays quiet inside it. */
+Test(irdrop, fast_model_warns_outside_its_range) {
+  irmodel t;
+  model_two(&t);
+  map_hw hw = hw_small(32);
+  const char *noises[] = {"ir:r_wire=0.01,model=fast", "ir:r_wire=50,model=fast"};
+  double drop[2];
+  char msg[2][512];
+  for (int k = 0; k < 2; k++) {
+    cim_config cfg;
+    cim_config_default(&cfg, &hw);
+    snprintf(cfg.noise, sizeof cfg.noise, "%s", noises[k]);
+    FILE *cap = tmpfile();
+    cr_assert(cap);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fileno(cap), 2);
+    cim_runner *r;
+    int rc = cim_runner_create(&r, &t.mm, &hw, MAP_LINEAR, NULL, &cfg);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    cr_assert_eq(rc, 0, "%s", mon_errmsg());
+    drop[k] = cim_runner_ir_drop(r);
+    cim_runner_destroy(r);
+    rewind(cap);
+    size_t len = fread(msg[k], 1, sizeof msg[k] - 1, cap);
+    msg[k][len] = '\0';
+    fclose(cap);
+  }
+  cr_expect_lt(drop[0], CIM_IR_FAST_DROP_MAX);
+  cr_expect_eq(msg[0][0], '\0', "no warning at drop %g: %s", drop[0], msg[0]);
+  cr_expect_gt(drop[1], CIM_IR_FAST_DROP_MAX);
+  cr_expect(strstr(msg[1], "warning: ir model=fast") && strstr(msg[1], "model=exact"),
+            "a warning at drop %g: '%s'", drop[1], msg[1]);
   model_two_free(&t);
 }
