@@ -28,7 +28,7 @@ typedef struct {
   double ir_r_wire;    /* wire resistance per cell pitch, ohm */
   double ir_r_drv;     /* row driver output resistance, ohm */
   double ir_r_sns;     /* column sense input resistance, ohm */
-  double ir_model;     /* 0: fast (first order), 1: exact (nodal solve) */
+  double ir_model;     /* 0: fast (ladders), 1: exact (nodal solve), 2: first order */
 } cim_noise;
 
 int cim_noise_parse(cim_noise *n, const char *spec);

@@ -6,6 +6,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,11 +211,52 @@ void cim_ir_drop_first_order(const cim_ir_net *n, const double *G, double *a, do
   }
 }
 
-int cim_ir_transfer(const cim_ir_net *n, int exact, const double *G, double *T, double *drop_max) {
+/* The decoupled ladders of the fast model. Row i with the column nodes at 0 V is a ladder from
+ * its driver (r_drv + r_wire, then r_wire per pitch) with the cells as shunts: v (cols) gets the
+ * voltage of each row node per volt at the driver. Column c with the row nodes at 0 V is a
+ * ladder to the sense amplifier with the cells as shunts: f (rows) gets the fraction of a current
+ * injected at node i (by the cell of row i, a Norton source whose own conductance is one of the
+ * shunts) that reaches the sense amplifier. Both by one sweep of admittances each way. */
+static void row_ladder(int C, const double *g, ptrdiff_t stride, double r0, double rw, double *y,
+                       double *v) {
+  y[C - 1] = g[(size_t)(C - 1) * stride]; /* admittance at node c looking away from the driver */
+  for (int c = C - 2; c >= 0; c--) y[c] = g[(size_t)c * stride] + y[c + 1] / (1 + rw * y[c + 1]);
+  v[0] = 1 / (1 + r0 * y[0]);
+  for (int c = 1; c < C; c++) v[c] = v[c - 1] / (1 + rw * y[c]);
+}
+
+static void col_ladder(int R, const double *h, ptrdiff_t stride, double r1, double rw, double *up,
+                       double *dn, double *f) {
+  if (r1 == 0) { /* no resistance at all: every node is the virtual ground */
+    for (int i = 0; i < R; i++) f[i] = 1;
+    return;
+  }
+  up[0] = 0; /* admittance at node i looking up (away from the sense), without its own shunt */
+  for (int i = 1; i < R; i++) {
+    double t = h[(size_t)(i - 1) * stride] + up[i - 1];
+    up[i] = t / (1 + rw * t);
+  }
+  dn[R - 1] = 1 / r1; /* looking down towards the sense, without its own shunt */
+  for (int i = R - 2; i >= 0; i--) {
+    double t = h[(size_t)(i + 1) * stride] + dn[i + 1];
+    dn[i] = t / (1 + rw * t);
+  }
+  double pass = 1; /* fraction of the current entering node i from above that reaches the sense */
+  for (int i = R - 1; i >= 0; i--) {
+    double hi = h[(size_t)i * stride];
+    f[i] = pass * dn[i] / (hi + up[i] + dn[i]);
+    pass *= dn[i] / (hi + dn[i]);
+  }
+}
+
+int cim_ir_transfer(const cim_ir_net *n, int model, const double *G, double *T, double *drop_max) {
   size_t m = (size_t)n->rows * n->cols;
+  int R = n->rows, C = n->cols;
   double *a = malloc(m * sizeof *a), *b = malloc(m * sizeof *b);
-  if (!a || !b) {
-    free(a), free(b);
+  int L = R > C ? R : C;
+  double *w = malloc((size_t)4 * L * sizeof *w);
+  if (!a || !b || !w) {
+    free(a), free(b), free(w);
     return mon_fail("cimsim ir: out of memory");
   }
   cim_ir_drop_first_order(n, G, a, b);
@@ -223,13 +265,22 @@ int cim_ir_transfer(const cim_ir_net *n, int exact, const double *G, double *T, 
     if (a[e] + b[e] > dm) dm = a[e] + b[e];
     T[e] = G[e] * (1 - a[e] - b[e]);
   }
-  free(a), free(b);
   if (drop_max) *drop_max = dm;
-  if (!exact) return 0;
+  if (model == CIM_IR_FAST) { /* a <- row-node voltages, b <- column fractions */
+    for (int i = 0; i < R; i++)
+      row_ladder(C, G + (size_t)i * C, 1, n->r_drv + n->r_wire, n->r_wire, w, a + (size_t)i * C);
+    for (int c = 0; c < C; c++) {
+      col_ladder(R, G + c, C, n->r_sns + n->r_wire, n->r_wire, w, w + L, w + 2 * L);
+      for (int i = 0; i < R; i++) b[(size_t)i * C + c] = w[2 * L + i];
+    }
+    for (size_t e = 0; e < m; e++) T[e] = G[e] * a[e] * b[e];
+  }
+  free(a), free(b), free(w);
+  if (model != CIM_IR_EXACT) return 0;
   irsys s;
   if (sys_create(&s, n, G)) return -1;
   enum { CHUNK = 64 }; /* right-hand sides per solve: a unit volt on one row each */
-  int R = n->rows, C = n->cols, rc = 0;
+  int rc = 0;
   double *vin = calloc((size_t)CHUNK * R, sizeof *vin);
   double *ic = malloc((size_t)CHUNK * C * sizeof *ic);
   if (!vin || !ic) rc = mon_fail("cimsim ir: out of memory");
@@ -283,7 +334,8 @@ int cim_ir_apply(cim_runner *R) {
   if (!z->ir) return 0;
   cim_ir_net net = {R->hw.rows, R->hw.cols, z->ir_r_wire, z->ir_r_drv, z->ir_r_sns};
   if (net.r_wire == 0 && net.r_drv == 0 && net.r_sns == 0) return 0; /* the ideal network */
-  int exact = z->ir_model == 1, nsl = R->nsl, rows = net.rows, cols = net.cols;
+  int model = (int)z->ir_model, exact = model == CIM_IR_EXACT, nsl = R->nsl, rows = net.rows,
+      cols = net.cols;
   double gmin = z->gmax_us / z->onoff * 1e-6, dg = (z->gmax_us * 1e-6 - gmin) / R->L;
   size_t m = (size_t)rows * cols;
   int rc = 0;
@@ -335,7 +387,7 @@ int cim_ir_apply(cim_runner *R) {
     int fail = 0;
     float *EE = E;
 #pragma omp parallel for schedule(dynamic, 1) default(none) shared(EE, drop, net)                  \
-    firstprivate(m, nsl, exact, gmin, dg) reduction(|                                              \
+    firstprivate(m, nsl, model, gmin, dg) reduction(|                                              \
                                                     : fail)
     for (int j = 0; j < nsl; j++) {
       double *G = malloc(m * sizeof *G), *T = malloc(m * sizeof *T);
@@ -344,7 +396,7 @@ int cim_ir_apply(cim_runner *R) {
         fail = 1;
       } else {
         for (size_t k = 0; k < m; k++) G[k] = gmin + (double)e[k] * dg;
-        if (cim_ir_transfer(&net, exact, G, T, &drop[j]))
+        if (cim_ir_transfer(&net, model, G, T, &drop[j]))
           fail = 1;
         else
           for (size_t k = 0; k < m; k++) e[k] = (float)((T[k] - gmin) / dg);

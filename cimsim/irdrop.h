@@ -30,11 +30,19 @@ typedef struct {
 int cim_ir_solve(const cim_ir_net *n, const double *G, const double *vin, double *vr, double *vc,
                  double *icol);
 
+/* IR-drop models (noise key ir:model=fast|exact|first). */
+enum { CIM_IR_FAST = 0, CIM_IR_EXACT = 1, CIM_IR_FIRST = 2 };
+
 /* T (rows, cols): column current of column c per volt on row i (the other rows at 0 V).
- * exact = 1: nodal solution (CHOLMOD, one factorization, rows right-hand sides); 0: first order,
- * T_ic = G_ic (1 - a_ic - b_ic) with a, b the fractional drops on the row and column wire
- * (cim_ir_drop_first_order). *drop_max (may be NULL) gets max_ic (a_ic + b_ic). */
-int cim_ir_transfer(const cim_ir_net *n, int exact, const double *G, double *T, double *drop_max);
+ * CIM_IR_EXACT: nodal solution (CHOLMOD, one factorization, rows right-hand sides).
+ * CIM_IR_FIRST: first order in the resistances, T_ic = G_ic (1 - a_ic - b_ic) with a, b the
+ * fractional drops on the row and column wire (cim_ir_drop_first_order).
+ * CIM_IR_FAST: decoupled ladders, T_ic = G_ic v_ic f_ic: v the exact row-node voltage of row i
+ * alone with every column node at 0 V, f the exact fraction of cell (i, c)'s current that reaches
+ * the sense amplifier of column c with every row node at 0 V; all orders of each wire, missing
+ * only their interaction (first order: 1 - a - b, like CIM_IR_FIRST).
+ * *drop_max (may be NULL) gets max_ic (a_ic + b_ic). */
+int cim_ir_transfer(const cim_ir_net *n, int model, const double *G, double *T, double *drop_max);
 
 /* First-order fractional voltage lost by cell (i, c) per volt on its own row: a on the row wire
  * (its own row's currents), b on the column wire (the currents of every row of column c, per volt

@@ -84,7 +84,8 @@ static const noise_model specs[] = {
                * assumes 0.35 ohm.) r_drv, r_sns: ideal driver and virtual ground by default
                * (assumption). model: fast (first order) or exact (nodal). */
     {"ir",
-     "IR drop on row/column wires: r_wire ohm per cell pitch, driver/sense ohm, model=fast|exact",
+     "IR drop on row/column wires: r_wire ohm per cell pitch, driver/sense ohm, "
+     "model=fast|exact|first",
      {K("r_wire", ir_r_wire, 1.59, 0, 1e6), K("r_drv", ir_r_drv, 0, 0, 1e9),
       K("r_sns", ir_r_sns, 0, 0, 1e9), K("model", ir_model, 0, 0, 1)}, /* model: see below */
      offsetof(cim_noise, ir)},
@@ -156,10 +157,12 @@ int cim_noise_parse(cim_noise *n, const char *spec) {
         if (!strcmp(m->keys[k].key, kv)) nk = &m->keys[k];
       if (!nk) return fail_key(spec, m, kv);
       if (m->flag == offsetof(cim_noise, ir) && !strcmp(nk->key, "model")) {
-        if (strcmp(eq + 1, "fast") && strcmp(eq + 1, "exact"))
-          return mon_fail("noise spec '%s': model 'ir': key 'model' = '%s': expected fast or exact",
+        /* ir_model: 0 fast, 1 exact, 2 first (irdrop.h) */
+        n->ir_model = !strcmp(eq + 1, "fast") ? 0 : !strcmp(eq + 1, "exact") ? 1 : 2;
+        if (n->ir_model == 2 && strcmp(eq + 1, "first"))
+          return mon_fail("noise spec '%s': model 'ir': key 'model' = '%s': expected fast, exact "
+                          "or first",
                           spec, eq + 1);
-        n->ir_model = strcmp(eq + 1, "exact") ? 0 : 1;
         continue;
       }
       char *end;
