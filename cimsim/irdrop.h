@@ -8,9 +8,9 @@
  * bitline is held at virtual ground, so the column currents are linear in the row voltages:
  * i_c = sum_i T_ic v_i. Without wire, driver and sense resistance T = G.
  *
- * The exact model solves the nodal equations (SPD, SuiteSparse CHOLMOD); the fast model is their
- * first-order expansion in the resistances, computed from per-row and per-column cumulative
- * currents in O(rows cols). The runner folds T into its blocks once (cim_ir_apply), so an MVM
+ * The exact model solves the nodal equations (SPD, SuiteSparse CHOLMOD); the fast model solves
+ * each row wire and each column wire exactly as a ladder with the other wires ideal, in
+ * O(rows cols). The runner folds T into its blocks once (cim_ir_apply), so an MVM
  * costs the same SGEMM with or without IR drop, plus the rows driven outside a piece. */
 #ifndef MONCIM_IRDROP_H
 #define MONCIM_IRDROP_H
