@@ -15,7 +15,8 @@ Usage: /usr/bin/python3 scripts/irdrop-study.py [--moncim build/bench/moncim] [-
        [--sizes 64,128,256] [--rwire 0.1,0.35,1.59,5] [--vectors 32]
 
 With --sweep OUT.h5 (a finished `moncim sweep jobs/irdrop.sweep -o OUT.h5`) it prints instead the
-bits/char (and mean relative output error of the linear layers) per mapping and noise label.
+bits/char (and mean relative output error of the linear layers) per mapping and noise label; with
+--merge A.json B.json ... one table of the rows of earlier runs (--json).
 """
 import argparse
 import json
@@ -114,6 +115,8 @@ def sweep_table(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sweep", help="print the bits/char table of a finished jobs/irdrop.sweep")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="print one table of the rows of several --json outputs")
     ap.add_argument("--moncim", default="build/bench/moncim")
     ap.add_argument("--model", default="models/kjv-nb16")
     ap.add_argument("--tensor", default="h.0.attn.c_attn")
@@ -128,6 +131,11 @@ def main():
     args = ap.parse_args()
     if args.sweep:
         return sweep_table(args.sweep)
+    if args.merge:
+        rows = [r for p in args.merge for r in json.load(open(p))]
+        order = {m: i for i, m in enumerate(["linear", "sparse", "dense"])}
+        rows.sort(key=lambda r: (order.get(r["mapping"], 9), r["size"], r["r_wire"]))
+        return grid_table(rows)
     os.makedirs(args.work, exist_ok=True)
     st_write(os.path.join(args.work, "x.safetensors"), {"x": layer_inputs(args.model, args.vectors)})
     rows = []
@@ -144,7 +152,14 @@ def main():
                            fast_dev=rel(yf, ye) / rel(ye, y0), first_dev=rel(y1, ye) / rel(ye, y0))
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
     print(f"{args.tensor} of {args.model}, {args.vectors} held-out input vectors, 24-bit ADC\n")
+    grid_table(rows)
+
+
+def grid_table(rows):
     print("| mapping | array | r_wire (ohm) | max first-order drop | IR error exact | IR error fast "
           "| fast vs exact | first order vs exact |")
     print("|---|---|---|---|---|---|---|---|")
@@ -154,9 +169,6 @@ def main():
               f"{100 * w['first_dev']:.1f} % |")
     print("\n(fast / first order vs exact: ||y_model - y_exact|| / ||y_exact - y_0||, the model's "
           "error as a fraction of the exact IR-drop error)")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
 
 
 if __name__ == "__main__":
