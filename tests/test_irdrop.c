@@ -432,7 +432,7 @@ Test(irdrop, fast_model_warns_outside_its_range) {
   irmodel t;
   model_two(&t);
   map_hw hw = hw_small(32);
-  const char *noises[] = {"ir:r_wire=0.01,model=fast", "ir:r_wire=500,model=fast"};
+  const char *noises[] = {"ir:r_wire=0.01,model=fast", "ir:r_wire=1000,model=fast"};
   double drop[2];
   char msg[2][512];
   for (int k = 0; k < 2; k++) {
