@@ -46,6 +46,8 @@ void map_hw_default(map_hw *hw) {
       .e_buffer_pj = 2.5,
       .digital_lanes = 1, /* assumption: scalar digital unit, as t_digital_ns (one element per
                              ISAAC 1.2 GHz cycle); conservative, raise for a SIMD vector unit */
+      .fold_permute = 0,  /* option: explicit PERMUTE between Monarch factors (report both) */
+      .adc_lossless = 0,  /* option: every mapping's ADCs costed at adc_bits */
   };
 }
 
@@ -92,6 +94,8 @@ static const hw_field hw_fields[] = {
     FD(adc_area_cap_frac, 0, 1, "fraction"),
     FD(e_buffer_pj, 0, 1e9, "pJ"),
     FI(digital_lanes, 1, 1 << 20, "elements per digital cycle"),
+    FI(fold_permute, 0, 1, "0 or 1"),
+    FI(adc_lossless, 0, 1, "0 or 1"),
 };
 static const int nhw_fields = (int)(sizeof hw_fields / sizeof hw_fields[0]);
 
@@ -259,23 +263,29 @@ int map_hw_adcs_per_array(const map_hw *hw) {
   return (int)((phys + hw->cols_per_adc - 1) / hw->cols_per_adc);
 }
 
-int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols) {
+void map_hw_add_adc_conversions(const map_hw *hw, int col0, int ncols, int *cnt) {
   /* slice-major physical bitlines (slice j, column c -> j*cols + c); an ADC group may straddle two
    * slices when cols_per_adc does not divide cols, so counts are summed per group. */
-  int sl = map_hw_slices(hw), cpa = hw->cols_per_adc, nadc = map_hw_adcs_per_array(hw);
-  if (ncols <= 0) return 0;
-  int small[64], *cnt = nadc <= 64 ? small : calloc((size_t)nadc, sizeof(int));
-  if (!cnt) return ncols * sl; /* pessimistic bound, only on allocation failure */
-  if (cnt == small) memset(small, 0, sizeof small);
-  int best = 0;
+  int sl = map_hw_slices(hw), cpa = hw->cols_per_adc;
   for (int j = 0; j < sl; j++) {
     long a = (long)j * hw->cols + col0, b = a + ncols; /* [a, b) physical */
     for (long g = a / cpa; g * cpa < b; g++) {
       long lo = g * cpa > a ? g * cpa : a, hi = (g + 1) * cpa < b ? (g + 1) * cpa : b;
       cnt[g] += (int)(hi - lo);
-      if (cnt[g] > best) best = cnt[g];
     }
   }
+}
+
+int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols) {
+  int sl = map_hw_slices(hw), nadc = map_hw_adcs_per_array(hw);
+  if (ncols <= 0) return 0;
+  int small[64], *cnt = nadc <= 64 ? small : calloc((size_t)nadc, sizeof(int));
+  if (!cnt) return ncols * sl; /* pessimistic bound, only on allocation failure */
+  if (cnt == small) memset(small, 0, sizeof small);
+  map_hw_add_adc_conversions(hw, col0, ncols, cnt);
+  int best = 0;
+  for (int g = 0; g < nadc; g++)
+    if (cnt[g] > best) best = cnt[g];
   if (cnt != small) free(cnt);
   return best;
 }
@@ -285,6 +295,11 @@ int map_hw_slices(const map_hw *hw) {
   int mag = hw->differential ? hw->w_bits - 1 : hw->w_bits;
   int sl = (mag + hw->cell_bits - 1) / hw->cell_bits;
   return sl * (hw->differential ? 2 : 1);
+}
+
+long long map_hw_conversions(const map_hw *hw, int ncols) {
+  /* every device column (slice, pair side) of a logical column is converted in every DAC step */
+  return (long long)ncols * map_hw_slices(hw) * map_hw_dac_steps(hw);
 }
 
 int map_hw_dac_steps(const map_hw *hw) {
