@@ -12,7 +12,8 @@ static const char *CMD = "bench";
 static void usage(FILE *f) {
   fprintf(
       f, "usage: moncim bench mvm [--batch B] [--repeat R] [--nblocks N] [--size n]\n"
-         "                        [--hw FILE] [--noise SPEC] [--adc-bits A] [--json]\n\n"
+         "                        [--hw FILE] [--noise SPEC] [--adc-bits A] [--ir SPEC]\n"
+         "                        [--json]\n\n"
          "Figure of merit: effective analog MACs per second = driven rows x converted columns\n"
          "x device columns per weight (slices) x DAC steps x vectors / s, for an n x n Linear\n"
          "layer and an n x n Monarch layer (nblocks) under SparseMap and DenseMap, on a batch of\n"
@@ -28,6 +29,9 @@ static void usage(FILE *f) {
          "                 8-bit weights on 2-bit cells (4 slices per sign), 8-bit ADC)\n"
          "  --noise SPEC   non-idealities (default read-gauss:sigma=0.02; none = ideal)\n"
          "  --adc-bits A   override the ADC resolution\n"
+         "  --ir SPEC      IR-drop entry timed as well, added to --noise (default ir:model=fast;\n"
+         "                 'none' skips it): ir_x = median time with it / without it; ir_setup =\n"
+         "                 its extra untimed setup (solving the crossbars), s\n"
          "  --json         one JSON object on stdout instead of the table\n");
 }
 
@@ -51,7 +55,7 @@ typedef struct {
 
 int bench_cmd_bench(int argc, char **argv) {
   int B = 64, R = 7, nb = 8, n = 1024, adc = -1, json = 0, nops;
-  const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02";
+  const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02", *ir = "ir:model=fast";
   const bench_opt opts[] = {BENCH_INT("batch", &B, 1, 1 << 20),
                             BENCH_INT("repeat", &R, 1, 10000),
                             BENCH_INT("nblocks", &nb, 1, 1 << 20),
@@ -59,6 +63,7 @@ int bench_cmd_bench(int argc, char **argv) {
                             BENCH_STR("hw", &hwfile),
                             BENCH_STR("noise", &noise),
                             BENCH_INT("adc-bits", &adc, 1, 32),
+                            BENCH_STR("ir", &ir),
                             BENCH_FLAG("json", &json),
                             BENCH_END};
   int rc = bench_options(CMD, argc, argv, opts, usage, &nops);
@@ -73,6 +78,15 @@ int bench_cmd_bench(int argc, char **argv) {
     return bench_error(CMD, "%s", mon_errmsg());
   if (adc > 0) hw.adc_bits = adc;
   if (cim_noise_check(noise)) return bench_usage_error(CMD, "--noise: %s", mon_errmsg());
+  char noise_ir[sizeof((cim_config *)0)->noise] = "";
+  if (strcmp(ir, "none")) {
+    if (strncmp(ir, "ir", 2) || (ir[2] && ir[2] != ':'))
+      return bench_usage_error(CMD, "--ir '%s': expected an 'ir[:key=value,...]' entry or none",
+                               ir);
+    int ideal = !*noise || !strcmp(noise, "none");
+    snprintf(noise_ir, sizeof noise_ir, "%s%s%s", ideal ? "" : noise, ideal ? "" : "+", ir);
+    if (cim_noise_check(noise_ir)) return bench_usage_error(CMD, "--ir: %s", mon_errmsg());
+  }
   map_model md, mmon;
   map_model_init(&md, "bench-linear");
   map_model_init(&mmon, "bench-monarch");
@@ -98,6 +112,7 @@ int bench_cmd_bench(int argc, char **argv) {
     cJSON_AddNumberToObject(jo, "repeat", R);
     bench_hw_json(jo, &hw);
     cJSON_AddStringToObject(jo, "noise", noise);
+    cJSON_AddStringToObject(jo, "noise_ir", noise_ir);
     jcases = cJSON_AddArrayToObject(jo, "cases");
   } else {
     bench_version(stdout);
@@ -106,11 +121,12 @@ int bench_cmd_bench(int argc, char **argv) {
            "weight), adc_bits %d, noise '%s'\n",
            n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
            hw.w_bits, hw.cell_bits, map_hw_slices(&hw), hw.adc_bits, noise);
-    printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "mapping", "arrays", "sim_min",
-           "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy",
-           "(ideal)");
-    printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "", "", "GMAC/s", "GMAC/s",
-           "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "med", "rel_err", "check");
+    if (*noise_ir) printf("# IR drop timed with noise '%s'\n", noise_ir);
+    printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %7s %9s %s\n", "mapping", "arrays",
+           "sim_min", "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy",
+           "ir_x", "ir_setup", "(ideal)");
+    printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %7s %9s %s\n", "", "", "GMAC/s",
+           "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "med", "rel_err", "med", "s", "check");
   }
   rc = BENCH_OK;
   for (int c = 0; c < 3 && !rc; c++) {
@@ -118,10 +134,12 @@ int bench_cmd_bench(int argc, char **argv) {
     cim_config_default(&cfg, &hw);
     snprintf(cfg.noise, sizeof cfg.noise, "%s", noise);
     cim_runner *r;
+    double tc0 = bench_now();
     if (cim_runner_create(&r, cases[c].monarch ? &mmon : &md, &hw, cases[c].st, NULL, &cfg)) {
       rc = bench_error(CMD, "%s: %s", cases[c].name, mon_errmsg());
       break;
     }
+    double tsetup = bench_now() - tc0;
     double macs = cim_runner_macs(r, 0) * B;
     /* warm-up, untimed */
     if (cim_runner_apply(r, 0, 0, B, x, y) || cim_runner_sgemm_equiv(r, 0, B)) {
@@ -137,6 +155,39 @@ int bench_cmd_bench(int argc, char **argv) {
       if (!rc && cim_runner_sgemm_equiv(r, 0, B)) rc = bench_error(CMD, "%s", mon_errmsg());
       double t2 = bench_now();
       ts[k] = macs / (t1 - t0) * 1e-9, tg[k] = macs / (t2 - t1) * 1e-9;
+    }
+    /* the same work with the IR-drop entry added: time ratio of the medians, extra setup */
+    double irx = NAN, irsetup = NAN;
+    if (!rc && *noise_ir) {
+      cim_config ci = cfg;
+      snprintf(ci.noise, sizeof ci.noise, "%s", noise_ir);
+      cim_runner *ri;
+      double t0 = bench_now();
+      if (cim_runner_create(&ri, cases[c].monarch ? &mmon : &md, &hw, cases[c].st, NULL, &ci)) {
+        rc = bench_error(CMD, "%s: %s", cases[c].name, mon_errmsg());
+      } else {
+        irsetup = bench_now() - t0 - tsetup;
+        double *ti = malloc((size_t)R * sizeof(double));
+        if (!ti || cim_runner_apply(ri, 0, 0, B, x, y)) rc = bench_error(CMD, "out of memory");
+        for (int k = 0; k < R && !rc; k++) {
+          double t1 = bench_now();
+          if (cim_runner_apply(ri, 0, (int64_t)k * B, B, x, y))
+            rc = bench_error(CMD, "%s", mon_errmsg());
+          ti[k] = macs / (bench_now() - t1) * 1e-9;
+        }
+        if (!rc) {
+          qsort(ti, R, sizeof(double), cmpd);
+          double *tcp = malloc((size_t)R * sizeof(double));
+          if (tcp) {
+            memcpy(tcp, ts, (size_t)R * sizeof(double));
+            qsort(tcp, R, sizeof(double), cmpd);
+            irx = tcp[R / 2] / ti[R / 2]; /* GMAC/s without / with = time with / without */
+          }
+          free(tcp);
+        }
+        free(ti);
+        cim_runner_destroy(ri);
+      }
     }
     /* self-check (untimed): the noisy output's relative error, and an ideal lossless runner with
      * 16-bit weights and inputs on the same mapping must reproduce the float product */
@@ -178,13 +229,16 @@ int bench_cmd_bench(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "ratio_median", ts[R / 2] / tg[R / 2]);
         cJSON_AddNumberToObject(o, "noisy_rel_err", err);
         cJSON_AddNumberToObject(o, "ideal_rel_err", errv);
+        cJSON_AddNumberToObject(o, "ir_x", irx);
+        cJSON_AddNumberToObject(o, "ir_setup_s", irsetup);
         cJSON_AddBoolToObject(o, "valid", errv < 1e-3);
         cJSON_AddItemToArray(jcases, o);
       } else {
-        printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f %9.4f %s (%.1e)\n",
+        printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f %9.4f %7.2f %9.3f %s "
+               "(%.1e)\n",
                cases[c].name, cim_runner_mapping(r)->narrays, ts[0], ts[R / 2], ts[R - 1], tg[0],
-               tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err, errv < 1e-3 ? "VALID" : "INVALID",
-               errv);
+               tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err, irx, irsetup,
+               errv < 1e-3 ? "VALID" : "INVALID", errv);
       }
       if (errv >= 1e-3) rc = BENCH_FAIL;
     }

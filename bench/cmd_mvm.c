@@ -159,6 +159,7 @@ int bench_cmd_mvm(int argc, char **argv) {
       rc = bench_error(CMD, "%s", mon_errmsg());
   double t1 = bench_now();
   int narr = cim_runner_mapping(run)->narrays;
+  double irdrop = cim_runner_ir_drop(run);
   cim_runner_destroy(run);
   if (rc) goto done;
   double num = 0, den = 0;
@@ -173,6 +174,8 @@ int bench_cmd_mvm(int argc, char **argv) {
   snprintf(hwtxt, sizeof hwtxt, "adc %d dac %d in %d w %d cell %d", hw.adc_bits, hw.dac_bits,
            hw.in_bits, hw.w_bits, hw.cell_bits);
   snprintf(seedtxt, sizeof seedtxt, "%lld", seed);
+  char droptxt[32];
+  snprintf(droptxt, sizeof droptxt, "%.6g", irdrop);
   if (!sw || mon_st_writer_add(sw, "y", 3, shy, y) ||
       mon_st_writer_add(sw, "y_ref", 2, shr, yref) ||
       mon_st_writer_meta(sw, "moncim_version", bench_version_string()) ||
@@ -180,7 +183,7 @@ int bench_cmd_mvm(int argc, char **argv) {
       mon_st_writer_meta(sw, "mapping", st->name) || mon_st_writer_meta(sw, "converters", hwtxt) ||
       mon_st_writer_meta(sw, "encoding", hw.differential ? "differential" : "offset") ||
       mon_st_writer_meta(sw, "noise", noise) || mon_st_writer_meta(sw, "seed", seedtxt) ||
-      mon_st_writer_write(sw, out))
+      mon_st_writer_meta(sw, "ir_drop_max", droptxt) || mon_st_writer_write(sw, out))
     rc = bench_error(CMD, "%s: %s", out, mon_errmsg());
   mon_st_writer_destroy(sw);
   if (!rc)
@@ -188,6 +191,8 @@ int bench_cmd_mvm(int argc, char **argv) {
            "%.4g, %.3f s -> %s\n",
            tname, nout, nin, is_mon ? ", Monarch" : "", N, K, st->name, narr,
            den > 0 ? sqrt(num / den) : 0.0, t1 - t0, out);
+  if (!rc && irdrop > 0)
+    printf("moncim mvm: largest first-order IR drop of a cell %.3g %%\n", 100 * irdrop);
 done:
   free(w), free(w1), free(w2), free(x), free(y), free(yref);
   map_model_destroy(&mm);

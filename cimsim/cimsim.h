@@ -89,6 +89,9 @@ int cim_runner_sgemm_equiv(const cim_runner *r, int layer, int batch);
  * out (rows, slices * cols): out[r * slices*cols + j*cols + c] for device column j of logical
  * column c; NAN where no piece is programmed. */
 int cim_runner_levels(const cim_runner *r, int array, float *out);
+/* Largest first-order fractional voltage drop of a cell under the `ir` noise entry (0 without
+ * it): where the fast IR-drop model is valid (docs/analog-model.md, "IR drop"). */
+double cim_runner_ir_drop(const cim_runner *r);
 /* Philox-4x32-10 (Salmon et al., SC'11), exposed for tests and other modules. */
 void cim_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 
