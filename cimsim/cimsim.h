@@ -31,13 +31,13 @@ typedef enum { CIM_ADC_FULLSCALE = 0, CIM_ADC_CALIBRATED } cim_adc_range;
 /* One simulation's settings besides the hardware (converter resolutions come from map_hw:
  * hw.adc_bits, hw.dac_bits, hw.w_bits, hw.in_bits, hw.cell_bits; callers override them there). */
 typedef struct {
-  cim_encoding encoding;  /* default: from hw.differential */
+  cim_encoding encoding; /* default: from hw.differential */
   cim_adc_range adc_range;
-  double adc_percentile;  /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
-  double in_percentile;   /* hw.in_range_static: input full scale at this percentile of |x| */
-  char noise[256];        /* non-idealities, "" = ideal: "name[:k=v,...]" joined by '+' */
-  uint64_t seed;          /* keys every random draw */
-  int lossless;           /* 1: ignore hw.adc_bits, convert every column losslessly */
+  double adc_percentile; /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
+  double in_percentile;  /* hw.in_range_static: input full scale at this percentile of |x| */
+  char noise[256];       /* non-idealities, "" or "none" = ideal: "name[:k=v,...]" joined by '+' */
+  uint64_t seed;         /* keys every random draw */
+  int lossless;          /* 1: ignore hw.adc_bits, convert every column losslessly */
 } cim_config;
 
 void cim_config_default(cim_config *c, const map_hw *hw);
@@ -116,6 +116,9 @@ int cim_runner_sgemm_equiv(const cim_runner *r, int layer, int batch);
  * out (rows, slices * cols): out[r * slices*cols + j*cols + c] for device column j of logical
  * column c; NAN where no piece is programmed. */
 int cim_runner_levels(const cim_runner *r, int array, float *out);
+/* Largest first-order fractional voltage drop of a cell under the `ir` noise entry (0 without
+ * it): where the fast IR-drop model is valid (docs/analog-model.md, "IR drop"). */
+double cim_runner_ir_drop(const cim_runner *r);
 /* Philox-4x32-10 (Salmon et al., SC'11), exposed for tests and other modules. */
 void cim_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 

@@ -14,6 +14,7 @@
  * sums are exact integers in float (checked: rows * (2^cell_bits - 1) * (2^dac_bits - 1) < 2^24),
  * and shift-and-add accumulates in double. */
 #include "cimsim_int.h"
+#include "irdrop.h"
 #include "runner_int.h"
 
 #include <cblas.h>
@@ -471,6 +472,10 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
   if (!rc && R->hw.in_range_static && !(R->cfg.in_percentile > 0 && R->cfg.in_percentile <= 100))
     rc = mon_fail("cimsim: in_percentile = %g: expected (0, 100]", R->cfg.in_percentile);
   if (!rc) rc = cim_noise_parse(&R->nz, R->cfg.noise);
+  /* the IR-drop solver works on single devices; a pair line stores G+ - G- */
+  if (!rc && R->nz.ir && R->hw.adc_per_pair)
+    rc = mon_fail("cimsim: noise 'ir' with adc_per_pair = 1 is not supported (IR drop is solved "
+                  "per device column; use adc_per_pair = 0)");
   if (rc) {
     free(R);
     return -1;
@@ -515,6 +520,7 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
     rc = mon_fail("cimsim: out of memory");
   else
     rc = compile(R);
+  if (!rc) rc = cim_ir_apply(R);
   if (rc) {
     cim_runner_destroy(R);
     return -1;
@@ -528,6 +534,7 @@ void cim_runner_destroy(cim_runner *R) {
   for (int i = 0; i < R->nblk; i++) {
     cblk *K = &R->blk[i];
     free(K->src), free(K->rows), free(K->G), free(K->V), free(K->aoff), free(K->again);
+    free(K->srcx), free(K->rowsx), free(K->Gx);
   }
   free(R->blk);
   if (R->fac)

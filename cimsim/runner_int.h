@@ -23,6 +23,11 @@ typedef struct {
                    pair), or NULL */
   float *aoff;  /* (ncv * nc): static ADC offset (LSB) per converted line, or NULL */
   float *again; /* (ncv * nc): static ADC gain error per converted line, or NULL */
+  /* IR drop (irdrop.c): rows driven in the same MVM outside the piece, whose cells on the
+   * block's columns the wires couple in; nx = 0 without IR drop */
+  int nx;
+  int32_t *srcx, *rowsx; /* (nx) input address and array row of each */
+  float *Gx;             /* (nx, nsl * nc) effective levels, as G (IR drop needs ncv = nsl) */
 } cblk;
 
 typedef struct {
@@ -69,6 +74,7 @@ struct cim_runner {
   clayer *lay;
   float **dense;   /* per model layer: materialised Monarch (Linear strategy on Monarch layers) */
   double *slice_w; /* (ncv) shift-add weight of each converted line */
+  double ir_drop_max; /* largest first-order fractional IR drop of a cell (0 without `ir`) */
 };
 
 /* Digit k (0 = least significant) of q in DAC steps of dac_bits, x = sum_k 2^(k dac_bits) d_k.
