@@ -47,6 +47,7 @@ int bench_usage_error(const char *cmd, const char *fmt, ...) __attribute__((form
 int bench_cmd_train(int argc, char **argv);
 int bench_cmd_d2s(int argc, char **argv);
 int bench_cmd_eval(int argc, char **argv);
+int bench_cmd_tokenize(int argc, char **argv);
 /* Shared by train / d2s / eval (cmd_train.c). */
 #include <stdint.h>
 #include "model.h"

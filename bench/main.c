@@ -31,6 +31,7 @@ static const bench_command commands[] = {
     {.name = "train", .summary = "train a character-level GPT-2 on the KJV text", .run = bench_cmd_train},
     {.name = "d2s", .summary = "dense-to-Monarch projection + fine-tuning of a model", .run = bench_cmd_d2s},
     {.name = "eval", .summary = "bits/char and top-1 of a model on the held-out text", .run = bench_cmd_eval},
+    {.name = "tokenize", .summary = "token ids of a text (GPT-2 BPE or characters), or back", .run = bench_cmd_tokenize},
     {.name = "bench", .summary = "micro-benchmarks (bench mvm: simulator vs sgemm)", .run = bench_cmd_bench},
     {.name = "mvm", .summary = "simulate one matrix on input vectors from files", .run = bench_cmd_mvm},
     {.name = "simulate", .summary = "model accuracy on the simulated analog hardware", .run = bench_cmd_simulate},
