@@ -24,10 +24,6 @@ int bench_cmd_bench(int argc, char **argv);    /* cimsim: bench mvm */
 int bench_cmd_simulate(int argc, char **argv); /* cimsim: model accuracy on the simulator */
 int bench_cmd_mvm(int argc, char **argv);      /* cimsim: one matrix from files */
 
-/* The real sweep executor (bench/exec_real.c), first in moncim sweep's executor table. */
-struct job_executor;
-extern const struct job_executor bench_executor_real;
-
 /* Shared CLI helpers. */
 double bench_now(void);                       /* monotonic seconds */
 void bench_version(FILE *f);                  /* "moncim X.Y.Z (commit ...)" */

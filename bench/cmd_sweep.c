@@ -9,8 +9,7 @@
  * state (caches of shared work) across its jobs.
  */
 #include "bench.h"
-#include "jobs.h"
-#include "base.h"
+#include "pipeline.h"
 #include "results.h"
 
 #include <mpi.h>
@@ -32,9 +31,7 @@ enum { TAG_RESULT = 11, TAG_JOB = 12 };
 
 /* Executors the harness knows, real pipeline first. */
 static const job_executor *const executors[] = {
-#ifdef MONCIM_HAVE_REAL_EXECUTOR
-    &bench_executor_real,
-#endif
+    &pipe_executor,
     &job_executor_synthetic,
 };
 static const int nexecutors = (int)(sizeof executors / sizeof executors[0]);

@@ -16,8 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
 #include "mapping.h"
+#include "metrics.h"
+#include "model.h"
 
 /* ================================================================ configuration */
 
@@ -93,14 +94,10 @@ void cim_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4
 
 /* ================================================================ cost model */
 
-/* Per token (one vector through every linear layer). Units: ns, pJ, mm^2. */
+/* Per token (one vector through every linear layer); fields, units and meaning in
+ * MON_COST_METRICS (metrics.h). */
 typedef struct {
-  double latency_ns, latency_array_ns, latency_adc_ns, latency_digital_ns;
-  double energy_pj, energy_dac_pj, energy_array_pj, energy_adc_pj, energy_shiftadd_pj,
-      energy_digital_pj, energy_buffer_pj;
-  double area_mm2, area_array_mm2, area_adc_mm2, area_dac_mm2, area_digital_mm2;
-  int64_t arrays, crossbars, adcs, dacs, conversions, steps;
-  double utilization;
+  MON_COST_METRICS(MON_METRIC_FIELD)
 } cim_cost;
 
 /* Cost of one token through the stream, and optionally per model layer (layer may be NULL, else

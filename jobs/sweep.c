@@ -670,35 +670,12 @@ const job_executor *job_executor_find(const job_executor *const *table, int n, c
 
 void job_metrics_nan(job_metrics *m) {
   memset(m, 0, sizeof *m);
-  double *d[] = {&m->bpc,
-                 &m->bpc_float,
-                 &m->top1,
-                 &m->top1_float,
-                 &m->agreement,
-                 &m->out_rel_err,
-                 &m->latency_ns,
-                 &m->latency_array_ns,
-                 &m->latency_adc_ns,
-                 &m->latency_digital_ns,
-                 &m->energy_pj,
-                 &m->energy_dac_pj,
-                 &m->energy_array_pj,
-                 &m->energy_adc_pj,
-                 &m->energy_shiftadd_pj,
-                 &m->energy_digital_pj,
-                 &m->energy_buffer_pj,
-                 &m->area_mm2,
-                 &m->area_array_mm2,
-                 &m->area_adc_mm2,
-                 &m->area_dac_mm2,
-                 &m->area_digital_mm2,
-                 &m->utilization};
-  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
+  job_metrics *mon_metric_p = m;
+  MON_JOB_METRICS(MON_METRIC_UNSET)
 }
 
 void job_layer_nan(job_layer *l) {
   memset(l, 0, sizeof *l);
-  double *d[] = {&l->utilization,   &l->latency_ns,   &l->energy_pj,      &l->area_mm2,
-                 &l->energy_adc_pj, &l->area_adc_mm2, &l->weight_rel_err, &l->out_rel_err};
-  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
+  job_layer *mon_metric_p = l;
+  MON_LAYER_METRICS(MON_METRIC_UNSET)
 }

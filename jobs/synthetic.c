@@ -228,7 +228,6 @@ static int syn_run(void *state, const job_params *p, job_metrics *m, job_layer *
     L->energy_adc_pj = m->energy_adc_pj * w;
     L->area_adc_mm2 = m->area_adc_mm2 * w;
     L->conversions = (int64_t)((double)m->conversions * w);
-    L->weight_rel_err = 0.3 * (1.0 - density) + 0.01 * unif(mk, 200 + (uint64_t)l);
     L->out_rel_err = loss * (0.5 + unif(p->id, 300 + (uint64_t)l));
     out_err += L->out_rel_err;
   }
