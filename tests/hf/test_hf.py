@@ -138,6 +138,31 @@ def main():
         check(abs(o["perplexity"] - ppl) <= 1e-4 * ppl, f"{d}: perplexity {o['perplexity']} vs {ppl}")
         check(abs(o["top1"] - correct / P) < 1e-12, f"{d}: top1 {o['top1']} vs {correct / P}")
 
+    # dense-to-sparse on a hub checkpoint at any nblocks: the projected model is written in the
+    # hub layout (tokenizer included) and loads back to the same evaluation
+    for nb in ([4, 3] if not a.full else [4]):
+        if not dirs:
+            break
+        out = os.path.join(a.work, f"d2s-nb{nb}")
+        r = run([a.moncim, "d2s", "--in", dirs[1], "--nblocks", str(nb), "--out", out,
+                 "--steps", "0", "--eval-positions", "64", "--json"])
+        if not check(r.returncode == 0, f"d2s nblocks {nb}: {r.stderr}"):
+            continue
+        log = json.loads(r.stdout)
+        cfg = json.load(open(os.path.join(out, "config.json")))
+        check(cfg["monarch_nblocks"] == nb and os.path.exists(os.path.join(out, "merges.txt")),
+              f"d2s nblocks {nb}: config {cfg.get('monarch_nblocks')}, tokenizer files missing?")
+        r = run([a.moncim, "eval", "--model", out, "--positions", "64", "--json"])
+        if not check(r.returncode == 0, f"eval of d2s nblocks {nb}: {r.stderr}"):
+            continue
+        o = json.loads(r.stdout)
+        want = log["projected"]["bits_per_byte"]
+        print(f"d2s nblocks {nb}: projection rel. error {log['projection_mean_rel_err']:.4f}, "
+              f"held-out bits/byte dense {log['dense']['bits_per_byte']:.5f}, projected {want:.5f}, "
+              f"reloaded {o['bits_per_byte']:.5f}")
+        check(abs(o["bits_per_byte"] - want) <= 1e-5 * want and o["monarch_nblocks"] == nb,
+              f"d2s nblocks {nb}: reloaded model evaluates to {o['bits_per_byte']}, not {want}")
+
     if a.full or not dirs:
         print("FAIL" if check.failures else "OK")
         sys.exit(1 if check.failures else 0)
