@@ -100,9 +100,11 @@ int bench_cmd_simulate(int argc, char **argv) {
   pipe_timing tm;
   int rc = BENCH_OK;
   double t0 = bench_now();
-  if ((text ? pipe_read_text(text, &eval, &neval)
-            : mon_kjv_text(&train, &ntrain, &eval, &neval)) ||
-      pipe_reference_eval(&ref, &m, eval, neval, positions ? positions : text ? -1 : 4096)) {
+  if ((text ? pipe_read_text(text, &eval, &neval) : mon_kjv_text(&train, &ntrain, &eval, &neval)) ||
+      pipe_reference_eval(&ref, &m, eval, neval,
+                          positions ? positions
+                          : text    ? -1
+                                    : 4096)) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }

@@ -33,6 +33,10 @@ int mon_model_train(mon_model *m, const uint8_t *text, size_t len, const mon_tra
   const int T = m->cfg.n_positions, B = o->batch, L = m->cfg.n_layer;
   if (B < 1 || o->steps < 0) return mon_fail("train: batch %d, steps %d", B, o->steps);
   if (!m->tok) return mon_fail("train: the model has no tokenizer");
+  if (o->steps == 0) { /* nothing to do: allocate nothing (a GPT-2-medium state is ~6 GB) */
+    if (final_loss) *final_loss = NAN;
+    return 0;
+  }
   int32_t *ids = NULL;
   mon_model g, am, av;
   memset(&g, 0, sizeof g), memset(&am, 0, sizeof am), memset(&av, 0, sizeof av);

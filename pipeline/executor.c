@@ -49,7 +49,7 @@ typedef struct {
 
 typedef struct {
   char models_dir[JOB_PATH_LEN];
-  int64_t eval_chars; /* tokens scored; < 0: all of the text */
+  int64_t eval_chars;           /* tokens scored; < 0: all of the text */
   char eval_text[JOB_PATH_LEN]; /* file, or "" for the held-out KJV books */
   int attn_bits;
   int calibrated;
@@ -214,8 +214,8 @@ static int get_model(real_state *st, const char *dir, real_model **out) {
       return 0;
     }
   st->st.misses++;
-  if (!st->eval && (st->eval_text[0]
-                        ? pipe_read_text(st->eval_text, &st->eval, &st->neval)
+  if (!st->eval &&
+      (st->eval_text[0] ? pipe_read_text(st->eval_text, &st->eval, &st->neval)
                         : mon_kjv_text(&st->train, &st->ntrain, &st->eval, &st->neval)))
     return -1;
   if (st->nmodels == (int)(sizeof st->models / sizeof st->models[0])) {
@@ -268,7 +268,8 @@ static double real_estimate(void *state, const job_params *p) {
   double dens = p->nblocks > 1 ? 2.0 / p->nblocks : 1.0;
   if (!strcmp(p->mapping, "linear")) dens = 1.0;
   if (shape_name(p->model)) return 1e-3 * dac_steps * dens;
-  return (double)(st->eval_chars > 0 ? st->eval_chars : REAL_DEFAULT_EVAL_CHARS) * dac_steps * dens * (strcmp(p->noise, "none") ? 1.5 : 1.0);
+  return (double)(st->eval_chars > 0 ? st->eval_chars : REAL_DEFAULT_EVAL_CHARS) * dac_steps *
+         dens * (strcmp(p->noise, "none") ? 1.5 : 1.0);
 }
 
 /* ------------------------------------------------------------------ run */

@@ -125,8 +125,7 @@ int pipe_run(const pipe_job *j, job_metrics *m, job_layer *layers, pipe_timing *
     if (cim_model_from_mon(&own, j->model, j->model->cfg.n_positions)) goto out;
     mm = &own;
     if (cim_runner_create(&run, mm, j->hw, j->strategy, NULL, j->cfg)) goto out;
-  } else if (map_build(&mpl, mm, j->hw, j->strategy, NULL) ||
-             map_schedule(&csl, &mpl, mm, j->hw)) {
+  } else if (map_build(&mpl, mm, j->hw, j->strategy, NULL) || map_schedule(&csl, &mpl, mm, j->hw)) {
     goto out;
   }
   double t1 = now_s();

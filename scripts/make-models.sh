@@ -61,22 +61,28 @@ if [ "$WHICH" = all ] || [ "$WHICH" = bpe ]; then
 # BPE: 360 steps of 8 windows (about 4.4 bytes of text per token: ~1.3M bytes seen per 100
 # steps), lr 2e-3 -> 2e-4. The 50257-token head dominates the cost (2 x 50257 x 256 FLOPs per
 # token each way): about 40 minutes on 2 cores. Then D2S at nblocks 4, 8, 16, 60 steps each.
+# BPE_STEPS / BPE_D2S_STEPS / BPE_EVAL override the step counts and held-out tokens scored (an
+# abbreviated run of the same recipe on a busy machine).
 TOK=$(bash scripts/fetch-gpt2-tokenizer.sh)
+BPE_STEPS=${BPE_STEPS:-360}
+BPE_D2S_STEPS=${BPE_D2S_STEPS:-60}
+BPE_EVAL=${BPE_EVAL:-16384}
 echo "== kjv-bpe-dense"
 rm -rf "$OUT/kjv-bpe-dense"
 mkdir -p "$OUT/kjv-bpe-dense"
-"$MONCIM" train --tokenizer "$TOK" --out "$OUT/kjv-bpe-dense" --seed 1 --steps 360 --batch 8 \
-  --lr 2e-3 --min-lr 2e-4 --warmup 30 --log-every 10 --eval-positions 16384 2>&1 |
+"$MONCIM" train --tokenizer "$TOK" --out "$OUT/kjv-bpe-dense" --seed 1 --steps "$BPE_STEPS" \
+  --batch 8 --lr 2e-3 --min-lr 2e-4 --warmup 30 --log-every 10 --eval-positions "$BPE_EVAL" 2>&1 |
   tee "$OUT/kjv-bpe-dense/train.txt"
 for nb in 4 8 16; do
   echo "== kjv-bpe-nb$nb"
   rm -rf "$OUT/kjv-bpe-nb$nb"
   mkdir -p "$OUT/kjv-bpe-nb$nb"
   "$MONCIM" d2s --in "$OUT/kjv-bpe-dense" --nblocks "$nb" --out "$OUT/kjv-bpe-nb$nb" --seed "$nb" \
-    --steps 60 --batch 8 --lr 1e-3 --min-lr 1e-4 --warmup 10 --log-every 10 2>&1 |
+    --steps "$BPE_D2S_STEPS" --batch 8 --lr 1e-3 --min-lr 1e-4 --warmup 10 --log-every 10 \
+    --eval-positions "$BPE_EVAL" 2>&1 |
     tee "$OUT/kjv-bpe-nb$nb/d2s.txt"
 done
 for m in kjv-bpe-dense kjv-bpe-nb4 kjv-bpe-nb8 kjv-bpe-nb16; do
-  "$MONCIM" eval --model "$OUT/$m"
+  "$MONCIM" eval --model "$OUT/$m" --positions "$BPE_EVAL"
 done
 fi
