@@ -1,6 +1,6 @@
 /* The metric columns of a job, in one place. Each list entry is
  *   X(TYPE, name, "unit", "meaning")      TYPE: F64 (double, NaN = not computed) or I64 (count)
- * and every consumer expands the lists it needs: the cost model's struct (cim_cost), the job
+ * and every consumer expands the lists it needs: the cost model's struct (map_cost, mapping.h), the job
  * record (job_metrics, job_layer) and its NaN initialisation, the pipeline's copy of the cost
  * into the record, and the HDF5 column tables (results/schema.c, checked against
  * results/SCHEMA.md by tests/test_results.c). Adding a column: docs/extending.md.
@@ -57,7 +57,9 @@
   X(I64, dacs, "", "row DACs")                                                                    \
   X(I64, conversions, "", "ADC conversions per token")                                            \
   X(I64, steps, "", "array drive steps per token")                                                \
-  X(F64, utilization, "", "used / total cells")
+  X(F64, utilization, "", "used / total cells")                                                   \
+  X(I64, rows_per_conversion, "", "most rows a column sums per conversion")                       \
+  X(I64, adc_bits_costed, "bit", "ADC resolution energy and area are costed at")
 
 /* Computed by the pipeline from the mapped model. */
 #define MON_MODEL_METRICS(X) X(I64, weights, "", "weights mapped")
@@ -66,7 +68,7 @@
 #define MON_JOB_METRICS(X) MON_ACCURACY_METRICS(X) MON_COST_METRICS(X) MON_MODEL_METRICS(X)
 
 /* Per layer: a subset of the cost columns (same names as in MON_COST_METRICS, so the layer's
- * cim_cost copies over by name; units as there), then the layer's accuracy. */
+ * map_cost copies over by name; units as there), then the layer's accuracy. */
 #define MON_LAYER_COST_METRICS(X)                                                                  \
   X(I64, arrays, "", "logical arrays")                                                            \
   X(I64, adcs, "", "ADCs")                                                                        \

@@ -71,9 +71,9 @@ static int evaluate(const pipe_job *j, cim_runner *run, job_metrics *m) {
 /* The cost of one token and the per-layer rows. */
 static int account(const pipe_job *j, const map_model *mm, const map_mapping *mp,
                    const map_stream *cs, cim_runner *run, job_metrics *m, job_layer *layers) {
-  cim_cost c, *lc = calloc((size_t)mm->nlayers, sizeof *lc);
+  map_cost c, *lc = calloc((size_t)mm->nlayers, sizeof *lc);
   if (!lc) return mon_fail("out of memory");
-  if (cim_cost_compute(&c, lc, cs, mp, mm, j->hw)) {
+  if (map_cost_compute(&c, lc, cs, mp, mm, j->hw)) {
     free(lc);
     return -1;
   }

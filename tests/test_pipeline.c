@@ -156,10 +156,10 @@ Test(pipeline, shape_job_costs_like_the_cost_model) {
   MON_ACCURACY_METRICS(EXPECT_NAN)
   map_mapping mp;
   map_stream cs;
-  cim_cost c;
+  map_cost c;
   cr_assert_eq(map_build(&mp, &mm, &hw, MAP_DENSE, NULL), 0);
   cr_assert_eq(map_schedule(&cs, &mp, &mm, &hw), 0);
-  cr_assert_eq(cim_cost_compute(&c, NULL, &cs, &mp, &mm, &hw), 0);
+  cr_assert_eq(map_cost_compute(&c, NULL, &cs, &mp, &mm, &hw), 0);
 #define EXPECT_SAME(type, name, unit, doc) cr_expect_eq(r.name, c.name, #name);
   MON_COST_METRICS(EXPECT_SAME)
   map_stream_destroy(&cs);
