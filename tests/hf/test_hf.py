@@ -163,6 +163,36 @@ def main():
         check(abs(o["bits_per_byte"] - want) <= 1e-5 * want and o["monarch_nblocks"] == nb,
               f"d2s nblocks {nb}: reloaded model evaluates to {o['bits_per_byte']}, not {want}")
 
+    # a sweep over a hub checkpoint (models = hf:PATH) on a given text (option.eval_text): the
+    # float column is the `moncim eval` figure of the same text, the simulated one is finite
+    nb4 = os.path.join(a.work, "d2s-nb4")
+    if not a.full and os.path.exists(os.path.join(nb4, "config.json")):
+        sw = os.path.join(a.work, "hf.sweep")
+        with open(sw, "w") as f:
+            f.write(f"name = hf\nmodels = hf:{nb4}\nnblocks = 4\nmappings = sparse\n"
+                    f"adc_bits = 8\ndac_bits = 1\nnoise = none\nseeds = 1\n"
+                    f"option.eval_text = {text_path}\n")
+        h5 = os.path.join(a.work, "hf.h5")
+        r = run([a.moncim, "sweep", sw, "-o", h5])
+        e = run([a.moncim, "eval", "--model", nb4, "--text", text_path, "--json"])
+        if check(r.returncode == 0 and e.returncode == 0, f"hf sweep: {r.stderr} {e.stderr}"):
+            import h5py
+            with h5py.File(h5, "r") as f:
+                j = f["jobs"]
+                bf, bs, n = float(j["bpc_float"][0]), float(j["bpc"][0]), int(j["eval_chars"][0])
+            want = json.loads(e.stdout)
+            print(f"sweep hf:{os.path.basename(nb4)} on the text: float {bf:.6f} (eval "
+                  f"{want['bits_per_byte']:.6f}), simulated {bs:.6f}, {n} tokens")
+            check(abs(bf - want["bits_per_byte"]) < 1e-9 and n == want["tokens"] and np.isfinite(bs),
+                  "hf sweep: float column / token count differ from moncim eval")
+        with open(sw.replace("hf.sweep", "bad.sweep"), "w") as f:
+            f.write(f"name = bad\nmodels = hf:{nb4}\nnblocks = 4\nmappings = sparse\n"
+                    f"adc_bits = 8\ndac_bits = 1\nnoise = none\nseeds = 1\n"
+                    f"option.eval_text = {text_path}.missing\n")
+        r = run([a.moncim, "sweep", sw.replace("hf.sweep", "bad.sweep"), "-o", h5 + ".bad"])
+        check(r.returncode != 0 and "eval_text" in r.stderr and ".missing" in r.stderr,
+              f"a missing option.eval_text file: rc {r.returncode}, {r.stderr.strip()!r}")
+
     if a.full or not dirs:
         print("FAIL" if check.failures else "OK")
         sys.exit(1 if check.failures else 0)
