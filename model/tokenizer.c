@@ -600,7 +600,7 @@ int mon_tokenizer_bpe_load(mon_tokenizer **out, const char *vocab_json, const ch
 
 /* ---------------------------------------------------------------- save */
 
-static int put_json_string(cJSON *o, const char *key, int id) {
+static int add_token_id(cJSON *o, const char *key, int id) {
   return cJSON_AddNumberToObject(o, key, id) != NULL;
 }
 
@@ -618,7 +618,7 @@ int mon_tokenizer_save(const mon_tokenizer *t, const char *dir) {
     const uint8_t *b = tok_get(t, id, &n);
     for (size_t i = 0; i < n; i++) k += (size_t)utf8_put((uint32_t)cp_of[b[i]], (uint8_t *)key + k);
     key[k] = 0;
-    ok = put_json_string(o, key, id);
+    ok = add_token_id(o, key, id);
   }
   char *txt = ok ? cJSON_PrintUnformatted(o) : NULL;
   cJSON_Delete(o);
