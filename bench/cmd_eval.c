@@ -6,7 +6,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,54 +65,18 @@ static int read_file(const char *cmd, const char *path, uint8_t **buf, size_t *l
 }
 
 int bench_cmd_eval(int argc, char **argv) {
-  static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
-                                       {"positions", required_argument, NULL, 'p'},
-                                       {"batch", required_argument, NULL, 'b'},
-                                       {"json", no_argument, NULL, 'j'},
-                                       {"text", required_argument, NULL, 't'},
-                                       {"context", required_argument, NULL, 'c'},
-                                       {"stride", required_argument, NULL, 's'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       {NULL, 0, NULL, 0}};
   const char *cmd = "eval", *dir = NULL, *file = NULL;
-  int positions = 0, batch = 0, json = 0, context = 0, stride = 0, c;
-  opterr = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    int bad = 0;
-    switch (c) {
-    case 'm':
-      dir = optarg;
-      break;
-    case 't':
-      file = optarg;
-      break;
-    case 'p':
-      bad = bench_parse_int(cmd, "positions", optarg, 1, 1 << 30, &positions);
-      break;
-    case 'c':
-      bad = bench_parse_int(cmd, "context", optarg, 1, 1 << 20, &context);
-      break;
-    case 's':
-      bad = bench_parse_int(cmd, "stride", optarg, 1, 1 << 20, &stride);
-      break;
-    case 'b':
-      bad = bench_parse_int(cmd, "batch", optarg, 1, 4096, &batch);
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    case ':':
-      return bench_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return bench_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-    }
-    if (bad) return BENCH_USAGE;
-  }
-  if (optind != argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  int positions = 0, batch = 0, json = 0, context = 0, stride = 0;
+  const bench_opt opts[] = {BENCH_STR("model", &dir),
+                            BENCH_STR("text", &file),
+                            BENCH_INT("positions", &positions, 1, 1 << 30),
+                            BENCH_INT("context", &context, 1, 1 << 20),
+                            BENCH_INT("stride", &stride, 1, 1 << 20),
+                            BENCH_INT("batch", &batch, 1, 4096),
+                            BENCH_FLAG("json", &json),
+                            BENCH_END};
+  int rc = bench_options(cmd, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   if (!dir) return bench_usage_error(cmd, "--model DIR is required");
   double t0 = bench_now();
   mon_model m;
@@ -136,8 +99,8 @@ int bench_cmd_eval(int argc, char **argv) {
   }
   uint8_t *tr = NULL, *ev;
   size_t ntr, nev;
-  int rc =
-      file ? read_file(cmd, file, &ev, &nev)
+  rc = file
+           ? read_file(cmd, file, &ev, &nev)
            : (mon_kjv_text(&tr, &ntr, &ev, &nev) ? bench_error(cmd, "%s", mon_errmsg()) : BENCH_OK);
   if (rc) {
     mon_model_destroy(&m);

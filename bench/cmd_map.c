@@ -1,10 +1,10 @@
 /* moncim map: how a model maps onto crossbar arrays under each strategy. */
 #include "bench.h"
 #include "cimsim.h"
-#include "map_cli.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,162 +49,47 @@ static void usage(FILE *f) {
       "  --json             one JSON object on stdout instead of the table\n");
 }
 
-int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trace) {
-  *c = (map_cli){.nblocks = MAP_NBLOCKS_CONFIG, .fold_permute = -1, .adc_lossless = -1};
-  static const struct option opts[] = {{"model", required_argument, 0, 'm'},
-                                       {"nblocks", required_argument, 0, 'b'},
-                                       {"hw", required_argument, 0, 'w'},
-                                       {"array-size", required_argument, 0, 'a'},
-                                       {"strategy", required_argument, 0, 's'},
-                                       {"mapping", required_argument, 0, 's'},
-                                       {"budget-arrays", required_argument, 0, 'A'},
-                                       {"budget-adcs", required_argument, 0, 'D'},
-                                       {"objective", required_argument, 0, 'o'},
-                                       {"dense-layout", required_argument, 0, 'L'},
-                                       {"dense-row-split", required_argument, 0, 'R'},
-                                       {"share-rows", required_argument, 0, 'H'},
-                                       {"digital-lanes", required_argument, 0, 'n'},
-                                       {"fold-permute", required_argument, 0, 'F'},
-                                       {"adc-lossless", required_argument, 0, 'S'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"out", required_argument, 0, 'O'},
-                                       {"binary", no_argument, 0, 'B'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  optind = 1;
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'm':
-      c->model = optarg;
-      break;
-    case 'b':
-      if (!strcmp(optarg, "sqrt"))
-        c->nblocks = MAP_NBLOCKS_SQRT;
-      else if (bench_parse_int(cmd, "nblocks", optarg, 0, 1 << 20, &c->nblocks))
-        return BENCH_USAGE;
-      break;
-    case 'w':
-      c->hw_file = optarg;
-      break;
-    case 'a':
-      if (bench_parse_int(cmd, "array-size", optarg, 1, 65536, &c->array_size)) return BENCH_USAGE;
-      break;
-    case 's':
-      c->strategy = optarg;
-      break;
-    case 'A':
-      if (bench_parse_int(cmd, "budget-arrays", optarg, 1, 1 << 30, &c->opt.budget_arrays))
-        return BENCH_USAGE;
-      break;
-    case 'D':
-      if (bench_parse_int(cmd, "budget-adcs", optarg, 1, 1 << 30, &c->opt.budget_adcs))
-        return BENCH_USAGE;
-      break;
-    case 'o':
-      if (!strcmp(optarg, "latency"))
-        c->opt.objective = MAP_OBJ_LATENCY;
-      else if (!strcmp(optarg, "energy"))
-        c->opt.objective = MAP_OBJ_ENERGY;
-      else
-        return bench_usage_error(cmd, "--objective '%s': expected latency or energy", optarg);
-      break;
-    case 'L':
-      if (!strcmp(optarg, "interleaved"))
-        c->opt.dense_layout = MAP_DENSE_INTERLEAVED;
-      else if (!strcmp(optarg, "contiguous"))
-        c->opt.dense_layout = MAP_DENSE_CONTIGUOUS;
-      else
-        return bench_usage_error(cmd, "--dense-layout '%s': expected interleaved or contiguous",
-                                 optarg);
-      break;
-    case 'R':
-      if (bench_parse_int(cmd, "dense-row-split", optarg, 1, 65536, &c->opt.dense_row_split))
-        return BENCH_USAGE;
-      break;
-    case 'H':
-      if (bench_parse_int(cmd, "share-rows", optarg, 0, 1, &c->opt.share_rows)) return BENCH_USAGE;
-      break;
-    case 'n':
-      if (bench_parse_int(cmd, "digital-lanes", optarg, 1, 1 << 20, &c->digital_lanes))
-        return BENCH_USAGE;
-      break;
-    case 'F':
-      if (bench_parse_int(cmd, "fold-permute", optarg, 0, 1, &c->fold_permute)) return BENCH_USAGE;
-      break;
-    case 'S':
-      if (bench_parse_int(cmd, "adc-lossless", optarg, 0, 1, &c->adc_lossless)) return BENCH_USAGE;
-      break;
-    case 'j':
-      if (trace) return bench_usage_error(cmd, "unknown option '--json'");
-      c->json = 1;
-      break;
-    case 'O':
-      if (!trace) return bench_usage_error(cmd, "unknown option '--out'");
-      c->out = optarg;
-      break;
-    case 'B':
-      if (!trace) return bench_usage_error(cmd, "unknown option '--binary'");
-      c->binary = 1;
-      break;
-    case 'h':
-      return -1;
-    default:
-      return bench_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
+/* A number that reads back to the same double: cJSON prints 15 significant digits and accepts a
+ * last-bit difference, so a sweep's HDF5 column would not compare equal to it. */
+static void add_exact(cJSON *o, const char *name, double v) {
+  char buf[40];
+  if (!isfinite(v)) {
+    cJSON_AddNullToObject(o, name);
+    return;
   }
-  if (optind < argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-  if (!c->model) return bench_usage_error(cmd, "--model is required");
-  return 0;
+  snprintf(buf, sizeof buf, "%.15g", v);
+  if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+  cJSON_AddRawToObject(o, name, buf);
 }
 
-int bench_map_setup(const char *cmd, const map_cli *c, map_model *mm, map_hw *hw) {
-  if (c->hw_file) {
-    if (map_hw_load(hw, c->hw_file)) return bench_error(cmd, "%s", mon_errmsg());
-  } else {
-    map_hw_default(hw);
-  }
-  if (c->array_size) {
-    hw->rows = hw->cols = c->array_size;
-    if (hw->cols_per_adc > hw->cols) hw->cols_per_adc = hw->cols;
-    if (map_hw_validate(hw, "--array-size")) return bench_error(cmd, "%s", mon_errmsg());
-  }
-  if (c->digital_lanes > 0) hw->digital_lanes = c->digital_lanes;
-  if (c->fold_permute >= 0) hw->fold_permute = c->fold_permute;
-  if (c->adc_lossless >= 0) hw->adc_lossless = c->adc_lossless;
-  if (map_model_from_spec(mm, c->model, c->nblocks)) return bench_error(cmd, "%s", mon_errmsg());
-  return 0;
-}
-
-/* The one cost model of one token (map_cost), as a "cost" object. */
+/* The one cost model of one token (map_cost), as a "cost" object, every number exact. */
 static void add_cost(cJSON *o, const map_cost *c) {
   cJSON *k = cJSON_AddObjectToObject(o, "cost");
-  cJSON_AddNumberToObject(k, "latency_ns_per_token", c->latency_ns);
-  cJSON_AddNumberToObject(k, "latency_array_ns", c->latency_array_ns);
-  cJSON_AddNumberToObject(k, "latency_adc_ns", c->latency_adc_ns);
-  cJSON_AddNumberToObject(k, "latency_digital_ns", c->latency_digital_ns);
-  cJSON_AddNumberToObject(k, "energy_pj_per_token", c->energy_pj);
-  cJSON_AddNumberToObject(k, "energy_dac_pj", c->energy_dac_pj);
-  cJSON_AddNumberToObject(k, "energy_array_pj", c->energy_array_pj);
-  cJSON_AddNumberToObject(k, "energy_adc_pj", c->energy_adc_pj);
-  cJSON_AddNumberToObject(k, "energy_shiftadd_pj", c->energy_shiftadd_pj);
-  cJSON_AddNumberToObject(k, "energy_digital_pj", c->energy_digital_pj);
-  cJSON_AddNumberToObject(k, "energy_buffer_pj", c->energy_buffer_pj);
-  cJSON_AddNumberToObject(k, "area_mm2", c->area_mm2);
-  cJSON_AddNumberToObject(k, "area_array_mm2", c->area_array_mm2);
-  cJSON_AddNumberToObject(k, "area_adc_mm2", c->area_adc_mm2);
-  cJSON_AddNumberToObject(k, "area_dac_mm2", c->area_dac_mm2);
-  cJSON_AddNumberToObject(k, "area_digital_mm2", c->area_digital_mm2);
-  cJSON_AddNumberToObject(k, "arrays", (double)c->arrays);
-  cJSON_AddNumberToObject(k, "crossbars", (double)c->crossbars);
-  cJSON_AddNumberToObject(k, "adcs", (double)c->adcs);
-  cJSON_AddNumberToObject(k, "dacs", (double)c->dacs);
-  cJSON_AddNumberToObject(k, "conversions_per_token", (double)c->conversions);
-  cJSON_AddNumberToObject(k, "drive_steps_per_token", (double)c->steps);
-  cJSON_AddNumberToObject(k, "utilization", c->utilization);
-  cJSON_AddNumberToObject(k, "rows_per_conversion", (double)c->rows_per_conversion);
-  cJSON_AddNumberToObject(k, "adc_bits_costed", (double)c->adc_bits_costed);
+  add_exact(k, "latency_ns_per_token", c->latency_ns);
+  add_exact(k, "latency_array_ns", c->latency_array_ns);
+  add_exact(k, "latency_adc_ns", c->latency_adc_ns);
+  add_exact(k, "latency_digital_ns", c->latency_digital_ns);
+  add_exact(k, "energy_pj_per_token", c->energy_pj);
+  add_exact(k, "energy_dac_pj", c->energy_dac_pj);
+  add_exact(k, "energy_array_pj", c->energy_array_pj);
+  add_exact(k, "energy_adc_pj", c->energy_adc_pj);
+  add_exact(k, "energy_shiftadd_pj", c->energy_shiftadd_pj);
+  add_exact(k, "energy_digital_pj", c->energy_digital_pj);
+  add_exact(k, "energy_buffer_pj", c->energy_buffer_pj);
+  add_exact(k, "area_mm2", c->area_mm2);
+  add_exact(k, "area_array_mm2", c->area_array_mm2);
+  add_exact(k, "area_adc_mm2", c->area_adc_mm2);
+  add_exact(k, "area_dac_mm2", c->area_dac_mm2);
+  add_exact(k, "area_digital_mm2", c->area_digital_mm2);
+  add_exact(k, "arrays", (double)c->arrays);
+  add_exact(k, "crossbars", (double)c->crossbars);
+  add_exact(k, "adcs", (double)c->adcs);
+  add_exact(k, "dacs", (double)c->dacs);
+  add_exact(k, "conversions_per_token", (double)c->conversions);
+  add_exact(k, "drive_steps_per_token", (double)c->steps);
+  add_exact(k, "utilization", c->utilization);
+  add_exact(k, "rows_per_conversion", (double)c->rows_per_conversion);
+  add_exact(k, "adc_bits_costed", (double)c->adc_bits_costed);
 }
 
 static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long long tokens) {
@@ -229,12 +114,12 @@ static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long 
 
 int bench_cmd_map(int argc, char **argv) {
   map_cli c;
-  int rc = bench_map_parse(CMD, argc, argv, &c, 0);
-  if (rc < 0) {
-    usage(stdout);
-    return BENCH_OK;
-  }
-  if (rc) return rc;
+  bench_opt shared[BENCH_MAP_NOPTS];
+  bench_map_options(shared, &c);
+  const bench_opt opts[] = {BENCH_TABLE(shared), BENCH_FLAG("json", &c.json), BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
+  if (!c.model) return bench_usage_error(CMD, "--model is required");
   map_model mm;
   map_hw hw;
   memset(&mm, 0, sizeof mm);

@@ -5,7 +5,6 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,38 +101,12 @@ static int parse_ids(const char *cmd, const char *path, const char *s, int32_t *
 }
 
 int bench_cmd_tokenize(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"model", required_argument, NULL, 'm'}, {"text", required_argument, NULL, 't'},
-      {"json", no_argument, NULL, 'j'},        {"decode", no_argument, NULL, 'd'},
-      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
   const char *cmd = "tokenize", *dir = NULL, *file = NULL;
-  int json = 0, decode = 0, c;
-  opterr = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'm':
-      dir = optarg;
-      break;
-    case 't':
-      file = optarg;
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'd':
-      decode = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    case ':':
-      return bench_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return bench_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind != argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  int json = 0, decode = 0;
+  const bench_opt opts[] = {BENCH_STR("model", &dir), BENCH_STR("text", &file),
+                            BENCH_FLAG("json", &json), BENCH_FLAG("decode", &decode), BENCH_END};
+  int rc = bench_options(cmd, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   if (!dir) return bench_usage_error(cmd, "--model DIR is required");
   if (!file) return bench_usage_error(cmd, "--text FILE is required");
   mon_tokenizer *tok = NULL;
@@ -149,7 +122,7 @@ int bench_cmd_tokenize(int argc, char **argv) {
   }
   uint8_t *text = NULL;
   size_t len = 0;
-  int rc = read_all(cmd, file, &text, &len);
+  rc = read_all(cmd, file, &text, &len);
   if (rc) goto out_tok;
   int32_t *ids = NULL;
   size_t n = 0;

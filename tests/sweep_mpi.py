@@ -13,9 +13,12 @@ checks a property of the HDF5 files with h5py:
   failures     failing jobs are recorded as failed; --resume skips them, --retry-failed reruns
   plot         results/plot.py writes its PNGs; the file reads with plain h5py + numpy and every
                column is documented in results/SCHEMA.md
+  real         the real executor (zoo model + shape-only): ranks/threads invariance, accuracy
+  mapopts      option.dense_layout ... option.adc_lossless cost exactly as `moncim map --json`
 usage: sweep_mpi.py SCENARIO --moncim BIN --mpiexec MPIEXEC --src SRCDIR --work DIR
 """
 import argparse
+import json
 import os
 import random
 import re
@@ -381,12 +384,24 @@ option.models_dir = {models}
 """
 
 
+# IR drop (fast model, default wire) at 12-bit ADCs on SparseMap (rows driven outside a block)
+# and DenseMap (packed arrays)
+REAL_IR = """noise.ir = prog-pcm+ir:model=fast
+exclude = noise=ir adc_bits=5
+exclude = noise=ir nblocks=4
+exclude = noise=ir models=shape:zoo-shape
+exclude = noise=ir mappings=linear
+"""
+
+
 def real():
-    """The real executor: identical results for 1 or 2 ranks and 1 or 2 threads; lossless-enough
-    converters on ideal devices track the float model; noise and few ADC bits cost accuracy."""
+    """The real executor: identical results for 1 or 2 ranks and 1 or 2 threads (also with IR
+    drop); lossless-enough converters on ideal devices track the float model; noise and few ADC
+    bits cost accuracy."""
     path = os.path.join(ARGS.work, "real.sweep")
     with open(path, "w") as f:
-        f.write(REAL.format(models=os.path.join(ARGS.src, "models")))
+        f.write(REAL.format(models=os.path.join(ARGS.src, "models"))
+                .replace("noise = none, pcm", "noise = none, pcm, ir") + REAL_IR)
     ref = os.path.join(ARGS.work, "real_np1_t1.h5")
     run(sweep_cmd(1, path, ref), threads=1)
     check(all_done(ref), "real sweep left jobs not done")
@@ -405,6 +420,9 @@ def real():
           % (j["bpc"][ideal], j["bpc_float"][ideal]))
     coarse = zoo & (j["noise"] == b"none") & (j["adc_bits"] == 5)
     check(np.all(j["bpc"][coarse] > j["bpc"][ideal]), "5-bit ADCs cost accuracy")
+    irj = zoo & (j["noise"] == b"ir")
+    check(np.sum(irj) == 2 and np.all(j["bpc"][irj] > j["bpc_float"][irj]),
+          "IR-drop jobs ran and cost accuracy: %s" % j["bpc"][irj])
     # calibrated ADC ranges (option.adc_range): same jobs, better at few bits on 256-row columns
     cal = os.path.join(ARGS.work, "cal.sweep")
     with open(cal, "w") as f:
@@ -434,6 +452,81 @@ def real():
           "calibrated ADC ranges beat full scale at 5 bits")
 
 
+MAPOPTS = """# the mapping and cost settings as sweep options, shape-only workloads (cost only)
+name = mapopts
+executor = real
+models = shape:bert-large, shape:zoo-shape
+nblocks = 16
+mappings = sparse, dense, auto
+adc_bits = 6
+dac_bits = 2
+noise = none
+seeds = 1
+"""
+# Every setting away from its default (docs/mapping.md, docs/cost-model.md).
+SETTINGS = {"dense_layout": "contiguous", "dense_row_split": "2", "share_rows": "1",
+            "digital_lanes": "16", "fold_permute": "1", "adc_lossless": "1"}
+# `moncim map --json` cost keys whose /jobs column has another name.
+JSON_COST = {"latency_ns_per_token": "latency_ns", "energy_pj_per_token": "energy_pj",
+             "conversions_per_token": "conversions", "drive_steps_per_token": "steps"}
+
+
+def mapopts():
+    """option.dense_layout ... option.adc_lossless: every row's cost columns equal `moncim map
+    --json` with the same settings exactly, the row records the settings, the settings change the
+    cost, and a bad value is refused naming file:line and the key before any job runs."""
+    opts = "".join("option.%s = %s\n" % kv for kv in SETTINGS.items())
+    path = os.path.join(ARGS.work, "mapopts.sweep")
+    with open(path, "w") as f:
+        f.write(MAPOPTS + opts)
+    out = os.path.join(ARGS.work, "mapopts.h5")
+    run(sweep_cmd(1, path, out), threads=2)
+    check(all_done(out), "mapopts sweep left jobs not done")
+    j = read(out)[0]["jobs"]
+    layout = {"interleaved": 0, "contiguous": 1}
+    flags = sum((["--" + k.replace("_", "-"), v] for k, v in SETTINGS.items()), [])
+    maps = {}  # (model, nblocks, adc_bits, dac_bits) -> ({strategy: cost} with, without settings)
+    changed = 0
+    for r in j:
+        model, mapping = r["model"].decode()[len("shape:"):], r["mapping"].decode()
+        key = (model, int(r["nblocks"]), int(r["adc_bits"]), int(r["dac_bits"]))
+        if key not in maps:
+            hw = os.path.join(ARGS.work, "hw_a%d_d%d.json" % key[2:])
+            with open(hw, "w") as f:
+                f.write('{"adc_bits": %d, "dac_bits": %d}' % key[2:])
+            cmd = [ARGS.moncim, "map", "--model", model, "--nblocks", str(key[1]), "--hw", hw,
+                   "--json"]
+            maps[key] = tuple({s["strategy"]: s["cost"] for s in
+                               json.loads(run(cmd + extra).stdout)["strategies"]}
+                              for extra in (flags, []))
+        cost, plain = maps[key][0][mapping], maps[key][1][mapping]
+        what = "%s nblocks %d %s" % (model, r["nblocks"], mapping)
+        for name, val in cost.items():
+            col = JSON_COST.get(name, name)
+            check(r[col] == val, "%s: column %s = %r, moncim map --json says %r"
+                  % (what, col, r[col], val))
+        for k, v in SETTINGS.items():
+            want = layout[v] if k == "dense_layout" else int(v)
+            check(r[k] == want, "%s: column %s = %r, the sweep set %s" % (what, k, r[k], v))
+        changed += plain != cost
+    check(changed == len(j), "the settings change the cost of every job (%d of %d)"
+          % (changed, len(j)))
+    # every setting's bad values: tests/test_pipeline.c; here the whole command under mpiexec
+    for key, val, expect in (("dense_layout", "diagonal", "interleaved or contiguous"),):
+        bad = os.path.join(ARGS.work, "bad.sweep")
+        with open(bad, "w") as f:
+            f.write(MAPOPTS + "option.%s = %s\n" % (key, val))
+        badout = os.path.join(ARGS.work, "bad.h5")
+        p = run(sweep_cmd(1, bad, badout), expect=1, timeout=60)
+        line = MAPOPTS.count("\n") + 1
+        check(re.search(r"bad\.sweep:%d: key 'option\.%s'" % (line, key), p.stderr)
+              and expect in p.stderr and val in p.stderr,
+              "option.%s = %s: message %r" % (key, val, p.stderr))
+        check(not os.path.exists(badout), "option.%s = %s: an output was created" % (key, val))
+    print("mapopts: %d jobs cost exactly as moncim map --json with the same settings; "
+          "bad values refused before any job" % len(j))
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -447,7 +540,7 @@ def main():
     shutil.rmtree(ARGS.work, ignore_errors=True)  # every run starts from nothing
     os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
-     "failures": failures, "plot": plot, "real": real}[ARGS.scenario]()
+     "failures": failures, "plot": plot, "real": real, "mapopts": mapopts}[ARGS.scenario]()
 
 
 if __name__ == "__main__":
