@@ -12,42 +12,45 @@
 static const char *CMD = "simulate";
 
 static void usage(FILE *f) {
-  fprintf(
-      f, "usage: moncim simulate --model DIR [--hw FILE] [--mapping S] [--adc-bits A]\n"
-         "                       [--dac-bits D] [--in-bits I] [--w-bits W] [--cell-bits C]\n"
-         "                       [--encoding differential|offset] [--lossless]\n"
-         "                       [--adc-range fullscale|calibrated] [--percentile P]\n"
-         "                       [--noise SPEC] [--seed N] [--positions N] [--attn-bits B]\n"
-         "                       [--adc-per column|pair] [--in-encoding twos|signmag]\n"
-         "                       [--in-range dynamic|static] [--in-percentile P]\n"
-         "                       [--adc-cal step|slice] [--calibrate-on eval|heldout]\n"
-         "                       [--calibrate-positions N] [--json]\n\n"
-         "Evaluates the model on the held-out King James text twice: in float, and with every\n"
-         "linear layer (attention qkv/out, MLP fc/proj) executed by the analog simulator on the\n"
-         "chosen mapping (attention products, LayerNorm, GELU and softmax stay digital float).\n"
-         "Prints bits/char and top-1 accuracy of both, the agreement of the simulated top-1\n"
-         "with the float top-1, the mean relative output error of the linear layers, arrays,\n"
-         "ADCs, utilization, and latency, energy and area per token (docs/cost-model.md).\n"
-         "Self-check: with --lossless, no --noise and --w-bits, --in-bits >= 16, the simulated\n"
-         "bits/char must equal the float one to 1e-4; VALID / INVALID (exit 1).\n\n"
-         "  --mapping S     linear | sparse | dense | auto (default sparse)\n"
-         "  --adc-bits A    ADC resolution (default: the hardware file)\n"
-         "  --noise SPEC    e.g. 'prog-pcm+read-gauss:sigma=0.02' (docs/analog-model.md);\n"
-         "                  none (default) = ideal devices\n"
-         "  --positions N   scored next-character predictions (default 4096)\n"
-         "  --seed N        keys every random draw (default 1)\n"
-         "  --attn-bits B   digital attention operands (q, k, v, output) rounded to B-bit\n"
-         "                  integers in the simulated run (default: float)\n"
-         "  --calibrate-on eval|heldout  calibrated ADC ranges / static input ranges: on the\n"
-         "                  first batch each layer sees (eval, default), or on held-out text (the\n"
-         "                  end of the evaluation split, disjoint from the scored positions)\n"
-         "  --calibrate-positions N  held-out calibration positions (default 1024)\n"
-         "Periphery conventions (default: the hardware file's):\n" BENCH_SIM_PERIPHERY_USAGE);
+  fprintf(f,
+          "usage: moncim simulate --model DIR [--hw FILE] [--mapping S] [--adc-bits A]\n"
+          "                       [--dac-bits D] [--in-bits I] [--w-bits W] [--cell-bits C]\n"
+          "                       [--encoding differential|offset] [--lossless]\n"
+          "                       [--adc-range fullscale|calibrated] [--percentile P]\n"
+          "                       [--noise SPEC] [--seed N] [--positions N] [--attn-bits B]\n"
+          "                       [--text FILE] [--adc-per column|pair]\n"
+          "                       [--in-encoding twos|signmag] [--in-range dynamic|static]\n"
+          "                       [--in-percentile P] [--adc-cal step|slice]\n"
+          "                       [--calibrate-on eval|heldout] [--calibrate-positions N]\n"
+          "                       [--json]\n\n"
+          "Evaluates the model (a moncim model or a Hugging Face GPT-2 checkpoint directory) on\n"
+          "the held-out King James text (or --text FILE) twice: in float, and with every\n"
+          "linear layer (attention qkv/out, MLP fc/proj) executed by the analog simulator on the\n"
+          "chosen mapping (attention products, LayerNorm, GELU and softmax stay digital float).\n"
+          "Prints bits/char and top-1 accuracy of both, the agreement of the simulated top-1\n"
+          "with the float top-1, the mean relative output error of the linear layers, arrays,\n"
+          "ADCs, utilization, and latency, energy and area per token (docs/cost-model.md).\n"
+          "Self-check: with --lossless, no --noise and --w-bits, --in-bits >= 16, the simulated\n"
+          "bits/char must equal the float one to 1e-4; VALID / INVALID (exit 1).\n\n"
+          "  --mapping S     linear | sparse | dense | auto (default sparse)\n"
+          "  --adc-bits A    ADC resolution (default: the hardware file)\n"
+          "  --noise SPEC    e.g. 'prog-pcm+read-gauss:sigma=0.02' (docs/analog-model.md);\n"
+          "                  none (default) = ideal devices\n"
+          "  --positions N   scored next-token predictions (default 4096; with --text: all)\n"
+          "  --text FILE     UTF-8 text to evaluate on (windows of n_positions, as moncim eval)\n"
+          "  --seed N        keys every random draw (default 1)\n"
+          "  --attn-bits B   digital attention operands (q, k, v, output) rounded to B-bit\n"
+          "                  integers in the simulated run (default: float)\n"
+          "  --calibrate-on eval|heldout  calibrated ADC ranges / static input ranges: on the\n"
+          "                  first batch each layer sees (eval, default), or on held-out text (the\n"
+          "                  end of the evaluation split, disjoint from the scored positions)\n"
+          "  --calibrate-positions N  held-out calibration positions (default 1024)\n"
+          "Periphery conventions (default: the hardware file's):\n" BENCH_SIM_PERIPHERY_USAGE);
 }
 
 int bench_cmd_simulate(int argc, char **argv) {
-  const char *dir = NULL, *calon = NULL;
-  int json = 0, positions = 4096, attn_bits = 0, cal_positions = 1024;
+  const char *dir = NULL, *text = NULL, *calon = NULL;
+  int json = 0, positions = 0, attn_bits = 0, cal_positions = 1024;
   bench_sim_opts so;
   bench_opt sim[BENCH_SIM_NOPTS];
   bench_sim_options(sim, &so, "sparse");
@@ -55,6 +58,7 @@ int bench_cmd_simulate(int argc, char **argv) {
                             BENCH_STR("model", &dir),
                             BENCH_INT("positions", &positions, 1, 1 << 30),
                             BENCH_INT("attn-bits", &attn_bits, 2, 24),
+                            BENCH_STR("text", &text),
                             BENCH_FLAG("json", &json),
                             BENCH_STR("calibrate-on", &calon),
                             BENCH_INT("calibrate-positions", &cal_positions, 1, 1 << 24),
@@ -82,8 +86,11 @@ int bench_cmd_simulate(int argc, char **argv) {
   pipe_timing tm;
   rc = BENCH_OK;
   double t0 = bench_now();
-  if (mon_kjv_text(&train, &ntrain, &eval, &neval) ||
-      pipe_reference_eval(&ref, &m, eval, neval, positions)) {
+  if ((text ? pipe_read_text(text, &eval, &neval) : mon_kjv_text(&train, &ntrain, &eval, &neval)) ||
+      pipe_reference_eval(&ref, &m, eval, neval,
+                          positions ? positions
+                          : text    ? -1
+                                    : 4096)) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }
@@ -91,7 +98,7 @@ int bench_cmd_simulate(int argc, char **argv) {
   const uint8_t *ct = NULL;
   size_t nct = 0;
   if (heldout &&
-      cim_heldout_text(eval, neval, m.cfg.n_positions, positions, cal_positions, &ct, &nct)) {
+      cim_heldout_text(eval, neval, m.cfg.n_positions, ref.positions, cal_positions, &ct, &nct)) {
     rc = bench_error(CMD, "--calibrate-on heldout: %s", mon_errmsg());
     goto done;
   }

@@ -127,7 +127,7 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
                          const int *rows, double *sum_t, double *sum_a) {
   int nsl = R->nsl, ncv = R->ncv, N = ncv * K->nc, pair = ncv != nsl;
   K->G = malloc((size_t)K->nr * N * sizeof(float));
-  int needV = R->nz.read_prop > 0;
+  int needV = pair && R->nz.read_prop > 0; /* a pair's variance is not a function of G+ - G- */
   if (needV) K->V = malloc((size_t)K->nr * N * sizeof(float));
   if (!K->G || (needV && !K->V)) return mon_fail("cimsim: out of memory for conductances");
   double sw = R->fac[K->factor].sw;
@@ -149,7 +149,7 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
         } else {
           lt = ((q + off) >> (j * cb)) & R->L;
         }
-        float var;
+        float var; /* recomputed from the level when needed (exec.c) */
         float l = program_device(R, K->array, r, j * R->hw.cols + col, lt, &var);
         /* after the analog subtraction a line carries G+ - G- and both devices' read noise */
         size_t e = (size_t)i * N + (pair ? j / 2 : j) * K->nc + c;

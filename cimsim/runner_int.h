@@ -18,9 +18,10 @@ typedef struct {
   /* ncv converted lines per weight (R->ncv): the device columns, or the G+ - G- pairs when the
    * ADC sits after the analog subtraction (hw.adc_per_pair) */
   float *G;     /* (nr, ncv * nc): level of line j (device, or G+ - G- pair) of row i, column c
-                   at [i][j*nc + c] */
-  float *V;     /* (nr, ncv * nc): read-noise variance per line (level^2, both devices of a
-                   pair), or NULL */
+                   at [i][j*nc + c]; the programmed state (read-noise variances of device lines
+                   are recomputed from it: exec.c) */
+  float *V;     /* (nr, ncv * nc): read-noise variance of a pair line (both devices; a difference
+                   does not determine it), only with adc_per_pair and read-prop, else NULL */
   float *aoff;  /* (ncv * nc): static ADC offset (LSB) per converted line, or NULL */
   float *again; /* (ncv * nc): static ADC gain error per converted line, or NULL */
   /* IR drop (irdrop.c): rows driven in the same MVM outside the piece, whose cells on the
