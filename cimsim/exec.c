@@ -233,9 +233,10 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
                 s->OV, N);
   }
   /* a pair line sums the read noise of two devices */
-  float vconst = hasV ? 0.0f
-                      : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L *
-                                (R->ncv != R->nsl ? 2 : 1));
+  float vconst =
+      hasV
+          ? 0.0f
+          : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L * (R->ncv != R->nsl ? 2 : 1));
   float lo[64], delta[64], cmax[64];
   int dbl = 0; /* some range needs the double-precision ADC */
   for (int k = 0; k < S; k++)
