@@ -4,8 +4,10 @@
 
 #include <stdio.h>
 
-/* Exit statuses of every subcommand. */
-enum { BENCH_OK = 0, BENCH_FAIL = 1, BENCH_USAGE = 2 };
+/* Exit statuses of every subcommand. BENCH_INTERRUPTED: a sweep stopped by SIGTERM/SIGINT/
+ * SIGUSR1 after recording everything it finished; `--resume` continues it (75 is sysexits.h's
+ * EX_TEMPFAIL, "try again later"). */
+enum { BENCH_OK = 0, BENCH_FAIL = 1, BENCH_USAGE = 2, BENCH_INTERRUPTED = 75 };
 
 typedef struct {
   const char *name;
@@ -17,7 +19,7 @@ int bench_cmd_info(int argc, char **argv);
 int bench_cmd_project(int argc, char **argv);
 int bench_cmd_map(int argc, char **argv);
 int bench_cmd_trace(int argc, char **argv);
-int bench_cmd_sweep(int argc, char **argv);  /* MPI: the only subcommand that initializes it */
+int bench_cmd_sweep(int argc, char **argv); /* MPI: the only subcommand that initializes it */
 int bench_cmd_merge(int argc, char **argv);
 int bench_cmd_report(int argc, char **argv);
 int bench_cmd_bench(int argc, char **argv);    /* cimsim: bench mvm */
@@ -29,8 +31,8 @@ struct job_executor;
 extern const struct job_executor bench_executor_real;
 
 /* Shared CLI helpers. */
-double bench_now(void);                       /* monotonic seconds */
-void bench_version(FILE *f);                  /* "moncim X.Y.Z (commit ...)" */
+double bench_now(void);      /* monotonic seconds */
+void bench_version(FILE *f); /* "moncim X.Y.Z (commit ...)" */
 const char *bench_git_commit(void);
 const char *bench_version_string(void);
 /* Parses an integer option value in [lo, hi]; on error prints "moncim CMD: --OPT ..." and
@@ -59,15 +61,16 @@ int bench_model_eval_json(const char *cmd, const mon_model *m, const uint8_t *ev
                           mon_eval_result *res);
 int bench_write_json(const char *cmd, const char *dir, const char *file, const struct cJSON *j);
 void bench_model_describe(const mon_model *m, struct cJSON *o);
-int bench_train_option(const char *cmd, int c, const char *arg, mon_train_opts *o,
-                       int *save_every);
+int bench_train_option(const char *cmd, int c, const char *arg, mon_train_opts *o, int *save_every);
 extern const char bench_train_options_help[];
 /* getopt_long entries of the training options (codes 1000..1009, bench_train_option). */
-#define BENCH_TRAIN_LONGOPTS                                                                     \
-  {"steps", required_argument, NULL, 1000}, {"batch", required_argument, NULL, 1001},            \
-      {"warmup", required_argument, NULL, 1002}, {"lr", required_argument, NULL, 1003},          \
-      {"min-lr", required_argument, NULL, 1004}, {"weight-decay", required_argument, NULL, 1005}, \
-      {"clip", required_argument, NULL, 1006}, {"seed", required_argument, NULL, 1007},          \
-      {"log-every", required_argument, NULL, 1008}, {"save-every", required_argument, NULL, 1009}
+#define BENCH_TRAIN_LONGOPTS                                                                       \
+  {"steps", required_argument, NULL, 1000}, {"batch", required_argument, NULL, 1001},              \
+      {"warmup", required_argument, NULL, 1002}, {"lr", required_argument, NULL, 1003},            \
+      {"min-lr", required_argument, NULL, 1004}, {"weight-decay", required_argument, NULL, 1005},  \
+      {"clip", required_argument, NULL, 1006}, {"seed", required_argument, NULL, 1007},            \
+      {"log-every", required_argument, NULL, 1008}, {                                              \
+    "save-every", required_argument, NULL, 1009                                                    \
+  }
 
 #endif

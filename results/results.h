@@ -15,8 +15,9 @@
  * complete. Structural edits after creation (a new run row, the end-of-run statistics) again
  * go through a copy in PATH.tmp and an atomic rename.
  *
- * Single writer: only rank 0 opens the file (see SCHEMA.md for the reasons). Nothing here
- * needs MPI to be initialized.
+ * Single writer: only rank 0 opens the file (see SCHEMA.md for the reasons), and a lock beside
+ * the output (res_lock_acquire) keeps a second process from writing it at the same time.
+ * Nothing here needs MPI to be initialized.
  */
 #ifndef MONCIM_RESULTS_H
 #define MONCIM_RESULTS_H
@@ -117,6 +118,17 @@ int res_row_differs(const res_row *a, const res_row *b);
 int res_layer_differs(const res_layer_row *a, const res_layer_row *b);
 
 /* ---------------------------------------------------------------- writing */
+
+/* The single-writer lock of an output (results/lock.c): PATH.lock, held from before anything
+ * is written until the end of the run; the kernel releases it when the holder dies. `what`
+ * (e.g. "moncim sweep") goes into the lock file for the message a second writer gets. Fails,
+ * naming the lock and its holder, when another process holds it. */
+typedef struct res_lock res_lock;
+int res_lock_acquire(res_lock **out, const char *path, const char *what);
+/* Fails ("lost the lock") when PATH.lock is no longer the file this process locked. */
+int res_lock_check(const res_lock *l);
+/* Removes PATH.lock and releases it; NULL is a no-op. */
+void res_lock_release(res_lock *l);
 
 typedef struct res_file res_file;
 
