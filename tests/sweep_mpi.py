@@ -13,6 +13,11 @@ checks a property of the HDF5 files with h5py:
   failures     failing jobs are recorded as failed; --resume skips them, --retry-failed reruns
   plot         results/plot.py writes its PNGs; the file reads with plain h5py + numpy and every
                column is documented in results/SCHEMA.md
+  lock         two sweeps started at once on one output, 20 times: exactly one runs, the other
+               fails naming the lock; a SIGKILLed run's lock does not block --resume; a run whose
+               lock file is removed fails loudly
+  sigterm      SIGTERM / SIGUSR1 mid-sweep: exit 75, running jobs finished or marked interrupted,
+               the end record written, --resume completes and equals an uninterrupted run
 usage: sweep_mpi.py SCENARIO --moncim BIN --mpiexec MPIEXEC --src SRCDIR --work DIR
 """
 import argparse
@@ -434,6 +439,153 @@ def real():
           "calibrated ADC ranges beat full scale at 5 bits")
 
 
+def moncim_pids(p):
+    """The moncim processes (MPI ranks) of the session p leads."""
+    out = []
+    for pid in session_pids(p.pid):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == "moncim":
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def start(cmd, name, threads=1):
+    errf = open(os.path.join(ARGS.work, name + ".err"), "w+")
+    p = subprocess.Popen(cmd, env=dict(ENV, OMP_NUM_THREADS=str(threads)),
+                         stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
+    p.errf = errf
+    return p
+
+
+def finish(p, timeout=120):
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_session(p)
+        fail("%s did not end within %d s" % (" ".join(p.args), timeout))
+    p.errf.seek(0)
+    log = p.errf.read()
+    p.errf.close()
+    return p.returncode, log
+
+
+def wait_for(pred, what, timeout=60):
+    t0 = time.time()
+    while not pred():
+        check(time.time() - t0 < timeout, "timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def write_small(name, njobs, sleep_s):
+    """A sweep of njobs synthetic jobs that each sleep sleep_s seconds (no CPU)."""
+    path = os.path.join(ARGS.work, name)
+    with open(path, "w") as f:
+        f.write("name = %s\nexecutor = synthetic\nmodels = syn:x1\nmappings = sparse, dense\n"
+                "seeds = 1..%d\noption.synthetic_sleep = %g\n" % (name, njobs // 2, sleep_s))
+    return path
+
+
+def lock():
+    # 6 jobs of 0.06 s each hold one run open ~0.4 s, longer than the other's start-up
+    sweep = write_small("lock.sweep", 6, 0.06)
+    ref = os.path.join(ARGS.work, "lock_ref.h5")
+    run(sweep_cmd(1, sweep, ref))
+    out = os.path.join(ARGS.work, "lock.h5")
+    # Singleton runs (no mpiexec, as on a laptop): mpiexec takes ~2 s to end a failed rank.
+    def solo(*opts):
+        return [ARGS.moncim, "sweep", sweep, "-o", out] + list(opts)
+    for i in range(20):
+        a = start(solo("--force"), "lock_a%d" % i)
+        b = start(solo("--force"), "lock_b%d" % i)
+        (ra, la), (rb, lb) = finish(a), finish(b)
+        check(sorted((ra, rb)) == [0, 1],
+              "pair %d: exit statuses %d and %d (want one 0, one 1)\n%s\n%s" % (i, ra, rb, la, lb))
+        loser = la if ra else lb
+        check(re.search(r"lock\.h5 is being written by another moncim: its lock .*lock\.h5\.lock "
+                        r"is held by pid \d+", loser), "pair %d: loser's message: %s" % (i, loser))
+        check(all_done(out), "pair %d: the file is not complete" % i)
+        compare(ref, out, "pair %d" % i)
+        check(not os.path.exists(out + ".lock") and not os.path.exists(out + ".tmp"),
+              "pair %d: a lock or temporary file was left behind" % i)
+    # A SIGKILLed run leaves its lock file, but the kernel dropped the lock: --resume proceeds.
+    sweep = write_small("lock_slow.sweep", 6, 0.5)
+    out = os.path.join(ARGS.work, "lock_slow.h5")
+    p = start(solo("--force", "-v"), "lock_killed")
+    wait_for(lambda: os.path.exists(out + ".lock") and moncim_pids(p), "the run to start")
+    time.sleep(0.5)
+    kill_session(p)
+    check(os.path.exists(out + ".lock"), "the killed run's lock file is gone")
+    run(sweep_cmd(1, sweep, out, "--resume"))
+    check(all_done(out), "resume after a SIGKILL incomplete")
+    # A run whose lock is removed under it stops instead of writing on.
+    p = start(solo("--force"), "lock_lost")
+    wait_for(lambda: os.path.exists(out + ".lock"), "the lock file")
+    time.sleep(0.3)
+    os.remove(out + ".lock")
+    rc, log = finish(p)
+    check(rc == 1 and "lost the lock" in log, "removed lock: exit %d\n%s" % (rc, log))
+    print("lock: 20 simultaneous pairs, each time one ran and the other was refused naming the "
+          "lock; a SIGKILLed run's lock is not stale; a lost lock stops the run")
+
+
+def sigterm():
+    # 12 jobs of 0.25 s: 1.5 s on 2 ranks, 3 s on one; the signal comes after ~0.6 s
+    sweep = write_small("term.sweep", 12, 0.25)
+    ref = os.path.join(ARGS.work, "term_ref.h5")
+    run(sweep_cmd(2, sweep, ref))
+    cases = [  # (name, ranks, grace, how the signal is sent)
+        ("grace", 2, "30", "TERM-ranks"),  # running jobs finish within the grace period
+        ("nograce", 2, "0", "TERM-ranks"),  # running jobs are marked interrupted
+        ("onerank", 1, "0", "TERM-ranks"),
+        ("usr1", 2, "30", "USR1-mpiexec"),  # what Slurm's --signal sends; mpiexec forwards it
+    ]
+    for name, np_, grace, how in cases:
+        out = os.path.join(ARGS.work, "term_%s.h5" % name)
+        p = start(sweep_cmd(np_, sweep, out, "-v", "--grace", grace), "term_" + name)
+        wait_for(lambda: os.path.exists(out) and len(moncim_pids(p)) == np_, "the sweep to run")
+        time.sleep(0.6)
+        if how == "TERM-ranks":  # Slurm signals every task of the step
+            for pid in moncim_pids(p):
+                os.kill(pid, signal.SIGTERM)
+        else:
+            os.kill(p.pid, signal.SIGUSR1)
+        t0 = time.time()
+        rc, log = finish(p)
+        check(rc == 75, "%s: exit status %d, want 75 (interrupted, resumable)\n%s" % (name, rc, log))
+        check(time.time() - t0 < 20, "%s: the stop took %.1f s" % (name, time.time() - t0))
+        check(re.search(r"interrupted by SIG(TERM|USR1).*--resume continues", log),
+              "%s: message\n%s" % (name, log))
+        d, attrs, _ = read(out)
+        j = d["jobs"]
+        done, pending = j["status"] == 1, j["status"] == 0
+        check(0 < done.sum() < len(j), "%s: %d of %d done: the signal came too early or late"
+              % (name, done.sum(), len(j)))
+        interrupted = np.array([e.startswith(b"interrupted:") for e in j["error"]])
+        check(np.all(pending[interrupted]), "%s: an interrupted job is not pending" % name)
+        if grace == "30":
+            check(not interrupted.any(), "%s: jobs marked interrupted despite the grace" % name)
+        else:
+            check(interrupted.sum() == np_, "%s: %d jobs marked interrupted, want %d (one per "
+                  "rank)" % (name, interrupted.sum(), np_))
+        check(attrs["end_time"] != "" and len(d["runs"]) == 1 and d["runs"]["end_time"][0],
+              "%s: no end record" % name)
+        check(d["runs"]["jobs_run"][0] == done.sum(), "%s: jobs_run" % name)
+        reported = set(int(m) for m in re.findall(r"done job (\d+) ", log))
+        check(reported == set(np.nonzero(done)[0]), "%s: jobs reported done != done in file"
+              % name)
+        check(not os.path.exists(out + ".lock"), "%s: lock left behind" % name)
+        p2 = run(sweep_cmd(2, sweep, out, "--resume"))
+        check(re.search(r"\b%d to run" % (len(j) - done.sum()), p2.stderr),
+              "%s: resume did not rerun exactly the unfinished jobs:\n%s" % (name, p2.stderr))
+        check(all_done(out), "%s: resume incomplete" % name)
+        compare(ref, out, "%s: interrupted + resumed vs uninterrupted" % name)
+    print("sigterm: %s: exit 75, running jobs finished or marked, resume == uninterrupted"
+          % ", ".join(c[0] for c in cases))
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -447,7 +599,8 @@ def main():
     shutil.rmtree(ARGS.work, ignore_errors=True)  # every run starts from nothing
     os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
-     "failures": failures, "plot": plot, "real": real}[ARGS.scenario]()
+     "failures": failures, "plot": plot, "real": real, "lock": lock,
+     "sigterm": sigterm}[ARGS.scenario]()
 
 
 if __name__ == "__main__":
