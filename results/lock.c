@@ -11,6 +11,7 @@
  * writer that locked an inode some other process then unlinked notices that PATH.lock is no
  * longer the inode it holds and starts over. The same check finds a lock that was lost while
  * running (the file removed or replaced by hand): res_lock_check fails and the run stops.
+ * Once it holds the lock, a writer also removes the temporary files a killed writer left.
  *
  * flock works on local filesystems and, through the kernel's emulation with POSIX locks, on
  * NFS; Lustre needs the `flock` mount option (without it flock fails with ENOSYS and the
@@ -21,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +58,8 @@ int res_lock_acquire(res_lock **out, const char *path, const char *what) {
     if (l->fd < 0) {
       int e = errno;
       free(l);
-      return mon_fail("%s: cannot create the lock file %s.lock: %s", path, path, strerror(e));
+      return mon_fail("%s: cannot create output (its lock file %s.lock): %s", path, path,
+                      strerror(e));
     }
     if (flock(l->fd, LOCK_EX | LOCK_NB)) {
       int e = errno;
@@ -95,6 +98,14 @@ int res_lock_acquire(res_lock **out, const char *path, const char *what) {
   if (ftruncate(l->fd, 0) || pwrite(l->fd, line, (size_t)n, 0) != n) {
     /* only the message of a second writer suffers: the lock itself is held */
   }
+  /* Holding the lock, no other writer runs: temporary files beside the output are leftovers of
+   * a killed writer (mon_write_atomic names them PATH.tmp.XXXXXX). */
+  char pattern[4200];
+  snprintf(pattern, sizeof pattern, "%s.tmp.??????", path);
+  glob_t g;
+  if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0)
+    for (size_t i = 0; i < g.gl_pathc; i++) unlink(g.gl_pathv[i]);
+  globfree(&g);
   *out = l;
   return 0;
 }

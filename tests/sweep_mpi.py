@@ -16,6 +16,9 @@ checks a property of the HDF5 files with h5py:
   lock         two sweeps started at once on one output, 20 times: exactly one runs, the other
                fails naming the lock; a SIGKILLed run's lock does not block --resume; a run whose
                lock file is removed fails loudly
+  fulldisk     a small tmpfs the test mounts (skipped where mounting is not permitted): a full
+               disk and a read-only filesystem give clear errors, exit 1, no crash, no temporary
+               file left, an existing result file unchanged
   sigterm      SIGTERM / SIGUSR1 mid-sweep: exit 75, running jobs finished or marked interrupted,
                the end record written, --resume completes and equals an uninterrupted run
 usage: sweep_mpi.py SCENARIO --moncim BIN --mpiexec MPIEXEC --src SRCDIR --work DIR
@@ -157,7 +160,7 @@ def kill_session(p):
         except ProcessLookupError:
             pass
     p.wait()
-    for _ in range(100):  # ranks reparented to init: wait until they are gone
+    for _ in range(400):  # ranks reparented to init: wait until they are gone (slow under ASan)
         if not session_pids(p.pid):
             return
         time.sleep(0.05)
@@ -586,6 +589,73 @@ def sigterm():
           % ", ".join(c[0] for c in cases))
 
 
+SKIP = 77  # ctest SKIP_RETURN_CODE
+
+
+def fulldisk():
+    mnt = os.path.join(ARGS.work, "mnt")
+    os.makedirs(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("SKIP: cannot mount a tmpfs here (%s): the full-disk test needs root"
+              % (p.stderr.strip() or p.returncode))
+        sys.exit(SKIP)
+    try:
+        fulldisk_on(mnt)
+    finally:
+        subprocess.run(["umount", "-l", mnt])
+
+
+def fulldisk_on(mnt):
+    def leftovers():
+        return [f for f in os.listdir(mnt) if ".tmp" in f]
+
+    def digest(path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    small = write_small("fits.sweep", 4, 0.0)
+    big = write_sweep("big.sweep", work=0.0)  # TINY with 40 seeds: ~3 MB, more than the disk
+    with open(big) as f:
+        text = f.read().replace("seeds = 1, 2\n", "seeds = 1..40\n")
+    with open(big, "w") as f:
+        f.write(text)
+    existing = os.path.join(mnt, "existing.h5")
+    run(sweep_cmd(1, small, existing))
+    before = digest(existing)
+    # 1. A sweep whose file does not fit, over an existing result (--force) and as a new file.
+    for target, opts in ((existing, ["--force"]), (os.path.join(mnt, "new.h5"), [])):
+        p = run(sweep_cmd(1, big, target, *opts), expect=None)
+        check(p.returncode == 1, "full disk: exit status %d, want 1\n%s" % (p.returncode, p.stderr))
+        check("No space left on device" in p.stderr and "HDF5-DIAG" not in p.stderr,
+              "full disk: message\n" + p.stderr)
+        check(not leftovers(), "full disk: temporary files left: %s" % leftovers())
+    check(not os.path.exists(os.path.join(mnt, "new.h5")), "a half-written new file")
+    check(digest(existing) == before, "the existing result file changed")
+    # 2. --resume needs room for a copy of the file (the new /runs row): fill the disk first.
+    filler = os.path.join(mnt, "filler")
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    p = run(sweep_cmd(1, small, existing, "--resume"), expect=None)
+    check(p.returncode == 1 and "No space left on device" in p.stderr,
+          "resume on a full disk: exit %d\n%s" % (p.returncode, p.stderr))
+    check(digest(existing) == before and not leftovers(), "resume on a full disk left traces")
+    os.remove(filler)
+    # 3. A read-only filesystem: the real cause, not a guess about another writer.
+    subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+    p = run(sweep_cmd(1, small, existing, "--resume"), expect=None)
+    check(p.returncode == 1 and "Read-only file system" in p.stderr and "another" not in p.stderr,
+          "resume on a read-only filesystem: exit %d\n%s" % (p.returncode, p.stderr))
+    check(digest(existing) == before, "read-only: the file changed")
+    print("fulldisk: full disk (new file, --force over a result, --resume) and read-only "
+          "filesystem: exit 1 with the system's reason, no temporary file, result unchanged")
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -600,7 +670,7 @@ def main():
     os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
      "failures": failures, "plot": plot, "real": real, "lock": lock,
-     "sigterm": sigterm}[ARGS.scenario]()
+     "sigterm": sigterm, "fulldisk": fulldisk}[ARGS.scenario]()
 
 
 if __name__ == "__main__":
