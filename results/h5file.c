@@ -247,6 +247,37 @@ static int write_rows(hid_t d, hid_t mtype, hsize_t first, hsize_t count, const 
                 : 0;
 }
 
+/* Checks that dataset d (named name) is a 1-D table whose on-disk row type is exactly the one
+ * this moncim writes for mtype. HDF5 converts whatever type a file declares into the memory
+ * type, so a corrupt type message (a member offset or size flipped) would have it read outside
+ * the rows: this check comes before any read. */
+static int check_table(hid_t d, const char *name, hid_t mtype) {
+  hid_t ft = H5Dget_type(d), want = file_type(mtype), sp = H5Dget_space(d);
+  int ndims = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+  htri_t same = ft < 0 ? -1 : H5Tequal(ft, want);
+  if (ft >= 0) H5Tclose(ft);
+  H5Tclose(want);
+  if (sp >= 0) H5Sclose(sp);
+  H5Eclear2(H5E_DEFAULT);
+  if (ndims != 1)
+    return mon_fail("dataset '/%s': not a 1-D table (%d dimensions): corrupt file", name, ndims);
+  if (same <= 0)
+    return mon_fail("dataset '/%s': its row type differs from the one this moncim writes "
+                    "(results/SCHEMA.md): corrupt file",
+                    name);
+  return 0;
+}
+
+/* Fixed-length strings of rows read from a file end inside their field, whatever the file
+ * holds. */
+static void terminate_strings(void *rows, int64_t n, size_t rowsize, const res_column *cols,
+                              int ncols) {
+  for (int64_t i = 0; i < n; i++)
+    for (int c = 0; c < ncols; c++)
+      if (cols[c].type == RES_T_STR && cols[c].size > 0)
+        ((char *)rows + (size_t)i * rowsize + cols[c].off)[cols[c].size - 1] = '\0';
+}
+
 static int read_rows(hid_t d, hid_t mtype, hsize_t first, hsize_t count, void *rows) {
   if (count == 0) return 0;
   hid_t fs = H5Dget_space(d);
@@ -515,6 +546,11 @@ int res_open(res_file **out, const char *path, const job_sweep *s) {
     r->dl = H5Dopen2(r->f, "layers", H5P_DEFAULT);
     hid_t dr = H5Dopen2(r->f, "runs", H5P_DEFAULT);
     if (r->dj < 0 || r->dl < 0 || dr < 0) rc = h5fail("%s: datasets", path);
+    hid_t jt = JOB_TYPE(), lt = LAYER_TYPE(), rt = RUN_TYPE();
+    if (!rc && (check_table(r->dj, "jobs", jt) || check_table(r->dl, "layers", lt) ||
+                check_table(dr, "runs", rt)))
+      rc = mon_fail_ctx("%s", path);
+    H5Tclose(jt), H5Tclose(lt), H5Tclose(rt);
     if (dr >= 0) {
       r->nruns = (int32_t)table_len(dr);
       H5Dclose(dr);
@@ -537,6 +573,15 @@ int res_open(res_file **out, const char *path, const job_sweep *s) {
          read_column(r->dj, "layer_count", H5T_NATIVE_INT32, 4, n, r->layer_count);
     H5Tclose(st);
   }
+  /* The layout must lie inside /layers: writes go where it says. */
+  int64_t nl = rc ? 0 : (int64_t)table_len(r->dl);
+  for (int64_t i = 0; !rc && i < n; i++)
+    if (r->status[i] < RES_PENDING || r->status[i] > RES_FAILED || r->layer_first[i] < 0 ||
+        r->layer_count[i] < 0 || r->layer_first[i] > nl - r->layer_count[i])
+      rc = mon_fail("%s: dataset '/jobs' row %lld: status %d, layers %lld+%d outside /layers (%lld "
+                    "rows): corrupt file",
+                    path, (long long)i, r->status[i], (long long)r->layer_first[i],
+                    r->layer_count[i], (long long)nl);
   if (rc) {
     res_close(r);
     return -1;
@@ -604,14 +649,21 @@ int res_close(res_file *f) {
 
 /* ---------------------------------------------------------------- reading */
 
-static int read_table(hid_t f, const char *name, hid_t t, size_t rowsize, void **rows, int64_t *n) {
+static int read_table(hid_t f, const char *name, hid_t t, size_t rowsize, const res_column *cols,
+                      int ncols, void **rows, int64_t *n) {
+  *n = 0;
   hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-  if (d < 0) return h5fail("dataset '%s'", name);
+  if (d < 0) return h5fail("dataset '/%s'", name);
+  if (check_table(d, name, t)) {
+    H5Dclose(d);
+    return -1;
+  }
   *n = (int64_t)table_len(d);
   *rows = calloc((size_t)*n + 1, rowsize);
   int rc = *rows ? read_rows(d, t, 0, (hsize_t)*n, *rows) : mon_fail("out of memory");
   H5Dclose(d);
-  return rc ? mon_fail_ctx("/%s", name) : 0;
+  if (!rc) terminate_strings(*rows, *n, rowsize, cols, ncols);
+  return rc ? mon_fail_ctx("dataset '/%s'", name) : 0;
 }
 
 int res_read(res_data *d, const char *path) {
@@ -639,14 +691,28 @@ int res_read(res_data *d, const char *path) {
   free(hash);
   hid_t jt = JOB_TYPE(), lt = LAYER_TYPE(), rt = RUN_TYPE(), kt = RANK_TYPE();
   if (!rc)
-    rc = read_table(f, "jobs", jt, sizeof(res_row), (void **)&d->jobs, &d->njobs) ||
-         read_table(f, "layers", lt, sizeof(res_layer_row), (void **)&d->layers, &d->nlayers) ||
-         read_table(f, "runs", rt, sizeof(res_run_row), (void **)&d->runs, &nr) ||
-         read_table(f, "ranks", kt, sizeof(res_rank_row), (void **)&d->ranks, &nk);
+    rc = read_table(f, "jobs", jt, sizeof(res_row), res_job_columns, res_njob_columns,
+                    (void **)&d->jobs, &d->njobs) ||
+         read_table(f, "layers", lt, sizeof(res_layer_row), res_layer_columns, res_nlayer_columns,
+                    (void **)&d->layers, &d->nlayers) ||
+         read_table(f, "runs", rt, sizeof(res_run_row), res_run_columns, res_nrun_columns,
+                    (void **)&d->runs, &nr) ||
+         read_table(f, "ranks", kt, sizeof(res_rank_row), res_rank_columns, res_nrank_columns,
+                    (void **)&d->ranks, &nk);
   H5Tclose(jt), H5Tclose(lt), H5Tclose(rt), H5Tclose(kt);
   H5Fclose(f);
   d->nruns = (int32_t)nr;
   d->nranks = (int32_t)nk;
+  /* Every row's layer range inside /layers (report and merge index /layers with it). */
+  for (int64_t i = 0; !rc && i < d->njobs; i++) {
+    const res_row *r = &d->jobs[i];
+    if (r->status < RES_PENDING || r->status > RES_FAILED || r->layer_first < 0 ||
+        r->layer_count < 0 || r->layer_first > d->nlayers - r->layer_count)
+      rc = mon_fail("dataset '/jobs' row %lld: status %d, layers %lld+%d outside /layers (%lld "
+                    "rows): corrupt file",
+                    (long long)i, r->status, (long long)r->layer_first, r->layer_count,
+                    (long long)d->nlayers);
+  }
   for (int64_t i = 0; !rc && i < d->njobs; i++)
     d->jobs[i].p.id = strtoull(d->jobs[i].job_id, NULL, 16);
   if (rc) {

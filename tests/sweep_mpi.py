@@ -19,6 +19,8 @@ checks a property of the HDF5 files with h5py:
   fulldisk     a small tmpfs the test mounts (skipped where mounting is not permitted): a full
                disk and a read-only filesystem give clear errors, exit 1, no crash, no temporary
                file left, an existing result file unchanged
+  corrupt      corrupt result files (a row type's member offset, a row's status and layer range,
+               the type of /layers): `report` and `merge` fail naming the dataset, never crash
   sigterm      SIGTERM / SIGUSR1 mid-sweep: exit 75, running jobs finished or marked interrupted,
                the end record written, --resume completes and equals an uninterrupted run
 usage: sweep_mpi.py SCENARIO --moncim BIN --mpiexec MPIEXEC --src SRCDIR --work DIR
@@ -656,6 +658,51 @@ def fulldisk_on(mnt):
           "filesystem: exit 1 with the system's reason, no temporary file, result unchanged")
 
 
+def corrupt():
+    sweep = write_small("corrupt.sweep", 4, 0.0)
+    good = os.path.join(ARGS.work, "good.h5")
+    run(sweep_cmd(1, sweep, good))
+    data = open(good, "rb").read()
+    with h5py.File(good, "r") as f:
+        jobs = f["jobs"]
+        jrow = jobs.dtype.itemsize
+        jstart = jobs.id.get_chunk_info(0).byte_offset  # first chunk of /jobs: rows 0..
+        status_off = jobs.dtype.fields["status"][1]
+        lf_off = jobs.dtype.fields["layer_first"][1]
+
+    def member_offset(name):
+        """Byte of a compound member's offset in its datatype message (version 1: the name
+        NUL-padded to 8 bytes, then the 4-byte offset)."""
+        i = data.find(name.encode() + b"\0")
+        check(i > 0 and data.find(name.encode() + b"\0", i + 1) < 0, "member %s not unique" % name)
+        return i + (len(name) + 1 + 7) // 8 * 8
+
+    cases = {  # name: (byte position, new value, dataset the message must name)
+        # the crash this guards against: HDF5 converted with a member far outside the row
+        "jobs_member_offset": (member_offset("layer_count") + 3, 0x40, "/jobs"),
+        "layers_member_offset": (member_offset("layer") + 1, 0x7f, "/layers"),
+        "status_value": (jstart + 1 * jrow + status_off, 7, "/jobs"),
+        "layer_first_range": (jstart + 2 * jrow + lf_off + 6, 0x10, "/jobs"),
+    }
+    for name, (pos, val, ds) in cases.items():
+        bad = bytearray(data)
+        check(bad[pos] != val, "%s: the byte already holds that value" % name)
+        bad[pos] = val
+        path = os.path.join(ARGS.work, "bad_%s.h5" % name)
+        with open(path, "wb") as f:
+            f.write(bad)
+        merged = os.path.join(ARGS.work, "merged_%s.h5" % name)
+        for cmd in ([ARGS.moncim, "report", path], [ARGS.moncim, "merge", "-o", merged, path]):
+            p = run(cmd, expect=None)
+            check(p.returncode == 1, "%s: %s exited %d (want 1: no crash)\n%s"
+                  % (name, cmd[1], p.returncode, p.stderr))
+            check("dataset '%s'" % ds in p.stderr and "corrupt" in p.stderr,
+                  "%s: %s: message does not name dataset '%s':\n%s" % (name, cmd[1], ds, p.stderr))
+        check(not os.path.exists(merged), "%s: merge wrote an output" % name)
+    run([ARGS.moncim, "report", good])
+    print("corrupt: %d corruptions rejected by report and merge naming the dataset" % len(cases))
+
+
 def main():
     global ARGS
     ap = argparse.ArgumentParser()
@@ -670,7 +717,7 @@ def main():
     os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
      "failures": failures, "plot": plot, "real": real, "lock": lock,
-     "sigterm": sigterm, "fulldisk": fulldisk}[ARGS.scenario]()
+     "sigterm": sigterm, "fulldisk": fulldisk, "corrupt": corrupt}[ARGS.scenario]()
 
 
 if __name__ == "__main__":
