@@ -238,6 +238,7 @@ static double mean_loss(const workspace *w) {
 
 int mon_model_loss_grad(const mon_model *m, const int32_t *tok, const int32_t *tgt, int B, int T,
                         double *loss, mon_model *grad) {
+  mon_blas_serial();
   if (T < 1 || T > m->cfg.n_positions || B < 1)
     return mon_fail("model: %d sequences of %d tokens (context %d)", B, T, m->cfg.n_positions);
   workspace *w = ws_create(m, B, T, grad != NULL);
@@ -389,6 +390,7 @@ out:
 
 int mon_model_eval(const mon_model *m, const uint8_t *text, size_t len, const mon_eval_opts *o,
                    mon_eval_result *r) {
+  mon_blas_serial();
   const int T = m->cfg.n_positions;
   int64_t P = o && o->positions > 0 ? o->positions : EVAL_DEFAULT_POSITIONS;
   int batch = o && o->batch > 0 ? o->batch : EVAL_DEFAULT_BATCH;

@@ -19,6 +19,8 @@ checks a property of the HDF5 files with h5py:
   fulldisk     a small tmpfs the test mounts (skipped where mounting is not permitted): a full
                disk and a read-only filesystem give clear errors, exit 1, no crash, no temporary
                file left, an existing result file unchanged
+  threads      the real executor: every non-timing column bit-identical with OPENBLAS_NUM_THREADS
+               and OMP_NUM_THREADS unset, 1 and 2 (all 9 pairs), on 1, 2 and 4 ranks
   corrupt      corrupt result files (a row type's member offset, a row's status and layer range,
                the type of /layers): `report` and `merge` fail naming the dataset, never crash
   sigterm      SIGTERM / SIGUSR1 mid-sweep: exit 75, running jobs finished or marked interrupted,
@@ -658,6 +660,50 @@ def fulldisk_on(mnt):
           "filesystem: exit 1 with the system's reason, no temporary file, result unchanged")
 
 
+THREADS = """# dense and Monarch layers, noisy devices: every BLAS and OpenMP path of a real job
+name = threads
+executor = real
+models = zoo:kjv
+nblocks = 1, 16
+mappings = linear
+adc_bits = 6
+noise = pcm
+noise.pcm = prog-pcm+read-gauss:sigma=0.02
+seeds = 1
+option.eval_chars = 64
+option.models_dir = {models}
+"""
+
+
+def threads():
+    path = os.path.join(ARGS.work, "threads.sweep")
+    with open(path, "w") as f:
+        f.write(THREADS.format(models=os.path.join(ARGS.src, "models")))
+    settings = (None, "1", "2")  # None: the variable unset
+    pairs = [(b, o) for b in settings for o in settings]
+    ref = None
+    for i, (blas, omp) in enumerate(pairs):
+        np_ = (1, 2, 4)[i % 3]  # each rank count meets every setting of each variable
+        env = {k: v for k, v in ENV.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+        if blas:
+            env["OPENBLAS_NUM_THREADS"] = blas
+        if omp:
+            env["OMP_NUM_THREADS"] = omp
+        out = os.path.join(ARGS.work, "threads_%d.h5" % i)
+        cmd = sweep_cmd(np_, path, out)
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, "%s failed:\n%s" % (" ".join(cmd), p.stderr))
+        what = "-np %d OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s" % (np_, blas or "unset",
+                                                                     omp or "unset")
+        if ref is None:
+            ref = (out, what)
+            check(all_done(out), what + ": jobs not done")
+        else:
+            compare(ref[0], out, "%s vs %s" % (what, ref[1]))
+    print("threads: %d runs (OPENBLAS_NUM_THREADS x OMP_NUM_THREADS in unset/1/2, 1/2/4 ranks) "
+          "bit-identical in every non-timing column" % len(pairs))
+
+
 def corrupt():
     sweep = write_small("corrupt.sweep", 4, 0.0)
     good = os.path.join(ARGS.work, "good.h5")
@@ -717,7 +763,8 @@ def main():
     os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
      "failures": failures, "plot": plot, "real": real, "lock": lock,
-     "sigterm": sigterm, "fulldisk": fulldisk, "corrupt": corrupt}[ARGS.scenario]()
+     "sigterm": sigterm, "fulldisk": fulldisk, "corrupt": corrupt,
+     "threads": threads}[ARGS.scenario]()
 
 
 if __name__ == "__main__":
