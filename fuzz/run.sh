@@ -11,8 +11,9 @@ summary=()
 for t in "$@"; do
   log="$dir/logs/$t.log"
   echo "fuzz: $t for ${secs}s (log $log)" >&2
-  # -max_len 65536: large enough for every seed header, small enough to stay fast.
-  "$dir/fuzz_$t" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  # -max_len 65536: large enough for every seed header, small enough to stay fast. -timeout is
+  # wall time: 60 s keeps a loaded shared machine (the CI box, a busy node) from faking a hang.
+  "$dir/fuzz_$t" -max_total_time="$secs" -max_len=65536 -timeout=60 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$dir/artifacts/$t-" "$dir/corpus/$t" >"$log" 2>&1
   rc=$?
   done_line=$(grep -E '^Done [0-9]+ runs' "$log" | tail -1)
