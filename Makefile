@@ -38,6 +38,11 @@ test-asan: setup
 run: build
 	MONCIM=$(BUILD)/bench/moncim bash scripts/run-default.sh $(RUN_ARGS)
 
+# docs/paper-comparison.md from jobs/paper.sweep (scripts/paper-comparison.py, about 30 s).
+.PHONY: paper-comparison
+paper-comparison: build
+	python3 scripts/paper-comparison.py --moncim $(BUILD)/bench/moncim
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

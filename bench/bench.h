@@ -26,10 +26,6 @@ int bench_cmd_bench(int argc, char **argv);    /* cimsim: bench mvm */
 int bench_cmd_simulate(int argc, char **argv); /* cimsim: model accuracy on the simulator */
 int bench_cmd_mvm(int argc, char **argv);      /* cimsim: one matrix from files */
 
-/* The real sweep executor (bench/exec_real.c), first in moncim sweep's executor table. */
-struct job_executor;
-extern const struct job_executor bench_executor_real;
-
 /* Shared CLI helpers. */
 double bench_now(void);      /* monotonic seconds */
 void bench_version(FILE *f); /* "moncim X.Y.Z (commit ...)" */
@@ -51,7 +47,7 @@ int bench_cmd_d2s(int argc, char **argv);
 int bench_cmd_eval(int argc, char **argv);
 /* Shared by train / d2s / eval (cmd_train.c). */
 #include <stdint.h>
-#include "kernels.h"
+#include "model.h"
 struct cJSON;
 int bench_model_train_run(const char *cmd, mon_model *m, const uint8_t *text, size_t len,
                           const mon_train_opts *o, const char *out, int save_every, int quiet,

@@ -3,7 +3,7 @@
  * (mon_monarch_project: per-sub-block truncated SVD), then fine-tunes the Monarch model, and
  * records the held-out loss before and after the fine-tuning. */
 #include "bench.h"
-#include "kernels.h"
+#include "model.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

@@ -1,7 +1,7 @@
 /* moncim eval: bits per character and top-1 next-character accuracy of a model directory on the
  * held-out King James Bible books (fixed positions; batched, OpenMP-parallel, deterministic). */
 #include "bench.h"
-#include "kernels.h"
+#include "model.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

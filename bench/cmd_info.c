@@ -1,7 +1,7 @@
 /* moncim info: the tensors (name, dtype, shape, elements, bytes) and metadata of a
  * safetensors file. */
 #include "bench.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

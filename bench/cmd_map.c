@@ -12,31 +12,45 @@ static const char *CMD = "map";
 
 static void usage(FILE *f) {
   fprintf(
-      f, "usage: moncim map --model M [--nblocks B|sqrt] [--hw FILE] [--array-size m]\n"
-         "                  [--strategy S] [--budget-arrays N | --budget-adcs N]\n"
-         "                  [--objective latency|energy] [--json]\n\n"
-         "Maps every linear layer of a model onto m x m crossbar arrays with each strategy\n"
-         "(linear, sparse = SparseMap, dense = DenseMap, auto) and prints per strategy: arrays,\n"
-         "ADCs, cells used / available (utilization), active rows per column per MVM, ADC bits\n"
-         "for lossless conversion, MVMs per token and per inference, the simple cost estimate,\n"
-         "and cimsim's cost model per token: critical-path latency split array/ADC/digital,\n"
-         "energy split DAC/array/ADC/shift-add/digital/buffer, area split array/ADC/DAC/digital\n"
-         "(docs/cost-model.md).\n\n"
-         "  --model M          bert-large | gpt2-medium | bart-large | zoo-shape | a model dir\n"
-         "                     (config.json: n_layer, n_embd, n_inner, monarch_nblocks)\n"
-         "  --nblocks B        Monarch blocks per factor; 'sqrt' = sqrt(in) per layer; 0 = dense\n"
-         "                     (default: the model dir's monarch_nblocks; required for workloads)\n"
-         "  --hw FILE          hardware JSON (default: built-in, = configs/hw-default.json)\n"
-         "  --array-size m     override rows = cols = m\n"
-         "  --strategy S       only this strategy (default: all four)\n"
-         "  --budget-arrays N  Auto: at most N arrays (others: fail if they need more)\n"
-         "  --budget-adcs N    Auto: at most N ADCs\n"
-         "  --objective O      Auto minimises latency (default) or energy per token\n"
-         "  --json             one JSON object on stdout instead of the table\n");
+      f,
+      "usage: moncim map --model M [--nblocks B|sqrt] [--hw FILE] [--array-size m]\n"
+      "                  [--strategy S] [--budget-arrays N | --budget-adcs N]\n"
+      "                  [--objective latency|energy] [--dense-layout L] [--dense-row-split K]\n"
+      "                  [--share-rows 0|1]\n"
+      "                  [--digital-lanes N] [--fold-permute 0|1] [--adc-lossless 0|1] [--json]\n\n"
+      "Maps every linear layer of a model onto m x m crossbar arrays with each strategy\n"
+      "(linear, sparse = SparseMap, dense = DenseMap, auto) and prints ONE table per strategy:\n"
+      "arrays, ADCs, utilization, rows a column sums per conversion and the lossless ADC bits,\n"
+      "the ADC bits costed, MVMs and PERMUTEs per token, and the cost model of docs/cost-model.md\n"
+      "per token (the one Auto minimises): critical-path latency split array/ADC/digital,\n"
+      "energy split DAC/array/ADC/shift-add/digital/buffer, area. --json carries the same\n"
+      "numbers.\n\n"
+      "  --model M          bert-large | gpt2-medium | bart-large | zoo-shape | a model dir\n"
+      "                     (config.json: n_layer, n_embd, n_inner, monarch_nblocks)\n"
+      "  --nblocks B        Monarch blocks per factor; 'sqrt' = sqrt(in) per layer; 0 = dense\n"
+      "                     (default: the model dir's monarch_nblocks; required for workloads)\n"
+      "  --hw FILE          hardware JSON (default: built-in, = configs/hw-default.json)\n"
+      "  --array-size m     override rows = cols = m\n"
+      "  --strategy S       only this strategy (default: all four)\n"
+      "  --budget-arrays N  Auto: at most N arrays (others: fail if they need more)\n"
+      "  --budget-adcs N    Auto: at most N ADCs\n"
+      "  --objective O      Auto minimises latency (default) or energy per token\n"
+      "  --dense-layout L   DenseMap slots: interleaved (default: a factor's blocks on distinct\n"
+      "                     arrays) or contiguous (fill one array before the next)\n"
+      "  --dense-row-split K  DenseMap: drive each block's rows in K subsets (a column sums\n"
+      "                     ceil(block rows / K) rows per conversion; partial sums added\n"
+      "                     digitally); default 1\n"
+      "  --share-rows B     1: DenseMap layers reading one input (BERT's q/k/v, BART's cross\n"
+      "                     k/v) share row bands: one MVM drives a segment once for all\n"
+      "  --digital-lanes N  override hw digital_lanes (elements per digital cycle)\n"
+      "  --fold-permute B   override hw fold_permute (1: no PERMUTE between Monarch factors)\n"
+      "  --adc-lossless B   override hw adc_lossless (1: ADCs costed at each mapping's\n"
+      "                     lossless bits)\n"
+      "  --json             one JSON object on stdout instead of the table\n");
 }
 
 int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trace) {
-  *c = (map_cli){.nblocks = MAP_NBLOCKS_CONFIG};
+  *c = (map_cli){.nblocks = MAP_NBLOCKS_CONFIG, .fold_permute = -1, .adc_lossless = -1};
   static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                        {"nblocks", required_argument, 0, 'b'},
                                        {"hw", required_argument, 0, 'w'},
@@ -46,6 +60,12 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
                                        {"budget-arrays", required_argument, 0, 'A'},
                                        {"budget-adcs", required_argument, 0, 'D'},
                                        {"objective", required_argument, 0, 'o'},
+                                       {"dense-layout", required_argument, 0, 'L'},
+                                       {"dense-row-split", required_argument, 0, 'R'},
+                                       {"share-rows", required_argument, 0, 'H'},
+                                       {"digital-lanes", required_argument, 0, 'n'},
+                                       {"fold-permute", required_argument, 0, 'F'},
+                                       {"adc-lossless", required_argument, 0, 'S'},
                                        {"json", no_argument, 0, 'j'},
                                        {"out", required_argument, 0, 'O'},
                                        {"binary", no_argument, 0, 'B'},
@@ -90,6 +110,32 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
       else
         return bench_usage_error(cmd, "--objective '%s': expected latency or energy", optarg);
       break;
+    case 'L':
+      if (!strcmp(optarg, "interleaved"))
+        c->opt.dense_layout = MAP_DENSE_INTERLEAVED;
+      else if (!strcmp(optarg, "contiguous"))
+        c->opt.dense_layout = MAP_DENSE_CONTIGUOUS;
+      else
+        return bench_usage_error(cmd, "--dense-layout '%s': expected interleaved or contiguous",
+                                 optarg);
+      break;
+    case 'R':
+      if (bench_parse_int(cmd, "dense-row-split", optarg, 1, 65536, &c->opt.dense_row_split))
+        return BENCH_USAGE;
+      break;
+    case 'H':
+      if (bench_parse_int(cmd, "share-rows", optarg, 0, 1, &c->opt.share_rows)) return BENCH_USAGE;
+      break;
+    case 'n':
+      if (bench_parse_int(cmd, "digital-lanes", optarg, 1, 1 << 20, &c->digital_lanes))
+        return BENCH_USAGE;
+      break;
+    case 'F':
+      if (bench_parse_int(cmd, "fold-permute", optarg, 0, 1, &c->fold_permute)) return BENCH_USAGE;
+      break;
+    case 'S':
+      if (bench_parse_int(cmd, "adc-lossless", optarg, 0, 1, &c->adc_lossless)) return BENCH_USAGE;
+      break;
     case 'j':
       if (trace) return bench_usage_error(cmd, "unknown option '--json'");
       c->json = 1;
@@ -124,12 +170,15 @@ int bench_map_setup(const char *cmd, const map_cli *c, map_model *mm, map_hw *hw
     if (hw->cols_per_adc > hw->cols) hw->cols_per_adc = hw->cols;
     if (map_hw_validate(hw, "--array-size")) return bench_error(cmd, "%s", mon_errmsg());
   }
+  if (c->digital_lanes > 0) hw->digital_lanes = c->digital_lanes;
+  if (c->fold_permute >= 0) hw->fold_permute = c->fold_permute;
+  if (c->adc_lossless >= 0) hw->adc_lossless = c->adc_lossless;
   if (map_model_from_spec(mm, c->model, c->nblocks)) return bench_error(cmd, "%s", mon_errmsg());
   return 0;
 }
 
-/* cimsim's cost model of one token (cim_cost), as a "cost" object. */
-static void add_cost(cJSON *o, const cim_cost *c) {
+/* The one cost model of one token (map_cost), as a "cost" object. */
+static void add_cost(cJSON *o, const map_cost *c) {
   cJSON *k = cJSON_AddObjectToObject(o, "cost");
   cJSON_AddNumberToObject(k, "latency_ns_per_token", c->latency_ns);
   cJSON_AddNumberToObject(k, "latency_array_ns", c->latency_array_ns);
@@ -154,6 +203,8 @@ static void add_cost(cJSON *o, const cim_cost *c) {
   cJSON_AddNumberToObject(k, "conversions_per_token", (double)c->conversions);
   cJSON_AddNumberToObject(k, "drive_steps_per_token", (double)c->steps);
   cJSON_AddNumberToObject(k, "utilization", c->utilization);
+  cJSON_AddNumberToObject(k, "rows_per_conversion", (double)c->rows_per_conversion);
+  cJSON_AddNumberToObject(k, "adc_bits_costed", (double)c->adc_bits_costed);
 }
 
 static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long long tokens) {
@@ -167,10 +218,9 @@ static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long 
   cJSON_AddNumberToObject(o, "mvms_per_token", (double)s->mvms);
   cJSON_AddNumberToObject(o, "mvms_per_inference", (double)s->mvms * (double)tokens);
   cJSON_AddNumberToObject(o, "critical_mvms_per_token", (double)s->crit_mvms);
+  cJSON_AddNumberToObject(o, "permutes_per_token", (double)s->permutes);
+  cJSON_AddNumberToObject(o, "shared_mvms_per_token", (double)mp->shared_mvms);
   cJSON_AddNumberToObject(o, "conversions_per_token", (double)s->conversions);
-  cJSON_AddNumberToObject(o, "est_latency_ns_per_token", s->est_latency_ns);
-  cJSON_AddNumberToObject(o, "est_energy_pj_per_token", s->est_energy_pj);
-  cJSON_AddNumberToObject(o, "est_area_mm2", s->est_area_mm2);
   int n[MAP_AUTO] = {0};
   for (int l = 0; l < mp->nlayers; l++) n[mp->lmap[l].strategy]++;
   cJSON *ly = cJSON_AddObjectToObject(o, "layers_by_strategy");
@@ -200,19 +250,20 @@ int bench_cmd_map(int argc, char **argv) {
   }
   long long tokens = mm.nlayers ? mm.layer[0].tokens : 0;
   map_stats st[MAP_NSTRATEGIES];
-  cim_cost cost[MAP_NSTRATEGIES];
+  map_cost cost[MAP_NSTRATEGIES];
   map_mapping mp[MAP_NSTRATEGIES];
   int ok[MAP_NSTRATEGIES] = {0};
   char err[MAP_NSTRATEGIES][512];
   for (int s = first; s <= last; s++) {
     /* a budget binds Auto; the fixed strategies are shown regardless (and flagged) */
-    map_options o = s == MAP_AUTO ? c.opt : (map_options){0};
+    map_options o = c.opt;
+    if (s != MAP_AUTO) o.budget_arrays = o.budget_adcs = 0;
     map_stream cs = {0};
     int bad = map_build(&mp[s], &mm, &hw, (map_strategy_id)s, &o);
     if (!bad)
       bad = map_schedule(&cs, &mp[s], &mm, &hw) ||
             map_stats_compute(&st[s], &mp[s], &mm, &hw, &cs) ||
-            cim_cost_compute(&cost[s], NULL, &cs, &mp[s], &mm, &hw);
+            map_cost_compute(&cost[s], NULL, &cs, &mp[s], &mm, &hw);
     map_stream_destroy(&cs);
     if (bad) {
       snprintf(err[s], sizeof err[s], "%s", mon_errmsg());
@@ -248,6 +299,13 @@ int bench_cmd_map(int argc, char **argv) {
     cJSON_AddNumberToObject(root, "budget_arrays", budget);
     cJSON_AddStringToObject(root, "objective",
                             c.opt.objective == MAP_OBJ_ENERGY ? "energy" : "latency");
+    cJSON_AddStringToObject(root, "dense_layout", map_dense_layout_name(c.opt.dense_layout));
+    cJSON_AddNumberToObject(root, "dense_row_split",
+                            c.opt.dense_row_split > 1 ? c.opt.dense_row_split : 1);
+    cJSON_AddNumberToObject(root, "share_rows", c.opt.share_rows);
+    cJSON_AddNumberToObject(root, "digital_lanes", hw.digital_lanes);
+    cJSON_AddNumberToObject(root, "fold_permute", hw.fold_permute);
+    cJSON_AddNumberToObject(root, "adc_lossless", hw.adc_lossless);
     if (any) {
       cJSON_AddNumberToObject(root, "dense_params", (double)any->dense_params);
       cJSON_AddNumberToObject(root, "model_params", (double)any->model_params);
@@ -293,9 +351,16 @@ int bench_cmd_map(int argc, char **argv) {
              any->dense_params, any->model_params,
              (double)any->dense_params / (double)any->model_params, any->dense_flops,
              any->model_flops, (double)any->dense_flops / (double)any->model_flops);
-    printf("%-8s %8s %8s %12s %12s %6s %6s %6s %10s %12s %8s %12s %12s %9s  %s\n", "strategy",
-           "arrays", "ADCs", "cells_used", "cells_avail", "util%", "rows", "ADCb", "MVM/tok",
-           "MVM/infer", "critMVM", "lat_us/tok", "E_nJ/tok", "area_mm2", "layers L/S/D");
+    printf("# options: dense layout %s, dense row split %d, share rows %d, digital_lanes %d, "
+           "fold_permute %d, adc_lossless %d; cost per token (docs/cost-model.md): latency = "
+           "critical path (array | ADC | digital)\n",
+           map_dense_layout_name(c.opt.dense_layout),
+           c.opt.dense_row_split > 1 ? c.opt.dense_row_split : 1, c.opt.share_rows,
+           hw.digital_lanes, hw.fold_permute, hw.adc_lossless);
+    printf("%-8s %7s %7s %6s %5s %5s %5s %8s %7s %6s %9s %8s %8s %8s %10s %8s %9s  %s\n",
+           "strategy", "arrays", "ADCs", "util%", "rows", "ADCb", "ADCc", "MVM/tok", "critMVM",
+           "perm", "lat_us", "arr_us", "adc_us", "dig_us", "E_nJ", "ADC_nJ", "area_mm2",
+           "layers L/S/D");
     for (int s = first; s <= last; s++) {
       if (!ok[s]) {
         printf("%-8s  error: %s\n", map_strategies[s].name, err[s]);
@@ -304,29 +369,14 @@ int bench_cmd_map(int argc, char **argv) {
       int n[MAP_AUTO] = {0};
       for (int l = 0; l < mp[s].nlayers; l++) n[mp[s].lmap[l].strategy]++;
       const map_stats *x = &st[s];
-      printf("%-8s %8d %8d %12lld %12lld %6.2f %6d %6d %10lld %12.4g %8lld %12.2f %12.2f %9.4f  "
-             "%d/%d/%d%s\n",
-             map_strategies[s].name, x->arrays, x->adcs, x->cells_used, x->cells_avail,
-             100 * x->utilization, x->max_active_rows, x->adc_bits_lossless, x->mvms,
-             (double)x->mvms * (double)tokens, x->crit_mvms, x->est_latency_ns / 1000,
-             x->est_energy_pj / 1000, x->est_area_mm2, n[0], n[1], n[2],
-             budget && x->arrays > budget ? "  (over budget)" : "");
-    }
-    printf("# cost model (cimsim, per token; docs/cost-model.md): latency = critical path "
-           "(array | ADC | digital), energy by component, area by component\n");
-    printf("%-8s %10s %8s %8s %8s %10s %8s %8s %8s %8s %8s %8s %9s %8s %8s %8s %8s\n", "strategy",
-           "lat_us", "arr_us", "adc_us", "dig_us", "E_nJ", "DAC", "array", "ADC", "shadd", "digit",
-           "buffer", "area_mm2", "xbars", "ADCs", "DACs", "digit");
-    for (int s = first; s <= last; s++) {
-      if (!ok[s]) continue;
-      const cim_cost *k = &cost[s];
-      printf("%-8s %10.2f %8.2f %8.2f %8.2f %10.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %9.4f "
-             "%8.4f %8.4f %8.4f %8.4f\n",
-             map_strategies[s].name, k->latency_ns / 1e3, k->latency_array_ns / 1e3,
-             k->latency_adc_ns / 1e3, k->latency_digital_ns / 1e3, k->energy_pj / 1e3,
-             k->energy_dac_pj / 1e3, k->energy_array_pj / 1e3, k->energy_adc_pj / 1e3,
-             k->energy_shiftadd_pj / 1e3, k->energy_digital_pj / 1e3, k->energy_buffer_pj / 1e3,
-             k->area_mm2, k->area_array_mm2, k->area_adc_mm2, k->area_dac_mm2, k->area_digital_mm2);
+      const map_cost *k = &cost[s];
+      printf("%-8s %7d %7d %6.2f %5d %5d %5d %8lld %7lld %6lld %9.2f %8.2f %8.2f %8.2f %10.2f "
+             "%8.2f %9.4f  %d/%d/%d%s\n",
+             map_strategies[s].name, x->arrays, x->adcs, 100 * x->utilization, x->max_active_rows,
+             x->adc_bits_lossless, (int)k->adc_bits_costed, x->mvms, x->crit_mvms, x->permutes,
+             k->latency_ns / 1e3, k->latency_array_ns / 1e3, k->latency_adc_ns / 1e3,
+             k->latency_digital_ns / 1e3, k->energy_pj / 1e3, k->energy_adc_pj / 1e3, k->area_mm2,
+             n[0], n[1], n[2], budget && x->arrays > budget ? "  (over budget)" : "");
     }
     if (ok[MAP_LINEAR] && ok[MAP_SPARSE] && ok[MAP_DENSE])
       printf("# DenseMap: %.1f%% fewer arrays than Linear, %.1f%% fewer than SparseMap; "

@@ -1,7 +1,7 @@
 /* moncim merge: combines the HDF5 files of the parts of one sweep (sweep --part I/N, e.g. a
  * Slurm job array) into one file equal to a single run's. Needs no MPI. */
 #include "bench.h"
-#include "kernels.h"
+#include "base.h"
 #include "results.h"
 
 #include <getopt.h>

@@ -1,6 +1,6 @@
 /* moncim report: summary tables of a sweep's HDF5 file (results/report.c). Needs no MPI. */
 #include "bench.h"
-#include "kernels.h"
+#include "base.h"
 #include "results.h"
 
 #include <getopt.h>

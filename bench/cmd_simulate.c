@@ -1,8 +1,8 @@
 /* moncim simulate: a GPT-2 model's accuracy when every weight-stationary linear layer runs on the
  * simulated analog CIM hardware, next to the float model, plus the hardware's size and cost. */
 #include "bench.h"
+#include "pipeline.h"
 #include "sim_opts.h"
-#include "cimsim.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -89,57 +89,31 @@ int bench_cmd_simulate(int argc, char **argv) {
   if (mon_model_load(&m, dir)) return bench_error(CMD, "%s", mon_errmsg());
   uint8_t *train = NULL, *eval = NULL;
   size_t ntrain = 0, neval = 0;
+  pipe_reference ref = {0};
+  job_metrics r;
+  pipe_timing tm;
   int rc = BENCH_OK;
-  int32_t *pf = malloc((size_t)positions * sizeof *pf),
-          *ps = malloc((size_t)positions * sizeof *ps);
-  map_model mm;
-  memset(&mm, 0, sizeof mm);
-  cim_runner *run = NULL;
-  if (!pf || !ps) {
-    rc = bench_error(CMD, "out of memory");
-    goto done;
-  }
-  if (mon_kjv_text(&train, &ntrain, &eval, &neval)) {
-    rc = bench_error(CMD, "%s", mon_errmsg());
-    goto done;
-  }
-  mon_eval_opts eo = {.positions = positions, .pred = pf};
-  mon_eval_result rf, rs;
   double t0 = bench_now();
-  if (mon_model_eval(&m, eval, neval, &eo, &rf)) {
-    rc = bench_error(CMD, "float eval: %s", mon_errmsg());
+  if (mon_kjv_text(&train, &ntrain, &eval, &neval) ||
+      pipe_reference_eval(&ref, &m, eval, neval, positions)) {
+    rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }
   double t1 = bench_now();
-  if (cim_model_from_mon(&mm, &m, m.cfg.n_positions) ||
-      cim_runner_create(&run, &mm, &hw, st->id, NULL, &cfg)) {
-    rc = bench_error(CMD, "%s", mon_errmsg());
-    goto done;
-  }
-  double t2 = bench_now();
-  eo.hook = cim_linear_hook, eo.hook_ctx = run, eo.pred = ps, eo.attn_bits = attn_bits;
-  if (mon_model_eval(&m, eval, neval, &eo, &rs)) {
-    rc = bench_error(CMD, "simulated eval: %s", mon_errmsg());
-    goto done;
-  }
-  double t3 = bench_now();
-  int64_t agree = 0;
-  for (int64_t i = 0; i < rs.positions; i++) agree += pf[i] == ps[i];
-  double agreement = rs.positions ? (double)agree / rs.positions : 0;
-  double lerr = 0;
-  for (int l = 0; l < mm.nlayers; l++) lerr += cim_runner_layer_err(run, l) / mm.nlayers;
-  map_stats sts;
-  if (map_stats_compute(&sts, cim_runner_mapping(run), &mm, &hw, cim_runner_stream(run))) {
-    rc = bench_error(CMD, "%s", mon_errmsg());
-    goto done;
-  }
-  cim_cost cost;
-  if (cim_cost_compute(&cost, NULL, cim_runner_stream(run), cim_runner_mapping(run), &mm, &hw)) {
+  pipe_job job = {.model = &m,
+                  .hw = &hw,
+                  .strategy = st->id,
+                  .cfg = &cfg,
+                  .text = eval,
+                  .ntext = neval,
+                  .ref = &ref,
+                  .attn_bits = attn_bits};
+  if (pipe_run(&job, &r, NULL, &tm)) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }
   int selfcheck = lossless && !*noise && hw.w_bits >= 16 && hw.in_bits >= 16;
-  int valid = !selfcheck || fabs(rs.bpc - rf.bpc) < 1e-4;
+  int valid = !selfcheck || fabs(r.bpc - r.bpc_float) < 1e-4;
   if (json) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", dir);
@@ -155,22 +129,22 @@ int bench_cmd_simulate(int argc, char **argv) {
     cJSON_AddStringToObject(o, "noise", noise);
     cJSON_AddNumberToObject(o, "attn_bits", attn_bits);
     cJSON_AddNumberToObject(o, "seed", seed);
-    cJSON_AddNumberToObject(o, "positions", (double)rs.positions);
-    cJSON_AddNumberToObject(o, "bpc_float", rf.bpc);
-    cJSON_AddNumberToObject(o, "bpc", rs.bpc);
-    cJSON_AddNumberToObject(o, "top1_float", rf.top1);
-    cJSON_AddNumberToObject(o, "top1", rs.top1);
-    cJSON_AddNumberToObject(o, "agreement", agreement);
-    cJSON_AddNumberToObject(o, "linear_rel_err", lerr);
-    cJSON_AddNumberToObject(o, "arrays", sts.arrays);
-    cJSON_AddNumberToObject(o, "adcs", sts.adcs);
-    cJSON_AddNumberToObject(o, "utilization", sts.utilization);
-    cJSON_AddNumberToObject(o, "latency_ns", cost.latency_ns);
-    cJSON_AddNumberToObject(o, "energy_pj", cost.energy_pj);
-    cJSON_AddNumberToObject(o, "area_mm2", cost.area_mm2);
+    cJSON_AddNumberToObject(o, "positions", (double)r.eval_chars);
+    cJSON_AddNumberToObject(o, "bpc_float", r.bpc_float);
+    cJSON_AddNumberToObject(o, "bpc", r.bpc);
+    cJSON_AddNumberToObject(o, "top1_float", r.top1_float);
+    cJSON_AddNumberToObject(o, "top1", r.top1);
+    cJSON_AddNumberToObject(o, "agreement", r.agreement);
+    cJSON_AddNumberToObject(o, "linear_rel_err", r.out_rel_err);
+    cJSON_AddNumberToObject(o, "arrays", (double)r.arrays);
+    cJSON_AddNumberToObject(o, "adcs", (double)r.adcs);
+    cJSON_AddNumberToObject(o, "utilization", r.utilization);
+    cJSON_AddNumberToObject(o, "latency_ns", r.latency_ns);
+    cJSON_AddNumberToObject(o, "energy_pj", r.energy_pj);
+    cJSON_AddNumberToObject(o, "area_mm2", r.area_mm2);
     cJSON_AddNumberToObject(o, "seconds_float", t1 - t0);
-    cJSON_AddNumberToObject(o, "seconds_setup", t2 - t1);
-    cJSON_AddNumberToObject(o, "seconds_sim", t3 - t2);
+    cJSON_AddNumberToObject(o, "seconds_setup", tm.setup_s);
+    cJSON_AddNumberToObject(o, "seconds_sim", tm.sim_s);
     if (selfcheck) cJSON_AddBoolToObject(o, "valid", valid);
     char *s = cJSON_Print(o);
     printf("%s\n", s);
@@ -183,28 +157,27 @@ int bench_cmd_simulate(int argc, char **argv) {
            dir, st->name, hw.adc_bits, hw.dac_bits, hw.in_bits, hw.w_bits, hw.cell_bits,
            hw.differential ? "differential" : "offset", lossless ? ", lossless" : "",
            cfg.adc_range ? "calibrated" : "full scale", noise, seed, attn_bits,
-           (long long)rs.positions);
+           (long long)r.eval_chars);
     printf("%-22s %12s %12s\n", "", "float", "simulated");
-    printf("%-22s %12.5f %12.5f\n", "bits/char", rf.bpc, rs.bpc);
-    printf("%-22s %12.4f %12.4f\n", "top-1", rf.top1, rs.top1);
-    printf("%-22s %12s %12.4f\n", "top-1 agreement", "", agreement);
-    printf("%-22s %12s %12.4g\n", "linear rel. error", "", lerr);
-    printf("%-22s %12s %12d\n", "arrays", "", sts.arrays);
-    printf("%-22s %12s %12d\n", "ADCs", "", sts.adcs);
-    printf("%-22s %12s %12.4f\n", "utilization", "", sts.utilization);
-    printf("%-22s %12s %12.1f\n", "latency/token (ns)", "", cost.latency_ns);
-    printf("%-22s %12s %12.1f\n", "energy/token (pJ)", "", cost.energy_pj);
-    printf("%-22s %12s %12.4f\n", "area (mm^2)", "", cost.area_mm2);
-    printf("%-22s %12.2f %12.2f   (setup %.2f s)\n", "seconds", t1 - t0, t3 - t2, t2 - t1);
+    printf("%-22s %12.5f %12.5f\n", "bits/char", r.bpc_float, r.bpc);
+    printf("%-22s %12.4f %12.4f\n", "top-1", r.top1_float, r.top1);
+    printf("%-22s %12s %12.4f\n", "top-1 agreement", "", r.agreement);
+    printf("%-22s %12s %12.4g\n", "linear rel. error", "", r.out_rel_err);
+    printf("%-22s %12s %12lld\n", "arrays", "", (long long)r.arrays);
+    printf("%-22s %12s %12lld\n", "ADCs", "", (long long)r.adcs);
+    printf("%-22s %12s %12.4f\n", "utilization", "", r.utilization);
+    printf("%-22s %12s %12.1f\n", "latency/token (ns)", "", r.latency_ns);
+    printf("%-22s %12s %12.1f\n", "energy/token (pJ)", "", r.energy_pj);
+    printf("%-22s %12s %12.4f\n", "area (mm^2)", "", r.area_mm2);
+    printf("%-22s %12.2f %12.2f   (setup %.2f s)\n", "seconds", t1 - t0, tm.sim_s, tm.setup_s);
     if (selfcheck)
       printf("%s: |bpc - bpc_float| = %.2g (< 1e-4)\n", valid ? "VALID" : "INVALID",
-             fabs(rs.bpc - rf.bpc));
+             fabs(r.bpc - r.bpc_float));
   }
   if (!valid) rc = BENCH_FAIL;
 done:
-  cim_runner_destroy(run);
-  if (mm.layer) map_model_destroy(&mm);
+  pipe_reference_destroy(&ref);
   mon_model_destroy(&m);
-  free(train), free(eval), free(pf), free(ps);
+  free(train), free(eval);
   return rc;
 }

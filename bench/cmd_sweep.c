@@ -20,8 +20,7 @@
  * call, file:line and MPI's own message before aborting.
  */
 #include "bench.h"
-#include "jobs.h"
-#include "kernels.h"
+#include "pipeline.h"
 #include "results.h"
 
 #include <mpi.h>
@@ -87,9 +86,7 @@ typedef struct {
 
 /* Executors the harness knows, real pipeline first. */
 static const job_executor *const executors[] = {
-#ifdef MONCIM_HAVE_REAL_EXECUTOR
-    &bench_executor_real,
-#endif
+    &pipe_executor,
     &job_executor_synthetic,
 };
 static const int nexecutors = (int)(sizeof executors / sizeof executors[0]);

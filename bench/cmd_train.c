@@ -1,7 +1,7 @@
 /* moncim train: a character-level GPT-2 (dense or Monarch) trained from scratch on the King
  * James Bible training split; plus the helpers shared with moncim d2s / moncim eval. */
 #include "bench.h"
-#include "kernels.h"
+#include "model.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>

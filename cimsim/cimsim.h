@@ -2,10 +2,10 @@
  * (mapping.h) with quantized, sliced, signed conductances (with programming noise, drift and
  * stuck-at faults), executes the command stream's MVMs on batches of input vectors (DAC steps,
  * analog column sums with read noise, ADC with its range, offset and gain error, digital
- * shift-and-add and tile accumulation) and accounts latency, energy and area from the hardware
- * description (map_hw, the one hardware file of moncim: configs/hw-default.json).
+ * shift-and-add and tile accumulation). Latency, energy and area are the mapping module's one cost
+ * model (map_cost_compute, docs/cost-model.md), from the same hardware description (map_hw).
  *
- * Equations, defaults and their sources: docs/analog-model.md and docs/cost-model.md.
+ * Equations, defaults and their sources: docs/analog-model.md.
  * Randomness is counter-based (Philox-4x32-10) keyed by (seed, layer, array, step, column,
  * vector), so results are bitwise identical for any number of threads and ranks.
  * Functions that can fail return 0 / -1 after mon_fail() (message via mon_errmsg()).
@@ -16,8 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels.h"
 #include "mapping.h"
+#include "metrics.h"
+#include "model.h"
 
 /* ================================================================ configuration */
 
@@ -90,29 +91,5 @@ int cim_runner_sgemm_equiv(const cim_runner *r, int layer, int batch);
 int cim_runner_levels(const cim_runner *r, int array, float *out);
 /* Philox-4x32-10 (Salmon et al., SC'11), exposed for tests and other modules. */
 void cim_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
-
-/* ================================================================ cost model */
-
-/* Per token (one vector through every linear layer). Units: ns, pJ, mm^2. */
-typedef struct {
-  double latency_ns, latency_array_ns, latency_adc_ns, latency_digital_ns;
-  double energy_pj, energy_dac_pj, energy_array_pj, energy_adc_pj, energy_shiftadd_pj,
-      energy_digital_pj, energy_buffer_pj;
-  double area_mm2, area_array_mm2, area_adc_mm2, area_dac_mm2, area_digital_mm2;
-  int64_t arrays, crossbars, adcs, dacs, conversions, steps;
-  double utilization;
-} cim_cost;
-
-/* Cost of one token through the stream, and optionally per model layer (layer may be NULL, else
- * mm->nlayers entries). Model and sources: docs/cost-model.md. Totals: latency = critical path of
- * a list schedule (= latency_array + latency_adc + latency_digital exactly), energy and area = sums
- * of their components. Per layer: energy = its commands' (sums to the total); latency = its span
- * on the schedule (layers are serialised by the stream's barriers, so spans sum to the total) with
- * the critical path's parts inside it; area = each array's area shared by programmed cells (sums
- * to the total); arrays/crossbars/adcs/dacs = the arrays it touches (shared arrays count in every
- * layer on them); utilization = its cells / cells of those arrays. Fails naming the field or
- * command when hw, mapping and stream disagree. */
-int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, const map_mapping *mp,
-                     const map_model *mm, const map_hw *hw);
 
 #endif

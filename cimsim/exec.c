@@ -247,7 +247,8 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
     }
     double scale = F->sw * sx[b0 + bb] * F->alpha;
     float *y = buf + (size_t)(b0 + bb) * ld + K->dst0;
-    for (int c = 0; c < nc; c++) y[c] = (float)((s->acc[c] - (enc_off ? off * corr : 0.0)) * scale);
+    for (int c = 0; c < nc; c++)
+      y[c * K->dstride] = (float)((s->acc[c] - (enc_off ? off * corr : 0.0)) * scale);
   }
 }
 

@@ -244,7 +244,8 @@ static int compile_mvm(cim_runner *R, compiler *X, const clayer *Ly, const cmdli
       K.rows = malloc((size_t)nr * sizeof *K.rows);
       if (!K.rows) return mon_fail("cimsim: out of memory");
       memcpy(K.rows, X->rows, (size_t)nr * sizeof *K.rows);
-      K.dst0 = cv->dst + (c0 - cv->col0) - Ly->lo;
+      K.dstride = cv->stride > 1 ? cv->stride : 1;
+      K.dst0 = cv->dst + (c0 - cv->col0) * K.dstride - Ly->lo;
       if (p->factor != D->c[0]->factor)
         return mon_fail("cimsim: MVM %d (array %d) reads a piece of another factor", step, a);
       if (nr > cv->count)
@@ -261,7 +262,7 @@ static int compile_mvm(cim_runner *R, compiler *X, const clayer *Ly, const cmdli
         if (K.src[r] < F->in_addr || K.src[r] >= F->in_addr + F->in_len)
           return mon_fail("cimsim: MVM %d (array %d): row %d reads outside its factor's input",
                           step, a, X->rows[r]);
-      if (K.dst0 < 0 || K.dst0 + K.nc > Ly->len)
+      if (K.dst0 < 0 || K.dst0 + (K.nc - 1) * K.dstride + 1 > Ly->len)
         return mon_fail("cimsim: MVM %d (array %d): output outside the layer's buffer", step, a);
       /* exactness of the float SGEMM: every partial sum must be an integer below 2^24 */
       int dmin, dmax;
@@ -299,7 +300,7 @@ static int layer_region(const map_stream *cs, int l, clayer *Ly) {
       SPAN(c->src, c->nrows);
       break;
     case MAP_OP_CONVERT:
-      SPAN(c->dst, c->ncols);
+      SPAN(c->dst, c->stride > 1 ? (int64_t)(c->ncols - 1) * c->stride + 1 : c->ncols);
       break;
     case MAP_OP_ACCUM:
       SPAN(c->src, (int64_t)(c->count - 1) * c->stride + c->ncols);
@@ -478,6 +479,9 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
   }
   if (!R->slice_w) rc = mon_fail("cimsim: out of memory");
   if (!rc && map_build(&R->mp, mm, &R->hw, st, opt)) rc = -1;
+  if (!rc && R->mp.shared_mvms)
+    rc = mon_fail("cimsim: the mapping shares row bands between layers (map_options.share_rows); "
+                  "cimsim runs layer by layer: map without share_rows to simulate");
   if (!rc && map_schedule(&R->cs, &R->mp, mm, &R->hw)) {
     map_mapping_destroy(&R->mp);
     rc = -1;

@@ -8,11 +8,12 @@ enum { TAG_PROG = 1, TAG_PROG2 = 2, TAG_ADC = 3, TAG_READ = 4 };
 enum { OP_FACTOR = 100 };
 
 typedef struct {
-  int nr, nc;    /* driven rows of the piece, converted columns */
-  int32_t *src;  /* (nr) layer-relative buffer address of each row's input */
-  int32_t *rows; /* (nr) array row of each block row */
-  int64_t dst0;  /* layer-relative buffer address of column 0's output (columns contiguous) */
-  int factor;    /* mapping factor */
+  int nr, nc;      /* driven rows of the piece, converted columns */
+  int32_t *src;    /* (nr) layer-relative buffer address of each row's input */
+  int32_t *rows;   /* (nr) array row of each block row */
+  int64_t dst0;    /* layer-relative buffer address of column 0's output (columns contiguous) */
+  int64_t dstride; /* distance between consecutive columns' outputs (1, or a folded permute) */
+  int factor;      /* mapping factor */
   int array, piece, step, row0, col0;
   float *G;     /* (nr, nsl * nc): level of device (row i, slice j, column c) at [i][j*nc + c] */
   float *V;     /* (nr, nsl * nc): read-noise variance per device (level^2), or NULL */

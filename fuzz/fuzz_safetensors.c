@@ -1,7 +1,7 @@
 /* The safetensors reader (header JSON, offsets, shapes, dtypes, metadata) and the conversion of
  * every tensor it accepts to float32. */
 #include "fuzz_util.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <stdlib.h>
 

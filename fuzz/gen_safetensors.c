@@ -1,7 +1,7 @@
 /* Writes the seed of the safetensors fuzzer from a real checkpoint: every tensor name, its
  * rank and the file's metadata kept, each dimension cut to at most 2 (a few KB instead of
  * megabytes, so the fuzzer mutates the header rather than weight bytes). */
-#include "kernels.h"
+#include "base.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * metrics. `job_executor_synthetic` is a stand-in with deterministic metrics computed from the
  * parameters by a counter-based hash and a configurable CPU cost; it exists to test and
  * benchmark the harness, never to produce research results. The real pipeline is an executor
- * of the same shape in bench/.
+ * of the same shape in pipeline/ (pipe_executor).
  *
  * Every function that can fail returns 0 / -1 and leaves a message in mon_errmsg(); parse
  * errors name "file:line: key 'k': ...".
@@ -20,6 +20,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base.h"
+#include "metrics.h"
 
 /* Fixed-length strings: job parameters travel in MPI messages and HDF5 rows as plain bytes. */
 #define JOB_MODEL_LEN   64  /* model spec, e.g. "zoo:kjv-small", "shape:bert-large" */
@@ -54,8 +57,6 @@ typedef struct {
 int job_canonical(const job_params *p, const struct job_sweep *s, char *buf, size_t n);
 /* 64-bit hash (FNV-1a folded through the splitmix64 finalizer): stable across machines. */
 uint64_t job_hash64(const void *data, size_t n);
-/* splitmix64 finalizer: a bijective 64-bit mixer, the base of counter-based draws. */
-uint64_t job_mix64(uint64_t x);
 
 /* ---------------------------------------------------------------- sweep files */
 
@@ -134,55 +135,22 @@ int job_hardware_path(const job_sweep *s, const char *hw, char *out, size_t n);
 
 /* ---------------------------------------------------------------- metrics */
 
-/* Whole-job metrics. Accuracy is over the evaluation text, cost is per token (one forward
- * pass of one input vector through every linear layer). NaN = not computed (e.g. accuracy of a
- * shape-only workload, or a latency split the executor does not provide). */
+/* Whole-job metrics, one field per entry of MON_JOB_METRICS (metrics.h: names, units, meaning).
+ * Accuracy is over the evaluation text, cost is per token (one forward pass of one input vector
+ * through every linear layer). NaN = not computed (e.g. accuracy of a shape-only workload). */
 typedef struct {
-  /* accuracy */
-  double bpc;         /* bits per character of the simulated (analog) model on the eval text */
-  double bpc_float;   /* bits per character of the float (digital) model, same text */
-  double top1;        /* next-character top-1 accuracy of the simulated model, 0..1 */
-  double top1_float;  /* same for the float model */
-  double agreement;   /* fraction of positions where analog and float top-1 agree, 0..1 */
-  double out_rel_err; /* mean over layers of ||y_analog - y_float|| / ||y_float|| */
-  int64_t eval_chars; /* characters scored for the accuracy columns */
-  /* cost: latency per token, ns */
-  double latency_ns;         /* total */
-  double latency_array_ns;   /* array drive + integration steps */
-  double latency_adc_ns;     /* conversions (with column sharing) */
-  double latency_digital_ns; /* shift-add, accumulation, permutation, other digital */
-  /* cost: energy per token, pJ */
-  double energy_pj;
-  double energy_dac_pj, energy_array_pj, energy_adc_pj;
-  double energy_shiftadd_pj, energy_digital_pj, energy_buffer_pj;
-  /* cost: area, mm^2 */
-  double area_mm2;
-  double area_array_mm2, area_adc_mm2, area_dac_mm2, area_digital_mm2;
-  /* resources */
-  int64_t arrays;    /* logical m x m arrays */
-  int64_t crossbars; /* physical crossbars (arrays x slices x sign cells) */
-  int64_t adcs, dacs;
-  int64_t conversions; /* ADC conversions per token */
-  int64_t steps;       /* array drive steps per token, summed over arrays */
-  double utilization;  /* used cells / total cells, 0..1 */
-  int64_t weights;     /* weights mapped (nonzeros of all linear layers) */
+  MON_JOB_METRICS(MON_METRIC_FIELD)
 } job_metrics;
 
 #define JOB_LAYER_NAME_LEN 48
 
-/* One linear layer of one job (per-layer detail). Units as in job_metrics. */
+/* One linear layer of one job (per-layer detail); metrics as listed in MON_LAYER_METRICS. */
 typedef struct {
   char name[JOB_LAYER_NAME_LEN]; /* e.g. "h.3.mlp.c_fc" */
   char mapping[JOB_MAPPING_LEN]; /* strategy used for this layer (Auto resolves it) */
   int in, out;                   /* logical matrix shape (out, in) */
   int nblocks;                   /* Monarch blocks (1 = dense) */
-  int64_t arrays, adcs;
-  double utilization;
-  double latency_ns, energy_pj, area_mm2;
-  double energy_adc_pj, area_adc_mm2;
-  double weight_rel_err; /* ||W_dense - W_mapped||_F / ||W_dense||_F (projection + quantization) */
-  double out_rel_err;    /* ||y_analog - y_float|| / ||y_float|| on the eval inputs */
-  int64_t conversions;
+  MON_LAYER_METRICS(MON_METRIC_FIELD)
 } job_layer;
 
 /* Caches of expensive shared work, per rank (models, D2S variants, calibrations, mappings). */
@@ -190,7 +158,7 @@ typedef struct {
   int64_t hits, misses;
 } job_cache_stats;
 
-void job_metrics_nan(job_metrics *m); /* every double NaN, every count 0 */
+void job_metrics_nan(job_metrics *m); /* every F64 metric NaN, every count 0 */
 void job_layer_nan(job_layer *l);
 
 /* ---------------------------------------------------------------- executors */

@@ -1,6 +1,6 @@
 /* Sweep files: parsing, validation and expansion into the job list. */
 #include "jobs.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -41,13 +41,6 @@ static int axis_lookup(const char *key) {
 
 /* ---------------------------------------------------------------- hashing */
 
-uint64_t job_mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t job_hash64(const void *data, size_t n) {
   const unsigned char *b = data;
   uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 offset basis */
@@ -55,7 +48,7 @@ uint64_t job_hash64(const void *data, size_t n) {
     h ^= b[i];
     h *= 0x100000001b3ULL; /* FNV-1a 64 prime */
   }
-  return job_mix64(h);
+  return mon_hash64(h);
 }
 
 static int opt_cmp(const void *a, const void *b) {
@@ -616,8 +609,8 @@ const char *job_sweep_option(const job_sweep *s, const char *key) {
 }
 
 uint64_t job_sweep_list_hash(const job_sweep *s) {
-  uint64_t h = job_mix64((uint64_t)s->njobs);
-  for (int64_t i = 0; i < s->njobs; i++) h = job_mix64(h ^ s->jobs[i].id);
+  uint64_t h = mon_hash64((uint64_t)s->njobs);
+  for (int64_t i = 0; i < s->njobs; i++) h = mon_hash64(h ^ s->jobs[i].id);
   return h;
 }
 
@@ -688,35 +681,12 @@ const job_executor *job_executor_find(const job_executor *const *table, int n, c
 
 void job_metrics_nan(job_metrics *m) {
   memset(m, 0, sizeof *m);
-  double *d[] = {&m->bpc,
-                 &m->bpc_float,
-                 &m->top1,
-                 &m->top1_float,
-                 &m->agreement,
-                 &m->out_rel_err,
-                 &m->latency_ns,
-                 &m->latency_array_ns,
-                 &m->latency_adc_ns,
-                 &m->latency_digital_ns,
-                 &m->energy_pj,
-                 &m->energy_dac_pj,
-                 &m->energy_array_pj,
-                 &m->energy_adc_pj,
-                 &m->energy_shiftadd_pj,
-                 &m->energy_digital_pj,
-                 &m->energy_buffer_pj,
-                 &m->area_mm2,
-                 &m->area_array_mm2,
-                 &m->area_adc_mm2,
-                 &m->area_dac_mm2,
-                 &m->area_digital_mm2,
-                 &m->utilization};
-  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
+  job_metrics *mon_metric_p = m;
+  MON_JOB_METRICS(MON_METRIC_UNSET)
 }
 
 void job_layer_nan(job_layer *l) {
   memset(l, 0, sizeof *l);
-  double *d[] = {&l->utilization,   &l->latency_ns,   &l->energy_pj,      &l->area_mm2,
-                 &l->energy_adc_pj, &l->area_adc_mm2, &l->weight_rel_err, &l->out_rel_err};
-  for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = NAN;
+  job_layer *mon_metric_p = l;
+  MON_LAYER_METRICS(MON_METRIC_UNSET)
 }

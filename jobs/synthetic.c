@@ -2,7 +2,7 @@
  * sweep harness (distribution, HDF5 output, resume, merge) without models or simulators.
  *
  * Its metrics are NOT research results: they are smooth, plausible-looking functions of the
- * job parameters plus counter-based pseudo-random terms keyed by the job id (job_mix64), so
+ * job parameters plus counter-based pseudo-random terms keyed by the job id (mon_hash64), so
  * they are exactly reproducible on any rank and thread count. Its cost is real CPU work
  * (`option.synthetic_work` million hash rounds per job, times the model's factor: model
  * "syn:xN" costs N units), spread over OpenMP threads with an order-independent XOR reduction.
@@ -13,7 +13,7 @@
  * which holds a sweep open cheaply for the tests of locks and signals.
  */
 #include "jobs.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <errno.h>
 #include <math.h>
@@ -130,13 +130,13 @@ static uint64_t burn(uint64_t key, double mrounds) {
   long long n = (long long)(mrounds * 1e6);
   uint64_t acc = 0;
 #pragma omp parallel for default(none) shared(n, key) reduction(^ : acc) schedule(static)
-  for (long long i = 0; i < n; i++) acc ^= job_mix64(key + (uint64_t)i);
+  for (long long i = 0; i < n; i++) acc ^= mon_hash64(key + (uint64_t)i);
   return acc;
 }
 
 /* Uniform in [0, 1) from (key, counter). */
 static double unif(uint64_t key, uint64_t ctr) {
-  return (double)(job_mix64(key ^ job_mix64(ctr)) >> 11) * 0x1.0p-53;
+  return (double)(mon_hash64(key ^ mon_hash64(ctr)) >> 11) * 0x1.0p-53;
 }
 
 static int syn_run(void *state, const job_params *p, job_metrics *m, job_layer *layers) {
@@ -241,7 +241,6 @@ static int syn_run(void *state, const job_params *p, job_metrics *m, job_layer *
     L->energy_adc_pj = m->energy_adc_pj * w;
     L->area_adc_mm2 = m->area_adc_mm2 * w;
     L->conversions = (int64_t)((double)m->conversions * w);
-    L->weight_rel_err = 0.3 * (1.0 - density) + 0.01 * unif(mk, 200 + (uint64_t)l);
     L->out_rel_err = loss * (0.5 + unif(p->id, 300 + (uint64_t)l));
     out_err += L->out_rel_err;
   }

@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+static int ceil_div(int a, int b) {
+  return (a + b - 1) / b;
+}
 
 int mon_monarch_shape(mon_monarch *m, int out, int in, int nblocks) {
   memset(m, 0, sizeof *m);
-  if (in < 1 || out < 1) return mon_fail("monarch: matrix shape (%d, %d) must be positive", out, in);
+  if (in < 1 || out < 1)
+    return mon_fail("monarch: matrix shape (%d, %d) must be positive", out, in);
   if (nblocks < 1) return mon_fail("monarch: nblocks = %d, expected >= 1", nblocks);
   if (nblocks > in || nblocks > out)
     return mon_fail("monarch: nblocks = %d is larger than the matrix dimension (out %d, in %d)",
@@ -24,7 +27,8 @@ int mon_monarch_shape(mon_monarch *m, int out, int in, int nblocks) {
   m->k = m->l = nblocks;
   m->p = in_blk;
   m->r = in_blk;
-  if (nblocks * in_blk < nblocks * out_blk) { /* w1 (nb, in_blk, in_blk), w2 (nb, out_blk, in_blk) */
+  if (nblocks * in_blk <
+      nblocks * out_blk) { /* w1 (nb, in_blk, in_blk), w2 (nb, out_blk, in_blk) */
     m->q = in_blk;
     m->s = out_blk;
     m->r = in_blk;
@@ -55,8 +59,8 @@ int mon_monarch_create_shaped(mon_monarch *m, int out, int in, int k, int q, int
                               int r) {
   memset(m, 0, sizeof *m);
   if (k < 1 || q < 1 || p < 1 || l < 1 || s < 1 || r < 1)
-    return mon_fail("monarch: factor shapes (%d,%d,%d) and (%d,%d,%d) must be positive", k, q, p,
-                    l, s, r);
+    return mon_fail("monarch: factor shapes (%d,%d,%d) and (%d,%d,%d) must be positive", k, q, p, l,
+                    s, r);
   if (l * r != k * q)
     return mon_fail("monarch: blkdiag2 (%d,%d,%d) does not chain with blkdiag1 (%d,%d,%d): "
                     "l*r = %d but k*q = %d",
@@ -67,8 +71,8 @@ int mon_monarch_create_shaped(mon_monarch *m, int out, int in, int k, int q, int
   if (l * s < out || l * s - out >= s)
     return mon_fail("monarch: blkdiag2 (%d,%d,%d) covers %d outputs, expected out = %d", l, s, r,
                     l * s, out);
-  *m = (mon_monarch){.in = in, .out = out, .nblocks = k, .k = k, .q = q, .p = p, .l = l, .s = s,
-                     .r = r};
+  *m = (mon_monarch){
+      .in = in, .out = out, .nblocks = k, .k = k, .q = q, .p = p, .l = l, .s = s, .r = r};
   return alloc_factors(m);
 }
 
@@ -79,8 +83,12 @@ void mon_monarch_destroy(mon_monarch *m) {
   m->w1 = m->w2 = NULL;
 }
 
-size_t mon_monarch_w1_len(const mon_monarch *m) { return (size_t)m->k * m->q * m->p; }
-size_t mon_monarch_w2_len(const mon_monarch *m) { return (size_t)m->l * m->s * m->r; }
+size_t mon_monarch_w1_len(const mon_monarch *m) {
+  return (size_t)m->k * m->q * m->p;
+}
+size_t mon_monarch_w2_len(const mon_monarch *m) {
+  return (size_t)m->l * m->s * m->r;
+}
 
 void mon_monarch_apply_ref(const mon_monarch *m, int batch, const float *x, float *y) {
   const int k = m->k, q = m->q, p = m->p, l = m->l, s = m->s, r = m->r;
@@ -231,8 +239,10 @@ static int project_block(const float *d, mon_monarch *m, int ll, int kk, double 
   int keep = rank < mn ? rank : mn;
   for (int t = 0; t < mn; t++) {
     double s2 = (double)sv[t] * sv[t];
-    if (t < keep) *kept += s2;
-    else *discarded += s2;
+    if (t < keep)
+      *kept += s2;
+    else
+      *discarded += s2;
   }
   /* The t-th kept component goes to the t-th intermediate index j of this sub-block; the
    * singular value is split evenly so both factors carry the same scale. */

@@ -150,7 +150,10 @@ static int do_convert(exec *X, const map_cmd *c, int id) {
     return bad(c, id, "columns outside the array");
   xarray *A = &X->arr[c->array];
   if (A->step != c->step) return bad(c, id, "no DRIVE of this MVM preceded the CONVERT");
-  if (mark_write(X, c, id, c->dst, c->ncols)) return -1;
+  if (c->stride < 0) return bad(c, id, "negative output stride");
+  const int64_t ds = c->stride > 1 ? c->stride : 1;
+  for (int j = 0; j < c->ncols; j++)
+    if (mark_write(X, c, id, c->dst + j * ds, 1)) return -1;
   for (int j = 0; j < c->ncols; j++) {
     int col = c->col0 + j, owner = -1, active = 0;
     double acc = 0;
@@ -167,7 +170,7 @@ static int do_convert(exec *X, const map_cmd *c, int id) {
     if (active > X->info->max_active_rows) X->info->max_active_rows = active;
     if (active > c->count) return bad(c, id, "a column sums more rows than the command declares");
     X->info->macs += active;
-    X->buf[c->dst + j] = (float)acc;
+    X->buf[c->dst + j * ds] = (float)acc;
   }
   return 0;
 }
@@ -177,6 +180,15 @@ static int run(exec *X, const float *const *x, float *const *y) {
   for (int l = 0; l < cs->nlayers; l++) {
     const map_io *io = &cs->io[l];
     map_cmd fake = {.op = MAP_OP_DIGITAL, .layer = l, .array = -1};
+    int k = 0; /* layers that read one input region (shared row bands) get the same vector */
+    while (k < l && !(cs->io[k].x == io->x && cs->io[k].in == io->in)) k++;
+    if (k < l) {
+      if (memcmp(x[k], x[l], (size_t)io->in * sizeof(float)))
+        return mon_fail("executor: layers %d and %d read one input region, but their input "
+                        "vectors differ",
+                        k, l);
+      continue;
+    }
     if (mark_write(X, &fake, -1, io->x, io->in)) return -1;
     memcpy(X->buf + io->x, x[l], (size_t)io->in * sizeof(float));
   }

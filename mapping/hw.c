@@ -46,6 +46,8 @@ void map_hw_default(map_hw *hw) {
       .e_buffer_pj = 2.5,
       .digital_lanes = 1, /* assumption: scalar digital unit, as t_digital_ns (one element per
                              ISAAC 1.2 GHz cycle); conservative, raise for a SIMD vector unit */
+      .fold_permute = 0,  /* option: explicit PERMUTE between Monarch factors (report both) */
+      .adc_lossless = 0,  /* option: every mapping's ADCs costed at adc_bits */
   };
 }
 
@@ -92,6 +94,8 @@ static const hw_field hw_fields[] = {
     FD(adc_area_cap_frac, 0, 1, "fraction"),
     FD(e_buffer_pj, 0, 1e9, "pJ"),
     FI(digital_lanes, 1, 1 << 20, "elements per digital cycle"),
+    FI(fold_permute, 0, 1, "0 or 1"),
+    FI(adc_lossless, 0, 1, "0 or 1"),
 };
 static const int nhw_fields = (int)(sizeof hw_fields / sizeof hw_fields[0]);
 
@@ -285,6 +289,11 @@ int map_hw_slices(const map_hw *hw) {
   int mag = hw->differential ? hw->w_bits - 1 : hw->w_bits;
   int sl = (mag + hw->cell_bits - 1) / hw->cell_bits;
   return sl * (hw->differential ? 2 : 1);
+}
+
+long long map_hw_conversions(const map_hw *hw, int ncols) {
+  /* every device column (slice, pair side) of a logical column is converted in every DAC step */
+  return (long long)ncols * map_hw_slices(hw) * map_hw_dac_steps(hw);
 }
 
 int map_hw_dac_steps(const map_hw *hw) {

@@ -22,7 +22,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "kernels.h"
+#include "metrics.h"
+#include "model.h"
 
 /* ================================================================ hardware */
 
@@ -52,7 +53,7 @@ typedef struct {
   double a_adc_mm2;    /* area of one ADC, mm^2 */
   double a_dac_mm2;    /* area of one row DAC, mm^2 */
   double a_digital_mm2; /* area of the per-array digital unit (shift-add, accumulate), mm^2 */
-  /* Cost model (cimsim/cost.c, docs/cost-model.md). a_array_mm2 is per PHYSICAL m x m crossbar
+  /* Cost model (mapping/cost.c, docs/cost-model.md). a_array_mm2 is per PHYSICAL m x m crossbar
    * (a logical array is map_hw_slices() of them); e_adc_pj and a_adc_mm2 hold at adc_ref_bits and
    * are scaled to adc_bits by map_hw_adc_energy_pj / map_hw_adc_area_mm2. */
   int adc_ref_bits;         /* resolution at which e_adc_pj and a_adc_mm2 were measured, bits */
@@ -60,6 +61,12 @@ typedef struct {
   double adc_area_cap_frac; /* share of a_adc_mm2 in the 2^B capacitor DAC at adc_ref_bits */
   double e_buffer_pj;       /* energy per activation/partial-sum word read or written, pJ */
   int digital_lanes;        /* elements a digital op (ACCUM/PERMUTE/DIGITAL) does per t_digital */
+  /* Options of the mapping/cost pipeline, not of the device: */
+  int fold_permute; /* 1: a Monarch's first factor writes its outputs straight to their permuted
+                       addresses (strided CONVERT), no PERMUTE between the factors */
+  int adc_lossless; /* 1: cost each mapping's ADCs (energy, area) at the lossless resolution of
+                       its schedule's rows per conversion instead of adc_bits (cimsim still
+                       simulates adc_bits) */
 } map_hw;
 
 /* Cited defaults (256 x 256, ISAAC-derived numbers, see configs/hw-default.json). */
@@ -76,7 +83,10 @@ int map_hw_adcs_per_array(const map_hw *hw);
 /* Conversions the busiest ADC makes per DAC step when logical columns col0..col0+ncols-1 are read
  * (all slices): sets the CONVERT time dac_steps * (t_read + this * t_adc). */
 int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols);
-int map_hw_slices(const map_hw *hw);    /* device columns per weight (slices x pair) */
+int map_hw_slices(const map_hw *hw); /* device columns per weight (slices x pair) */
+/* ADC conversions of one CONVERT of `ncols` logical columns over all DAC steps and slices: the
+ * one place that says how many conversions a logical column costs (cost model and stats). */
+long long map_hw_conversions(const map_hw *hw, int ncols);
 int map_hw_dac_steps(const map_hw *hw); /* ceil(in_bits / dac_bits) */
 /* ADC bits for a lossless conversion of a column summing `rows` devices of one slice over one
  * DAC step: ceil(log2(rows * (2^cell_bits - 1) * (2^dac_bits - 1) + 1)). */
@@ -92,7 +102,9 @@ int map_hw_write_json(const map_hw *hw, FILE *f);
 
 /* ================================================================ model description */
 
-/* Linear-layer kinds; the first four equal mon_lin_kind (model helper's kernels.h). */
+#define MAP_MAX_PRED 4 /* most layers one layer reads from (attention output: q, k, v) */
+
+/* Linear-layer kinds; the first four equal mon_lin_kind (model.h). */
 typedef enum {
   MAP_QKV = 0,   /* self-attention q,k,v: fused (3 d, d) as GPT-2, or one of three (d, d) */
   MAP_ATTN_OUT,  /* attention output: (d, d) */
@@ -115,6 +127,13 @@ typedef struct {
   int k, q, p;    /* w1 shape (k, q, p), k*p = in_pad (Monarch only) */
   int l, s, r;    /* w2 shape (l, s, r), l*r = k*q, l*s = out_pad (Monarch only) */
   int tokens;     /* vectors per inference through this layer (sequence length) */
+  /* Dataflow: the layers whose output this layer's input is computed from (indices < own index;
+   * the scheduler makes its first command wait for theirs). map_model_add sets the previous layer
+   * (a chain); map_model_transformer sets the real graph (q/k/v read the block input, ...). */
+  int npred;
+  int pred[MAP_MAX_PRED];
+  int same_input; /* an earlier layer that reads the very same input vector (BERT's q for k and
+                     v, cross k for cross v), or -1: lets a mapping share its input rows */
   /* Weights, borrowed (or owned by the model after map_model_random_weights); NULL for shape-only
    * descriptions (mapping, scheduling and stats need no weights; the executor does). */
   const float *w;         /* dense W (out, in) row-major, when !is_monarch */
@@ -144,9 +163,16 @@ void map_model_destroy(map_model *mm);
  */
 int map_model_add(map_model *mm, const char *name, int layer, map_kind kind, int out, int in,
                   int nblocks, int tokens, const float *w, const mon_monarch *mon, const float *b);
+/* Sets the layers whose output layer `layer` reads (npred <= MAP_MAX_PRED, each < layer);
+ * npred = 0 makes it a source (reads only the model input). */
+int map_model_set_pred(map_model *mm, int layer, int npred, const int *pred);
 /* Shape-only transformer: nlayers blocks of QKV, ATTN_OUT, FC, PROJ (d, d_ff); `cross` adds the
  * cross-attention linears (q, k, v, out) to the decoder blocks (the last `cross` blocks);
- * fused_qkv: one (3d, d) linear (GPT-2 c_attn) instead of three (d, d) (BERT, BART). */
+ * fused_qkv: one (3d, d) linear (GPT-2 c_attn) instead of three (d, d) (BERT, BART).
+ * Dataflow: q/k/v read the block input (the previous block's MLP output; the first encoder and
+ * the first decoder block read the embeddings), attention output reads q, k, v; cross q reads
+ * the self-attention output, cross k/v the encoder output (last encoder block's MLP); cross
+ * output reads them; fc reads the last attention output, proj reads fc. */
 int map_model_transformer(map_model *mm, const char *name, int nlayers, int d, int d_ff, int tokens,
                           int nblocks, int cross, int fused_qkv);
 /* Named workloads: "bert-large" (24 x d 1024 ff 4096, 512 tokens, separate q/k/v),
@@ -163,6 +189,15 @@ int map_model_from_spec(map_model *mm, const char *spec, int nblocks);
 int map_model_random_weights(map_model *mm, uint64_t seed);
 
 /* ================================================================ mapping */
+
+/* How DenseMap assigns the slots of a pool of arrays (tiles of one shape) to tiles. */
+typedef enum {
+  MAP_DENSE_INTERLEAVED = 0, /* tile j of the pool on array j mod A (A = the pool's arrays): a
+                                factor's blocks sit on distinct arrays and run in parallel */
+  MAP_DENSE_CONTIGUOUS       /* fill one array with consecutive tiles before opening the next:
+                                a factor's blocks queue on one array */
+} map_dense_layout;
+const char *map_dense_layout_name(map_dense_layout d); /* "interleaved", "contiguous" */
 
 typedef enum { MAP_LINEAR = 0, MAP_SPARSE, MAP_DENSE, MAP_AUTO, MAP_NSTRATEGIES } map_strategy_id;
 typedef enum { MAP_OBJ_LATENCY = 0, MAP_OBJ_ENERGY } map_objective;
@@ -181,7 +216,9 @@ typedef struct {
   map_factor_kind which;
   map_strategy_id strategy; /* strategy that placed it (never MAP_AUTO) */
   int nb, bo, bi;           /* blocks and block shape (out_b, in_b) */
-  int ti;                   /* input tiles per block: ceil(bi / rows); > 1 needs ACCUM */
+  int th;                   /* rows of one input tile: rows, or with a DenseMap row split
+                               min(rows, ceil(bi / dense_row_split)) */
+  int ti;                   /* input tiles per block: ceil(bi / th); > 1 needs ACCUM */
   int64_t in_addr;          /* buffer address of its input vector (nb*bi floats) */
   int64_t out_addr;         /* buffer address of its output vector (nb*bo floats) */
   int64_t part_addr;        /* partial sums (ti * nb*bo floats) when ti > 1, else -1 */
@@ -208,6 +245,8 @@ typedef struct {
   int64_t t, t2, u;         /* Monarch: stage-1 out (k*q), permuted (k*q), stage-2 out (l*s); -1 */
   int64_t y;                /* output (Monarch: l*s, first `out` valid) */
   int factor0, nfactors;    /* its factors: mapping.factor[factor0 .. +nfactors) in stage order */
+  int x_from;               /* share_rows: the layer whose input region x this layer reads (its
+                               x is that layer's), else -1 */
 } map_layer_map;
 
 typedef struct {
@@ -219,14 +258,25 @@ typedef struct {
   int npieces;
   map_piece *piece; /* sorted by (array, step, row0) */
   int nlayers;
-  map_layer_map *lmap; /* per model layer */
-  int64_t buf_len;     /* floats in the flat buffer address space */
+  map_layer_map *lmap;           /* per model layer */
+  int64_t buf_len;               /* floats in the flat buffer address space */
+  map_dense_layout dense_layout; /* as placed */
+  int dense_row_split;           /* as placed (1 = none) */
+  int shared_mvms;               /* MVMs whose driven rows feed blocks of several layers */
 } map_mapping;
 
 typedef struct {
-  map_objective objective; /* Auto: what to minimise */
-  int budget_arrays;       /* Auto: at most this many arrays (0 = unlimited) */
-  int budget_adcs;         /* Auto: at most this many ADCs (0 = unlimited) */
+  map_objective objective;       /* Auto: what to minimise */
+  int budget_arrays;             /* Auto: at most this many arrays (0 = unlimited) */
+  int budget_adcs;               /* Auto: at most this many ADCs (0 = unlimited) */
+  map_dense_layout dense_layout; /* DenseMap slot assignment (also for Auto's DenseMap layers) */
+  int dense_row_split; /* DenseMap: drive a block's rows in this many subsets (separate tiles,
+                          partial sums added digitally) so a column sums fewer rows per
+                          conversion; 0 or 1 = the whole block at once */
+  int share_rows;      /* 1: layers that read the same input (map_layer.same_input) and are both
+                          DenseMap read one input region, and the first-factor blocks of one input
+                          segment share a row band of one array and run in ONE MVM (one DRIVE,
+                          several blocks converted) */
 } map_options;
 
 /* A mapping strategy (STYLE.md rule 10). `place` appends pieces (and arrays) for the given
@@ -251,8 +301,9 @@ void map_mapping_destroy(map_mapping *mp);
 typedef enum {
   MAP_OP_PROGRAM = 0, /* write piece `piece` into array cells rows x cols (one-time prefix) */
   MAP_OP_DRIVE,       /* MVM `step`: drive rows row0.. with buf[src + (row - row0)] */
-  MAP_OP_CONVERT,     /* MVM `step`: integrate + ADC + shift-add columns col0..; buf[dst + (c-col0)]
-                         = sum over the MVM's driven rows of cell(row, c) * drive(row) */
+  MAP_OP_CONVERT,     /* MVM `step`: integrate + ADC + shift-add columns col0..; buf[dst + (c-col0)
+                         * s] = sum over the MVM's driven rows of cell(row, c) * drive(row), with
+                         s = stride if stride > 1 (folded permutation), else 1 */
   MAP_OP_SHIFT_ADD,   /* reserved: DAC steps and slices are recombined inside CONVERT */
   MAP_OP_ACCUM,       /* buf[dst + j] = sum_{t < count} buf[src + t*stride + j], j < ncols */
   MAP_OP_PERMUTE,     /* transpose: buf[dst + c*nrows + r] = buf[src + r*ncols + c] */
@@ -279,8 +330,9 @@ typedef struct {
   int32_t col0, ncols; /* PROGRAM/CONVERT: columns; PERMUTE: cols of the source grid;
                           ACCUM/DIGITAL: vector length */
   int64_t src, dst;    /* buffer addresses (floats); -1 if unused */
-  int32_t count;       /* ACCUM: number of partial vectors */
-  int64_t stride;      /* ACCUM: distance between partial vectors (floats) */
+  int32_t count;       /* ACCUM: number of partial vectors; CONVERT: rows a column sums */
+  int64_t stride;      /* ACCUM: distance between partial vectors; CONVERT: between the outputs
+                          of consecutive columns when > 1 (floats) */
   int32_t layer;       /* model layer the command serves */
   int32_t factor;      /* mapping factor (PROGRAM/DRIVE/CONVERT/ACCUM), else -1 */
   int32_t piece;       /* PROGRAM/CONVERT: piece index; else -1 */
@@ -311,9 +363,9 @@ typedef struct {
 } map_stream;
 
 /* Emits the stream of one token. Dependencies: data (RAW on buffer ranges), array order (an
- * MVM's DRIVEs depend on the previous MVM's CONVERTs on the same array) and layer order (each
- * BARRIER depends on the previous layer's `last`). PROGRAM commands have no dependencies; the
- * per-token part assumes the programming prefix has completed. */
+ * MVM's DRIVEs depend on the previous MVM's CONVERTs on the same array) and dataflow (each
+ * layer's BARRIER depends on the `last` of the layers in its map_layer.pred). PROGRAM commands have
+ * no dependencies; the per-token part assumes the programming prefix has completed. */
 int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, const map_hw *hw);
 void map_stream_destroy(map_stream *cs);
 
@@ -331,24 +383,44 @@ typedef struct {
   long long cells_used;  /* programmed logical cells */
   long long cells_avail; /* arrays x rows x cols */
   double utilization;    /* cells_used / cells_avail */
-  int max_active_rows;   /* max rows summed by one column in one MVM */
+  int max_active_rows;   /* max rows summed by one column in one conversion (from the stream) */
   int adc_bits_lossless; /* map_hw_lossless_adc_bits(max_active_rows) */
   long long mvms;        /* MVMs per token (array activations) */
-  long long conversions; /* ADC conversions per token (columns x DAC steps x slices) */
+  long long conversions; /* ADC conversions per token (map_hw_conversions of every CONVERT) */
   long long crit_mvms;   /* MVMs on the longest dependency chain per token */
+  long long permutes;    /* PERMUTE commands per token */
   long long dense_params, model_params; /* weights if dense / as given (Monarch) */
   long long dense_flops, model_flops;   /* per token, a multiply-add = 2 FLOPs */
-  double est_latency_ns; /* per token, critical path with the simple cost model below */
-  double est_energy_pj;  /* per token */
-  double est_area_mm2;   /* arrays, ADCs, DACs, digital units */
 } map_stats;
 
-/* Statistics of a mapping and its stream (cs may be NULL: then mvms/conversions/latency come from
- * the pieces alone). The simple cost model: an MVM takes dac_steps * (t_read + ceil(conversions
- * per ADC) * t_adc); arrays run in parallel; digital ops take t_digital per element. cimsim owns
- * the real cost model; this one ranks choices for Auto. */
+/* Structural statistics of a mapping and its stream (cs may be NULL: then it is scheduled here).
+ * Costs (time, energy, area) are map_cost_compute's alone. */
 int map_stats_compute(map_stats *st, const map_mapping *mp, const map_model *mm, const map_hw *hw,
                       const map_stream *cs);
+
+/* ================================================================ cost model */
+
+/* Per token (one vector through every linear layer); fields, units and meaning in
+ * MON_COST_METRICS (base/metrics.h), the one list the job record and HDF5 columns share. */
+typedef struct {
+  MON_COST_METRICS(MON_METRIC_FIELD)
+} map_cost;
+
+/* THE cost model of moncim (docs/cost-model.md): Auto ranks with it, every report prints it.
+ * Cost of one token through the stream, and optionally per model layer (layer may be NULL, else
+ * mm->nlayers entries). Totals: latency = critical path of a list schedule (= latency_array +
+ * latency_adc + latency_digital exactly), energy and area = sums of their components. Per layer:
+ * energy = its commands' (sums to the total); latency = its span on the schedule (first start to
+ * last finish; layers that run concurrently under dataflow overlap) with the critical path's
+ * parts inside it; area = each array's area shared by programmed cells (sums to the total);
+ * arrays/crossbars/adcs/dacs = the arrays it touches (shared arrays count in every layer on
+ * them); utilization = its cells / cells of those arrays. Fails naming the field or command when
+ * hw, mapping and stream disagree. */
+int map_cost_compute(map_cost *total, map_cost *layer, const map_stream *cs, const map_mapping *mp,
+                     const map_model *mm, const map_hw *hw);
+/* Maps (map_build), schedules and costs mm in one call: the number Auto minimises. */
+int map_cost_of(map_cost *total, const map_model *mm, const map_hw *hw, map_strategy_id st,
+                const map_options *opt);
 
 /* ================================================================ reference executor */
 
@@ -359,7 +431,8 @@ typedef struct {
 } map_ref_info;
 
 /* Runs the stream with ideal devices and infinite-resolution converters on float data.
- * x[layer] (in floats) are the layer inputs, y[layer] (out floats) receive the outputs.
+ * x[layer] (in floats) are the layer inputs (layers that share one input region, map_layer_map
+ * x_from, must be given equal vectors), y[layer] (out floats) receive the outputs.
  * Fails (naming the command) on any address out of range, a cell programmed twice, a buffer
  * element written twice, a read of a never-written element, a column whose driven rows hold cells
  * of more than one piece, or a dependency that does not precede its command. Needs weights. */

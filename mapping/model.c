@@ -67,6 +67,8 @@ int map_model_add(map_model *mm, const char *name, int layer, map_kind kind, int
                  .mon = mon,
                  .b = b};
   snprintf(L.name, sizeof L.name, "%s", name);
+  if (mm->nlayers > 0) L.npred = 1, L.pred[0] = mm->nlayers - 1; /* a chain unless told */
+  L.same_input = -1;
   if (mon) {
     if (mon->in != in || mon->out != out)
       return mon_fail("model %s: layer '%s': Monarch is (%d, %d), layer says (%d, %d)", mm->name,
@@ -96,6 +98,22 @@ int map_model_add(map_model *mm, const char *name, int layer, map_kind kind, int
   return 0;
 }
 
+int map_model_set_pred(map_model *mm, int layer, int npred, const int *pred) {
+  if (layer < 0 || layer >= mm->nlayers)
+    return mon_fail("model %s: layer %d out of range [0, %d)", mm->name, layer, mm->nlayers);
+  map_layer *L = &mm->layer[layer];
+  if (npred < 0 || npred > MAP_MAX_PRED)
+    return mon_fail("model %s: layer '%s': %d inputs: expected 0..%d", mm->name, L->name, npred,
+                    MAP_MAX_PRED);
+  for (int i = 0; i < npred; i++)
+    if (pred[i] < 0 || pred[i] >= layer)
+      return mon_fail("model %s: layer '%s': input layer %d: expected an earlier layer (0..%d)",
+                      mm->name, L->name, pred[i], layer - 1);
+  L->npred = npred;
+  for (int i = 0; i < npred; i++) L->pred[i] = pred[i];
+  return 0;
+}
+
 typedef struct {
   map_kind k;
   int out, in;
@@ -110,8 +128,12 @@ int map_model_transformer(map_model *mm, const char *name, int nlayers, int d, i
                     "0 <= cross <= nlayers",
                     name, nlayers, d, d_ff, cross);
   char nm[64];
+  /* dataflow: `block_out` = the previous block's MLP output (-1: the embeddings), `enc_out` = the
+   * encoder's output (the last encoder block's MLP) */
+  int block_out = -1, enc_out = -1;
   for (int i = 0; i < nlayers; i++) {
     int dec = i >= nlayers - cross;
+    if (cross && i == nlayers - cross) enc_out = block_out, block_out = -1;
     lin_spec lin[12];
     int n = 0;
     if (fused_qkv) {
@@ -130,13 +152,48 @@ int map_model_transformer(map_model *mm, const char *name, int nlayers, int d, i
     }
     lin[n++] = (lin_spec){MAP_FC, d_ff, d, "mlp.c_fc"};
     lin[n++] = (lin_spec){MAP_PROJ, d, d_ff, "mlp.c_proj"};
+    int qkv[3], nqkv = 0, xin[3], nx = 0, attn = -1;
     for (int j = 0; j < n; j++) {
       snprintf(nm, sizeof nm, "h.%d.%s", i, lin[j].suffix);
+      int id = mm->nlayers, pred[MAP_MAX_PRED], np = 0;
+      int same = -1; /* q/k/v read one input; cross k/v both read the encoder output */
+      if (lin[j].k == MAP_QKV && nqkv > 0) same = qkv[0];
+      if (lin[j].k == MAP_CROSS_KV && nx > 0 && mm->layer[xin[nx - 1]].kind == MAP_CROSS_KV)
+        same = xin[nx - 1];
+      switch (lin[j].k) {
+      case MAP_QKV:
+        if (block_out >= 0) pred[np++] = block_out;
+        qkv[nqkv++] = id;
+        break;
+      case MAP_ATTN_OUT:
+        for (int t = 0; t < nqkv; t++) pred[np++] = qkv[t];
+        break;
+      case MAP_CROSS_Q:
+        pred[np++] = attn;
+        xin[nx++] = id;
+        break;
+      case MAP_CROSS_KV:
+        if (enc_out >= 0) pred[np++] = enc_out;
+        xin[nx++] = id;
+        break;
+      case MAP_CROSS_OUT:
+        for (int t = 0; t < nx; t++) pred[np++] = xin[t];
+        break;
+      case MAP_FC:
+      case MAP_PROJ:
+      default:
+        pred[np++] = id - 1; /* fc reads the last attention output, proj reads fc */
+        break;
+      }
+      if (lin[j].k == MAP_ATTN_OUT || lin[j].k == MAP_CROSS_OUT) attn = id;
+      if (lin[j].k == MAP_PROJ) block_out = id;
       if (map_model_add(mm, nm, i, lin[j].k, lin[j].out, lin[j].in, nblocks, tokens, NULL, NULL,
-                        NULL)) {
+                        NULL) ||
+          map_model_set_pred(mm, id, np, pred)) {
         map_model_destroy(mm);
         return -1;
       }
+      mm->layer[id].same_input = same;
     }
   }
   return 0;
@@ -158,17 +215,13 @@ int map_model_workload(map_model *mm, const char *name, int nblocks) {
                   name);
 }
 
-/* splitmix64 finaliser of a counter: a pure function of (seed, a, b). */
+/* A pure function of (seed, a, b): the splitmix64 finaliser of a combined counter. */
 static uint64_t mix(uint64_t seed, uint64_t a, uint64_t b) {
-  uint64_t z =
-      seed ^ (a * 0x9E3779B97F4A7C15ull) ^ (b * 0xBF58476D1CE4E5B9ull + 0x94D049BB133111EBull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
+  return mon_mix64(seed ^ (a * MON_GOLDEN64) ^ (b * 0xBF58476D1CE4E5B9ull + 0x94D049BB133111EBull));
 }
 
 static float urand(uint64_t seed, uint64_t a, uint64_t b, float scale) {
-  double u = (double)(mix(seed, a, b) >> 11) * (1.0 / 9007199254740992.0);
+  double u = mon_u01(mix(seed, a, b));
   return (float)((2.0 * u - 1.0) * scale);
 }
 

@@ -84,25 +84,55 @@ static int64_t piece_src(const map_factor *F, const map_piece *p) {
   return F->in_addr + (int64_t)p->block * F->bi + p->i0;
 }
 
-static int64_t piece_dst(const map_factor *F, const map_piece *p, int rows) {
+static int64_t piece_dst(const map_factor *F, const map_piece *p) {
   int64_t off = (int64_t)p->block * F->bo + p->o0;
   if (F->ti == 1) return F->out_addr + off;
-  return F->part_addr + (int64_t)(p->i0 / rows) * F->nb * F->bo + off;
+  return F->part_addr + (int64_t)(p->i0 / F->th) * F->nb * F->bo + off;
 }
+
+/* Where a factor's outputs go: contiguous from piece_dst, or (folded permutation) each output
+ * straight to its place in the permuted vector. */
+typedef struct {
+  int fold;         /* 1: output i of the factor lands at base + (i % ncols) * nrows + i / ncols */
+  int64_t base;     /* the permuted vector (the layer's t2) */
+  int nrows, ncols; /* the PERMUTE it replaces: source grid (nrows x ncols) */
+} out_map;
 
 typedef struct {
   emitter e;
   const map_mapping *mp;
-  idlist *array_last; /* per array: CONVERT ids of its latest MVM */
+  const map_model *mm;
+  const map_hw *hw;
+  idlist *array_last;  /* per array: CONVERT ids of its latest MVM */
+  idlist *pre;         /* per factor: CONVERTs already emitted in another factor's MVMs */
+  unsigned char *done; /* per piece: converted by an emitted MVM */
   int32_t nmvm;
 } sched;
 
-/* One MVM: pieces idx[0..n) of factor f on one array with one step id. */
-static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs, idlist *writers) {
+/* Folding needs one writer per output: a Monarch's first factor with one input tile per block
+ * (with partial sums, ACCUM writes contiguously and the PERMUTE stays). */
+static out_map out_map_of(const sched *S, int f) {
+  const map_factor *F = &S->mp->factor[f];
+  const map_layer_map *lm = &S->mp->lmap[F->layer];
+  const map_layer *L = &S->mm->layer[F->layer];
+  out_map om = {.base = lm->t2, .nrows = L->r, .ncols = L->l};
+  om.fold = lm->t >= 0 && f == lm->factor0 && S->hw->fold_permute && F->ti == 1;
+  return om;
+}
+
+/* Buffer address of output column `o` (0..no-1) of piece p of factor F. */
+static int64_t col_dst(const out_map *om, const map_factor *F, const map_piece *p, int o) {
+  if (!om->fold) return piece_dst(F, p) + o;
+  int64_t i = (int64_t)p->block * F->bo + p->o0 + o;
+  return om->base + (i % om->ncols) * om->nrows + i / om->ncols;
+}
+
+/* One MVM: pieces P[lo..hi) (all of one array and step; factor f's and, in a shared row band,
+ * blocks of other layers' first factors that read the same input rows). */
+static int emit_mvm(sched *S, int f, int lo, int hi, const idlist *inputs, idlist *writers) {
   const map_mapping *mp = S->mp;
-  const map_factor *F = &mp->factor[f];
   const map_piece *P = mp->piece;
-  int a = P[idx[0]].array, layer = F->layer;
+  int n = hi - lo, a = P[lo].array, layer = mp->factor[f].layer;
   int32_t mvm = S->nmvm++;
   idlist deps = {0}, drives = {0};
   int rc = 0;
@@ -110,16 +140,17 @@ static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs
   for (int i = 0; i < S->array_last[a].n && !rc; i++) rc = idl_push(&deps, S->array_last[a].v[i]);
   /* DRIVE: pieces are sorted by row0; merge contiguous rows with contiguous sources, skip
    * repeats of the same rows (several tiles sharing one input). */
-  for (int i = 0; i < n && !rc;) {
-    const map_piece *p = &P[idx[i]];
+  for (int i = lo; i < hi && !rc;) {
+    const map_piece *p = &P[i];
     int r0 = p->row0, nr = p->ni;
-    int64_t src = piece_src(F, p);
+    int64_t src = piece_src(&mp->factor[p->factor], p);
     int j = i + 1;
-    for (; j < n; j++) {
-      const map_piece *q = &P[idx[j]];
-      if (q->row0 >= r0 && q->row0 + q->ni <= r0 + nr && piece_src(F, q) == src + (q->row0 - r0))
+    for (; j < hi; j++) {
+      const map_piece *q = &P[j];
+      int64_t qs = piece_src(&mp->factor[q->factor], q);
+      if (q->row0 >= r0 && q->row0 + q->ni <= r0 + nr && qs == src + (q->row0 - r0))
         continue; /* already driven */
-      if (q->row0 == r0 + nr && piece_src(F, q) == src + nr) {
+      if (q->row0 == r0 + nr && qs == src + nr) {
         nr += q->ni;
         continue;
       }
@@ -135,32 +166,45 @@ static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs
   /* CONVERT: by column; merge contiguous columns with contiguous destinations */
   int *ord = malloc((size_t)n * sizeof *ord);
   if (!ord) rc = mon_fail("schedule: out of memory");
-  for (int i = 0; i < n && !rc; i++) ord[i] = idx[i];
+  for (int i = 0; i < n && !rc; i++) ord[i] = lo + i;
   for (int i = 1; i < n && !rc; i++) /* insertion sort by col0 (n is small) */
     for (int j = i; j > 0 && P[ord[j]].col0 < P[ord[j - 1]].col0; j--) {
       int t = ord[j];
       ord[j] = ord[j - 1], ord[j - 1] = t;
     }
-  for (int i = 0; i < n && !rc;) {
-    const map_piece *p = &P[ord[i]];
-    int c0 = p->col0, nc = p->no, rlo = p->row0, rhi = p->row0 + p->ni, act = p->ni;
-    int64_t dst = piece_dst(F, p, mp->rows);
-    int j = i + 1;
-    for (; j < n; j++) {
-      const map_piece *q = &P[ord[j]];
-      if (q->col0 != c0 + nc || piece_dst(F, q, mp->rows) != dst + nc) break;
-      nc += q->no;
-      if (q->row0 < rlo) rlo = q->row0;
-      if (q->row0 + q->ni > rhi) rhi = q->row0 + q->ni;
-      if (q->ni > act) act = q->ni;
+  /* runs of adjacent columns of one factor whose outputs are equally spaced (1 apart, or nrows
+   * apart when the permutation is folded); a run may span pieces */
+  map_cmd c = blank(MAP_OP_CONVERT, layer);
+  int open = 0;
+  int64_t stride = 1;
+  for (int i = 0; i <= n && !rc; i++) {
+    const map_piece *p = i < n ? &P[ord[i]] : NULL;
+    const map_factor *F = p ? &mp->factor[p->factor] : NULL;
+    out_map om = p ? out_map_of(S, p->factor) : (out_map){0};
+    for (int o = 0; o < (p ? p->no : 1) && !rc; o++) {
+      int64_t d = p ? col_dst(&om, F, p, o) : -1;
+      if (p && open && p->factor == c.factor && p->col0 + o == c.col0 + c.ncols &&
+          d == c.dst + c.ncols * stride) {
+        c.ncols++;
+        if (p->row0 < c.row0) c.nrows += c.row0 - p->row0, c.row0 = p->row0;
+        if (p->row0 + p->ni > c.row0 + c.nrows) c.nrows = p->row0 + p->ni - c.row0;
+        if (p->ni > c.count) c.count = p->ni;
+        continue;
+      }
+      if (open) {
+        int32_t id = emit(&S->e, c, drives.v, drives.n);
+        rc = idl_push(&S->array_last[a], id);
+        if (!rc) rc = idl_push(c.factor == f ? writers : &S->pre[c.factor], id);
+        open = 0;
+      }
+      if (!p) break;
+      stride = om.fold ? om.nrows : 1;
+      c = blank(MAP_OP_CONVERT, F->layer);
+      c.array = a, c.row0 = p->row0, c.nrows = p->ni, c.col0 = p->col0 + o, c.ncols = 1;
+      c.dst = d, c.stride = stride > 1 ? stride : 0;
+      c.count = p->ni, c.factor = p->factor, c.piece = ord[i], c.step = mvm;
+      open = 1;
     }
-    map_cmd c = blank(MAP_OP_CONVERT, layer);
-    c.array = a, c.row0 = rlo, c.nrows = rhi - rlo, c.col0 = c0, c.ncols = nc, c.dst = dst;
-    c.count = act, c.factor = f, c.piece = ord[i], c.step = mvm;
-    int32_t id = emit(&S->e, c, drives.v, drives.n);
-    rc = idl_push(&S->array_last[a], id);
-    if (!rc) rc = idl_push(writers, id);
-    i = j;
   }
   free(ord);
   free(deps.v);
@@ -168,20 +212,23 @@ static int emit_mvm(sched *S, int f, const int *idx, int n, const idlist *inputs
   return rc;
 }
 
-/* All MVMs of factor f, then ACCUM when tiles split the input; `out` gets the writer ids. */
+/* All MVMs of factor f not yet emitted (a shared row band emits its followers' blocks with the
+ * leader's), then ACCUM when tiles split the input; `out` gets the writer ids. */
 static int emit_factor(sched *S, int f, const int *pidx, int np, const idlist *inputs,
                        idlist *out) {
   const map_mapping *mp = S->mp;
   const map_factor *F = &mp->factor[f];
+  const map_piece *P = mp->piece;
   idlist conv = {0};
   int rc = 0;
-  for (int i = 0; i < np && !rc;) {
-    int j = i + 1;
-    while (j < np && mp->piece[pidx[j]].array == mp->piece[pidx[i]].array &&
-           mp->piece[pidx[j]].step == mp->piece[pidx[i]].step)
-      j++;
-    rc = emit_mvm(S, f, pidx + i, j - i, inputs, &conv);
-    i = j;
+  for (int i = 0; i < S->pre[f].n && !rc; i++) rc = idl_push(&conv, S->pre[f].v[i]);
+  for (int i = 0; i < np && !rc; i++) {
+    if (S->done[pidx[i]]) continue;
+    int lo = pidx[i], hi = pidx[i] + 1;
+    while (lo > 0 && P[lo - 1].array == P[lo].array && P[lo - 1].step == P[lo].step) lo--;
+    while (hi < mp->npieces && P[hi].array == P[lo].array && P[hi].step == P[lo].step) hi++;
+    memset(S->done + lo, 1, (size_t)(hi - lo));
+    rc = emit_mvm(S, f, lo, hi, inputs, &conv);
   }
   out->n = 0;
   if (!rc && F->ti > 1) {
@@ -197,20 +244,23 @@ static int emit_factor(sched *S, int f, const int *pidx, int np, const idlist *i
 }
 
 int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, const map_hw *hw) {
-  (void)hw;
   memset(cs, 0, sizeof *cs);
   if (mp->nlayers != mm->nlayers)
     return mon_fail("schedule: mapping has %d layers, model %d", mp->nlayers, mm->nlayers);
-  sched S = {.e = {.cs = cs}, .mp = mp};
+  sched S = {.e = {.cs = cs}, .mp = mp, .mm = mm, .hw = hw};
   cs->buf_len = mp->buf_len;
   cs->nlayers = mm->nlayers;
   cs->io = calloc((size_t)mm->nlayers, sizeof *cs->io);
   S.array_last = calloc((size_t)(mp->narrays ? mp->narrays : 1), sizeof *S.array_last);
+  S.pre = calloc((size_t)(mp->nfactors ? mp->nfactors : 1), sizeof *S.pre);
+  S.done = calloc((size_t)(mp->npieces ? mp->npieces : 1), 1);
+  int32_t *zero_id = malloc((size_t)mm->nlayers * sizeof *zero_id);
   /* pieces of each factor, in (array, step, row0) order */
   int *fstart = calloc((size_t)mp->nfactors + 1, sizeof *fstart);
   int *pidx = malloc((size_t)(mp->npieces ? mp->npieces : 1) * sizeof *pidx);
   int rc = 0;
-  if (!cs->io || !S.array_last || !fstart || !pidx) rc = mon_fail("schedule: out of memory");
+  if (!cs->io || !S.array_last || !S.pre || !S.done || !zero_id || !fstart || !pidx)
+    rc = mon_fail("schedule: out of memory");
   if (!rc) {
     for (int i = 0; i < mp->npieces; i++) fstart[mp->piece[i].factor + 1]++;
     for (int f = 0; f < mp->nfactors; f++) fstart[f + 1] += fstart[f];
@@ -231,29 +281,45 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
     if (emit(&S.e, c, NULL, 0) < 0) rc = -1;
   }
   cs->nprogram = cs->ncmds;
-  int32_t prev_last = -1;
   idlist in = {0}, out = {0};
   for (int l = 0; l < mm->nlayers && !rc; l++) {
     const map_layer *L = &mm->layer[l];
     const map_layer_map *lm = &mp->lmap[l];
     map_io *io = &cs->io[l];
     io->x = lm->x, io->y = lm->y, io->in = L->in, io->out = L->out;
+    int32_t after[MAP_MAX_PRED];
+    int nafter = 0;
+    for (int k = 0; k < L->npred; k++) {
+      if (L->pred[k] < 0 || L->pred[k] >= l) {
+        rc = mon_fail("schedule: layer '%s' reads layer %d: expected an earlier layer", L->name,
+                      L->pred[k]);
+        break;
+      }
+      after[nafter++] = cs->io[L->pred[k]].last;
+    }
+    if (rc) break;
     map_cmd c = blank(MAP_OP_DIGITAL, l);
     c.sub = MAP_DIG_BARRIER, c.dst = lm->x, c.ncols = L->in;
-    io->first = emit(&S.e, c, &prev_last, prev_last >= 0);
+    io->first = emit(&S.e, c, after, nafter);
     in.n = 0;
     rc = idl_push(&in, io->first);
     int monarch = lm->t >= 0;
-    if (!rc && monarch && L->k * L->p > L->in) {
+    zero_id[l] = -1;
+    if (!rc && lm->x_from >= 0) { /* X is another layer's: ready when that layer zeroed it */
+      rc = idl_push(&in, cs->io[lm->x_from].first);
+      if (!rc && zero_id[lm->x_from] >= 0) rc = idl_push(&in, zero_id[lm->x_from]);
+    } else if (!rc && monarch && L->k * L->p > L->in) {
       c = blank(MAP_OP_DIGITAL, l);
       c.sub = MAP_DIG_ZERO, c.dst = lm->x + L->in, c.ncols = L->k * L->p - L->in;
-      rc = idl_push(&in, emit(&S.e, c, &io->first, 1));
+      zero_id[l] = emit(&S.e, c, &io->first, 1);
+      rc = idl_push(&in, zero_id[l]);
     }
     for (int k = 0; k < lm->nfactors && !rc; k++) {
       int f = lm->factor0 + k;
+      int fold = out_map_of(&S, f).fold;
       rc = emit_factor(&S, f, pidx + fstart[f], fstart[f + 1] - fstart[f], &in, &out);
       if (rc) break;
-      if (monarch) { /* stage permutations as buffer transposes */
+      if (monarch && !fold) { /* stage permutations as buffer transposes */
         c = blank(MAP_OP_PERMUTE, l);
         if (k == 0)
           c.src = lm->t, c.dst = lm->t2, c.nrows = L->r, c.ncols = L->l;
@@ -280,7 +346,7 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
       in.n = 0;
       rc = idl_push(&in, id);
     }
-    if (!rc) io->last = prev_last = in.v[0];
+    if (!rc) io->last = in.v[0];
   }
   cs->nmvm = S.nmvm;
   free(in.v);
@@ -288,6 +354,11 @@ int map_schedule(map_stream *cs, const map_mapping *mp, const map_model *mm, con
   if (S.array_last)
     for (int a = 0; a < mp->narrays; a++) free(S.array_last[a].v);
   free(S.array_last);
+  if (S.pre)
+    for (int f = 0; f < mp->nfactors; f++) free(S.pre[f].v);
+  free(S.pre);
+  free(S.done);
+  free(zero_id);
   free(fstart);
   free(pidx);
   if (rc) map_stream_destroy(cs);

@@ -1,7 +1,7 @@
 /* The HDF5 side of results/: types from the column tables, creation, kill-safe row writes,
  * atomic structural edits, reading and merging. See results.h for the kill-safety argument. */
 #include "results.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <hdf5.h>
 

@@ -17,7 +17,7 @@
  * NFS; Lustre needs the `flock` mount option (without it flock fails with ENOSYS and the
  * message says so). */
 #define _DEFAULT_SOURCE /* flock */
-#include "kernels.h"
+#include "base.h"
 #include "results.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * bpc is the mean over its done seeds (with the standard deviation when there are several).
  * Lower bpc is better. */
 #include "results.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

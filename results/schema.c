@@ -13,6 +13,11 @@
 #define NCOL(st, name, field, t, unit, run, doc)                                                   \
   { name, t, offsetof(st, field), sizeof(((st *)0)->field), unit, run, doc }
 
+/* The metric columns, generated from the lists in metrics.h. */
+#define JOB_METRIC_COL(type, name, unit, doc) NCOL(res_row, #name, m.name, RES_T_##type, unit, 0, doc),
+#define LAYER_METRIC_COL(type, name, unit, doc)                                                    \
+  NCOL(res_layer_row, #name, l.name, RES_T_##type, unit, 0, doc),
+
 const res_column res_job_columns[] = {
     NCOL(res_row, "job_index", p.index, RES_T_I64, "", 0, "position in the expanded job list"),
     COL(res_row, job_id, RES_T_STR, "", 0, "hash of the canonical parameter string, 16 hex"),
@@ -27,37 +32,7 @@ const res_column res_job_columns[] = {
     NCOL(res_row, "seed", p.seed, RES_T_I64, "", 0, "Monte-Carlo trial seed"),
     COL(res_row, layer_first, RES_T_I64, "", 0, "first row of this job in /layers"),
     COL(res_row, layer_count, RES_T_I32, "", 0, "rows of this job in /layers"),
-    NCOL(res_row, "bpc", m.bpc, RES_T_F64, "bit/char", 0, "bits per character, simulated"),
-    NCOL(res_row, "bpc_float", m.bpc_float, RES_T_F64, "bit/char", 0, "bits per char, float"),
-    NCOL(res_row, "top1", m.top1, RES_T_F64, "", 0, "next-char top-1 accuracy, simulated"),
-    NCOL(res_row, "top1_float", m.top1_float, RES_T_F64, "", 0, "top-1 accuracy, float"),
-    NCOL(res_row, "agreement", m.agreement, RES_T_F64, "", 0, "analog/float top-1 agreement"),
-    NCOL(res_row, "out_rel_err", m.out_rel_err, RES_T_F64, "", 0, "mean layer output rel. error"),
-    NCOL(res_row, "eval_chars", m.eval_chars, RES_T_I64, "char", 0, "characters scored"),
-    NCOL(res_row, "latency_ns", m.latency_ns, RES_T_F64, "ns", 0, "latency per token"),
-    NCOL(res_row, "latency_array_ns", m.latency_array_ns, RES_T_F64, "ns", 0, "array steps"),
-    NCOL(res_row, "latency_adc_ns", m.latency_adc_ns, RES_T_F64, "ns", 0, "conversions"),
-    NCOL(res_row, "latency_digital_ns", m.latency_digital_ns, RES_T_F64, "ns", 0, "digital"),
-    NCOL(res_row, "energy_pj", m.energy_pj, RES_T_F64, "pJ", 0, "energy per token"),
-    NCOL(res_row, "energy_dac_pj", m.energy_dac_pj, RES_T_F64, "pJ", 0, "row DACs"),
-    NCOL(res_row, "energy_array_pj", m.energy_array_pj, RES_T_F64, "pJ", 0, "cell reads"),
-    NCOL(res_row, "energy_adc_pj", m.energy_adc_pj, RES_T_F64, "pJ", 0, "ADC conversions"),
-    NCOL(res_row, "energy_shiftadd_pj", m.energy_shiftadd_pj, RES_T_F64, "pJ", 0, "shift-add"),
-    NCOL(res_row, "energy_digital_pj", m.energy_digital_pj, RES_T_F64, "pJ", 0, "digital ops"),
-    NCOL(res_row, "energy_buffer_pj", m.energy_buffer_pj, RES_T_F64, "pJ", 0, "buffers"),
-    NCOL(res_row, "area_mm2", m.area_mm2, RES_T_F64, "mm^2", 0, "total area"),
-    NCOL(res_row, "area_array_mm2", m.area_array_mm2, RES_T_F64, "mm^2", 0, "crossbars"),
-    NCOL(res_row, "area_adc_mm2", m.area_adc_mm2, RES_T_F64, "mm^2", 0, "ADCs"),
-    NCOL(res_row, "area_dac_mm2", m.area_dac_mm2, RES_T_F64, "mm^2", 0, "DACs"),
-    NCOL(res_row, "area_digital_mm2", m.area_digital_mm2, RES_T_F64, "mm^2", 0, "digital"),
-    NCOL(res_row, "arrays", m.arrays, RES_T_I64, "", 0, "logical m x m arrays"),
-    NCOL(res_row, "crossbars", m.crossbars, RES_T_I64, "", 0, "physical crossbars"),
-    NCOL(res_row, "adcs", m.adcs, RES_T_I64, "", 0, "ADCs"),
-    NCOL(res_row, "dacs", m.dacs, RES_T_I64, "", 0, "row DACs"),
-    NCOL(res_row, "conversions", m.conversions, RES_T_I64, "", 0, "ADC conversions per token"),
-    NCOL(res_row, "steps", m.steps, RES_T_I64, "", 0, "array drive steps per token"),
-    NCOL(res_row, "utilization", m.utilization, RES_T_F64, "", 0, "used / total cells"),
-    NCOL(res_row, "weights", m.weights, RES_T_I64, "", 0, "weights mapped"),
+    MON_JOB_METRICS(JOB_METRIC_COL)
     COL(res_row, status, RES_T_STATUS, "", 0, "pending, done or failed"),
     COL(res_row, error, RES_T_STR, "", 0, "failure message"),
     COL(res_row, run, RES_T_I32, "", 1, "row of /runs that computed the job"),
@@ -79,17 +54,7 @@ const res_column res_layer_columns[] = {
     NCOL(res_layer_row, "in", l.in, RES_T_I32, "", 0, "input features"),
     NCOL(res_layer_row, "out", l.out, RES_T_I32, "", 0, "output features"),
     NCOL(res_layer_row, "nblocks", l.nblocks, RES_T_I32, "", 0, "Monarch blocks (1 = dense)"),
-    NCOL(res_layer_row, "arrays", l.arrays, RES_T_I64, "", 0, "logical arrays"),
-    NCOL(res_layer_row, "adcs", l.adcs, RES_T_I64, "", 0, "ADCs"),
-    NCOL(res_layer_row, "utilization", l.utilization, RES_T_F64, "", 0, "used / total cells"),
-    NCOL(res_layer_row, "latency_ns", l.latency_ns, RES_T_F64, "ns", 0, "latency per token"),
-    NCOL(res_layer_row, "energy_pj", l.energy_pj, RES_T_F64, "pJ", 0, "energy per token"),
-    NCOL(res_layer_row, "area_mm2", l.area_mm2, RES_T_F64, "mm^2", 0, "area"),
-    NCOL(res_layer_row, "energy_adc_pj", l.energy_adc_pj, RES_T_F64, "pJ", 0, "ADC energy"),
-    NCOL(res_layer_row, "area_adc_mm2", l.area_adc_mm2, RES_T_F64, "mm^2", 0, "ADC area"),
-    NCOL(res_layer_row, "weight_rel_err", l.weight_rel_err, RES_T_F64, "", 0, "weight error"),
-    NCOL(res_layer_row, "out_rel_err", l.out_rel_err, RES_T_F64, "", 0, "output error"),
-    NCOL(res_layer_row, "conversions", l.conversions, RES_T_I64, "", 0, "ADC conversions"),
+    MON_LAYER_METRICS(LAYER_METRIC_COL)
 };
 const int res_nlayer_columns = (int)(sizeof res_layer_columns / sizeof res_layer_columns[0]);
 

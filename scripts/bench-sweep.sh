@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of the sweep harness (issue 6): the same 32-job sweep with 1 and with 2 MPI ranks
-# (OMP_NUM_THREADS=1, synthetic executor), for equal jobs (bench/sweeps/equal.sweep, target
-# speedup >= 1.8x) and mixed-cost jobs (bench/sweeps/mixed.sweep, costs 1..16, target >= 1.6x).
+# (OMP_NUM_THREADS=1, synthetic executor), for equal jobs (scripts/sweeps/equal.sweep, target
+# speedup >= 1.8x) and mixed-cost jobs (scripts/sweeps/mixed.sweep, costs 1..16, target >= 1.6x).
 # Figure of merit: wall time of `mpirun moncim sweep` from launch to exit (startup, job
 # distribution and HDF5 writing included); the speedup is the ratio of the median walls over
 # REPS alternating 1-/2-rank runs, so both see the same background load.
@@ -72,7 +72,7 @@ printf "%-6s %4s %8s %6s %8s %6s %8s %10s %8s %8s  %-13s %s\n" sweep rep np1_s c
   speedup corrected pair_s harness "busy% np2" "load avg"
 status=0
 for name in $SWEEPS; do
-  sweep=$here/bench/sweeps/$name.sweep
+  sweep=$here/scripts/sweeps/$name.sweep
   case $name in equal) target=1.8 ;; mixed) target=1.6 ;; *) target=0 ;; esac
   w1s=() w2s=() cors=() wps=()
   for rep in $(seq "$REPS"); do

@@ -1,9 +1,9 @@
-/* Tests of the checkpoint readers and writers (kernels/safetensors.c, kernels/config.c):
+/* Tests of the checkpoint readers and writers (base/safetensors.c, model/config.c):
  * round trips, exact half-precision conversion, and a rejection test per kind of malformed
  * file, each asserting both the failure and that the message names the problem. */
 #include <criterion/criterion.h>
 
-#include "kernels.h"
+#include "model.h"
 
 #include "test_tmpdir.h"
 

@@ -63,14 +63,16 @@ static void float_ref(const map_layer *L, int B, const float *x, float *y) {
 }
 
 /* Ideal devices, lossless converters, 24-bit weights and inputs: the float product to float
- * rounding, for every strategy and two array sizes (tiling, padding, Monarch permutations). */
+ * rounding, for every strategy and two array sizes (tiling, padding, Monarch permutations, and
+ * the permutation folded into strided CONVERT outputs). */
 Test(cimsim, lossless_equals_float_every_strategy) {
   testmodel t;
   model_mixed(&t);
   int ms[] = {32, 64};
-  for (int mi = 0; mi < 2; mi++)
+  for (int mi = 0; mi < 4; mi++)
     for (int st = 0; st < MAP_NSTRATEGIES; st++) {
-      map_hw hw = hw_small(ms[mi]);
+      map_hw hw = hw_small(ms[mi % 2]);
+      hw.fold_permute = mi >= 2;
       hw.w_bits = 24, hw.in_bits = 24, hw.cell_bits = 8, hw.dac_bits = 8;
       cim_config cfg;
       cim_config_default(&cfg, &hw);
@@ -91,8 +93,8 @@ Test(cimsim, lossless_equals_float_every_strategy) {
         double num = 0, den = 0;
         for (int i = 0; i < B * L->out; i++)
           num += ((double)y[i] - ref[i]) * ((double)y[i] - ref[i]), den += (double)ref[i] * ref[i];
-        cr_expect_lt(sqrt(num / den), 2e-6, "strategy %d m %d layer %s: rel err %g", st, ms[mi],
-                     L->name, sqrt(num / den));
+        cr_expect_lt(sqrt(num / den), 2e-6, "strategy %d m %d fold %d layer %s: rel err %g", st,
+                     ms[mi % 2], hw.fold_permute, L->name, sqrt(num / den));
         free(x), free(y), free(ref);
       }
       cim_runner_destroy(r);
@@ -684,4 +686,23 @@ Test(cimsim, mvm_command_files) {
     mon_st_close(&st);
   }
   remove(wp), remove(xp), remove(yp), rmdir(dir);
+}
+
+/* cimsim runs layer by layer: a mapping whose MVMs feed several layers (shared row bands) is
+ * refused with a message naming the option, never simulated wrongly. */
+Test(cimsim, shared_row_bands_refused) {
+  map_model mm;
+  cr_assert_eq(map_model_transformer(&mm, "qkv", 1, 64, 256, 1, 4, 0, 0), 0, "%s", mon_errmsg());
+  cr_assert_eq(map_model_random_weights(&mm, 3), 0);
+  map_hw hw = hw_small(64);
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  map_options o = {.share_rows = 1};
+  cim_runner *r = NULL;
+  cr_expect_neq(cim_runner_create(&r, &mm, &hw, MAP_DENSE, &o, &cfg), 0);
+  cr_expect(strstr(mon_errmsg(), "share_rows"), "%s", mon_errmsg());
+  o.share_rows = 0;
+  cr_assert_eq(cim_runner_create(&r, &mm, &hw, MAP_DENSE, &o, &cfg), 0, "%s", mon_errmsg());
+  cim_runner_destroy(r);
+  map_model_destroy(&mm);
 }

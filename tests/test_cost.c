@@ -1,9 +1,10 @@
-/* Tests of the cimsim cost model (cimsim/cost.c): hand-computed latency/energy/area of a tiny
+/* Tests of the one cost model (mapping/cost.c): hand-computed latency/energy/area of a tiny
  * layer, the ADC bits model, exact component and per-layer sums, ADC sharing, parallel arrays,
- * SparseMap vs DenseMap at paper scale, and rejection of bad hardware fields. */
+ * SparseMap vs DenseMap at paper scale, folded permutations, per-mapping lossless ADC costing,
+ * and rejection of bad hardware fields. */
 #include <criterion/criterion.h>
 
-#include "cimsim.h"
+#include "mapping.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -56,8 +57,8 @@ Test(cost, tiny_layer_by_hand) {
   cr_assert_eq(f.mp.npieces, 1);
   cr_assert_eq(f.mp.piece[0].row0, 0);
   cr_assert_eq(f.mp.piece[0].col0, 0);
-  cim_cost c, ly[1];
-  cr_assert_eq(cim_cost_compute(&c, ly, &f.cs, &f.mp, &f.mm, &hw), 0, "%s", mon_errmsg());
+  map_cost c, ly[1];
+  cr_assert_eq(map_cost_compute(&c, ly, &f.cs, &f.mp, &f.mm, &hw), 0, "%s", mon_errmsg());
   int sl = map_hw_slices(&hw), st = map_hw_dac_steps(&hw);
   cr_assert_eq(sl, 8); /* 7 magnitude bits over 2-bit cells = 4 slices, x2 differential pair */
   cr_assert_eq(st, 8); /* 8-bit inputs, 1-bit DAC */
@@ -94,8 +95,8 @@ Test(cost, tiny_layer_by_hand) {
   cr_assert_eq(map_model_add(&f.mm, "fc", 0, MAP_FC, 6, 5, 0, 1, NULL, NULL, bias), 0);
   cr_assert_eq(map_build(&f.mp, &f.mm, &hw, MAP_LINEAR, NULL), 0, "%s", mon_errmsg());
   cr_assert_eq(map_schedule(&f.cs, &f.mp, &f.mm, &hw), 0, "%s", mon_errmsg());
-  cim_cost b;
-  cr_assert_eq(cim_cost_compute(&b, NULL, &f.cs, &f.mp, &f.mm, &hw), 0, "%s", mon_errmsg());
+  map_cost b;
+  cr_assert_eq(map_cost_compute(&b, NULL, &f.cs, &f.mp, &f.mm, &hw), 0, "%s", mon_errmsg());
   REL_EQ(b.latency_ns, c.latency_ns + 6 * hw.t_digital_ns, "latency with bias");
   REL_EQ(b.latency_digital_ns, 6 * hw.t_digital_ns, "bias on the critical path");
   REL_EQ(b.energy_digital_pj, 6 * hw.e_digital_pj, "E digital with bias");
@@ -126,9 +127,9 @@ Test(cost, adc_model_monotone_and_reference) {
   h4.adc_bits = 4;
   fixture f;
   one_dense(&f, &h8, 8, 8);
-  cim_cost c8, c4;
-  cr_assert_eq(cim_cost_compute(&c8, NULL, &f.cs, &f.mp, &f.mm, &h8), 0);
-  cr_assert_eq(cim_cost_compute(&c4, NULL, &f.cs, &f.mp, &f.mm, &h4), 0);
+  map_cost c8, c4;
+  cr_assert_eq(map_cost_compute(&c8, NULL, &f.cs, &f.mp, &f.mm, &h8), 0);
+  cr_assert_eq(map_cost_compute(&c4, NULL, &f.cs, &f.mp, &f.mm, &h4), 0);
   cr_expect_eq(c4.conversions, c8.conversions);
   REL_EQ(c4.energy_adc_pj, c8.conversions * map_hw_adc_energy_pj(&h8, 4), "E adc 4 bits");
   REL_EQ(c4.area_adc_mm2, c8.adcs * map_hw_adc_area_mm2(&h8, 4), "A adc 4 bits");
@@ -140,9 +141,9 @@ Test(cost, cols_per_adc_serializes) {
   fixture f;
   map_hw h4 = small_hw(8, 4), h8 = small_hw(8, 8);
   one_dense(&f, &h4, 8, 8);
-  cim_cost a, b;
-  cr_assert_eq(cim_cost_compute(&a, NULL, &f.cs, &f.mp, &f.mm, &h4), 0, "%s", mon_errmsg());
-  cr_assert_eq(cim_cost_compute(&b, NULL, &f.cs, &f.mp, &f.mm, &h8), 0, "%s", mon_errmsg());
+  map_cost a, b;
+  cr_assert_eq(map_cost_compute(&a, NULL, &f.cs, &f.mp, &f.mm, &h4), 0, "%s", mon_errmsg());
+  cr_assert_eq(map_cost_compute(&b, NULL, &f.cs, &f.mp, &f.mm, &h8), 0, "%s", mon_errmsg());
   REL_EQ(a.latency_ns, mvm_ns(&h4, 4), "cpa 4");
   REL_EQ(b.latency_ns, mvm_ns(&h8, 8), "cpa 8");
   REL_EQ(b.latency_adc_ns - a.latency_adc_ns, 8 * 4 * h4.t_adc_ns, "extra ADC time");
@@ -161,17 +162,17 @@ Test(cost, arrays_run_in_parallel) {
   one_dense(&acc, &hw, 8, 16); /* two arrays, then ACCUM of 2 partial vectors of 8 */
   cr_assert_eq(two.mp.narrays, 2);
   cr_assert_eq(acc.mp.narrays, 2);
-  cim_cost c1, c2, c3;
-  cr_assert_eq(cim_cost_compute(&c1, NULL, &one.cs, &one.mp, &one.mm, &hw), 0);
-  cr_assert_eq(cim_cost_compute(&c2, NULL, &two.cs, &two.mp, &two.mm, &hw), 0);
-  cr_assert_eq(cim_cost_compute(&c3, NULL, &acc.cs, &acc.mp, &acc.mm, &hw), 0);
+  map_cost c1, c2, c3;
+  cr_assert_eq(map_cost_compute(&c1, NULL, &one.cs, &one.mp, &one.mm, &hw), 0);
+  cr_assert_eq(map_cost_compute(&c2, NULL, &two.cs, &two.mp, &two.mm, &hw), 0);
+  cr_assert_eq(map_cost_compute(&c3, NULL, &acc.cs, &acc.mp, &acc.mm, &hw), 0);
   REL_EQ(c2.latency_ns, c1.latency_ns, "max, not sum");
   REL_EQ(c2.energy_adc_pj, 2 * c1.energy_adc_pj, "energy adds");
   REL_EQ(c3.latency_ns, mvm_ns(&hw, 4) + 8 * hw.t_digital_ns, "MVMs || then ACCUM");
   REL_EQ(c3.latency_digital_ns, 8 * hw.t_digital_ns, "ACCUM on the critical path");
   REL_EQ(c3.energy_digital_pj, 8 * hw.e_digital_pj, "ACCUM adds");
   hw.digital_lanes = 3; /* 8 elements on 3 lanes: 3 cycles */
-  cr_assert_eq(cim_cost_compute(&c3, NULL, &acc.cs, &acc.mp, &acc.mm, &hw), 0);
+  cr_assert_eq(map_cost_compute(&c3, NULL, &acc.cs, &acc.mp, &acc.mm, &hw), 0);
   REL_EQ(c3.latency_digital_ns, 3 * hw.t_digital_ns, "ACCUM on 3 lanes");
   fixture_free(&one);
   fixture_free(&two);
@@ -192,8 +193,8 @@ Test(cost, independent_layers_overlap) {
   cr_assert_eq(map_schedule(&cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
   cr_assert_eq(mp.narrays, 2);
   double ta = mvm_ns(&hw, 4), tb = mvm_ns(&hw, 4); /* 4 columns per ADC either way */
-  cim_cost c, ly[2];
-  cr_assert_eq(cim_cost_compute(&c, ly, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+  map_cost c, ly[2];
+  cr_assert_eq(map_cost_compute(&c, ly, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
   REL_EQ(c.latency_ns, ta + tb, "serialised layers");
   REL_EQ(ly[0].latency_ns, ta, "layer 0 span");
   REL_EQ(ly[1].latency_ns, tb, "layer 1 span");
@@ -201,8 +202,8 @@ Test(cost, independent_layers_overlap) {
   cr_assert_eq(bar->op, MAP_OP_DIGITAL);
   cr_assert_eq(bar->ndeps, 1);
   bar->ndeps = 0; /* layer 1 no longer waits for layer 0 */
-  cim_cost d;
-  cr_assert_eq(cim_cost_compute(&d, NULL, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+  map_cost d;
+  cr_assert_eq(map_cost_compute(&d, NULL, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
   REL_EQ(d.latency_ns, fmax(ta, tb), "independent layers in parallel");
   REL_EQ(d.energy_pj, c.energy_pj, "same energy");
   map_stream_destroy(&cs);
@@ -212,13 +213,13 @@ Test(cost, independent_layers_overlap) {
 
 /* Totals = sums of components; per-layer energy, area and latency sum to the totals; counts agree
  * with map_stats. */
-static void check_sums(const map_model *mm, const map_hw *hw, map_strategy_id s, cim_cost *out) {
+static void check_sums(const map_model *mm, const map_hw *hw, map_strategy_id s, map_cost *out) {
   map_mapping mp;
   map_stream cs;
   cr_assert_eq(map_build(&mp, mm, hw, s, NULL), 0, "%s", mon_errmsg());
   cr_assert_eq(map_schedule(&cs, &mp, mm, hw), 0, "%s", mon_errmsg());
-  cim_cost c, *ly = calloc((size_t)mm->nlayers, sizeof *ly);
-  cr_assert_eq(cim_cost_compute(&c, ly, &cs, &mp, mm, hw), 0, "%s", mon_errmsg());
+  map_cost c, *ly = calloc((size_t)mm->nlayers, sizeof *ly);
+  cr_assert_eq(map_cost_compute(&c, ly, &cs, &mp, mm, hw), 0, "%s", mon_errmsg());
   const char *nm = map_strategies[s].name;
   REL_EQ(c.latency_array_ns + c.latency_adc_ns + c.latency_digital_ns, c.latency_ns, nm);
   REL_EQ(c.energy_dac_pj + c.energy_array_pj + c.energy_adc_pj + c.energy_shiftadd_pj +
@@ -234,7 +235,13 @@ static void check_sums(const map_model *mm, const map_hw *hw, map_strategy_id s,
   }
   REL_EQ(e, c.energy_pj, "sum of layer energies");
   REL_EQ(a, c.area_mm2, "sum of layer areas");
-  REL_EQ(t, c.latency_ns, "sum of layer spans (layers are serialised by barriers)");
+  int chain = 1; /* every layer reads only the previous one: spans tile the schedule */
+  for (int l = 1; l < mm->nlayers; l++)
+    chain &= mm->layer[l].npred == 1 && mm->layer[l].pred[0] == l - 1;
+  if (chain)
+    REL_EQ(t, c.latency_ns, "sum of layer spans (a chain of layers)");
+  else
+    cr_expect_geq(t, c.latency_ns * (1 - 1e-12), "%s: spans of overlapping layers", nm);
   REL_EQ(ta + tc + td, c.latency_ns, "critical path split by layer");
   cr_expect_eq(conv, c.conversions);
   cr_expect_eq(steps, c.steps);
@@ -263,7 +270,7 @@ Test(cost, bert_large_sparse_vs_dense) {
   cr_assert_eq(map_model_workload(&mm, "bert-large", 32), 0, "%s", mon_errmsg());
   map_hw hw;
   map_hw_default(&hw); /* 256 x 256 */
-  cim_cost sp, de;
+  map_cost sp, de;
   check_sums(&mm, &hw, MAP_SPARSE, &sp);
   check_sums(&mm, &hw, MAP_DENSE, &de);
   /* the paper: DenseMap > 73% fewer arrays than SparseMap; ADCs and converter area follow */
@@ -307,11 +314,80 @@ Test(cost, bad_hw_fields_named) {
   map_hw h8 = small_hw(8, 4), h16 = small_hw(16, 4);
   fixture f;
   one_dense(&f, &h8, 8, 8);
-  cim_cost c;
-  cr_expect_neq(cim_cost_compute(&c, NULL, &f.cs, &f.mp, &f.mm, &h16), 0);
+  map_cost c;
+  cr_expect_neq(map_cost_compute(&c, NULL, &f.cs, &f.mp, &f.mm, &h16), 0);
   cr_expect_not_null(strstr(mon_errmsg(), "'rows'"), "%s", mon_errmsg());
   h8.t_adc_ns = -1;
-  cr_expect_neq(cim_cost_compute(&c, NULL, &f.cs, &f.mp, &f.mm, &h8), 0);
+  cr_expect_neq(map_cost_compute(&c, NULL, &f.cs, &f.mp, &f.mm, &h8), 0);
   cr_expect_not_null(strstr(mon_errmsg(), "'t_adc_ns'"), "%s", mon_errmsg());
   fixture_free(&f);
+}
+
+/* Folding the permutation between the factors removes exactly one PERMUTE per layer from a chain
+ * of layers: its time (ceil(k q / lanes) t_digital, on the critical path) and its buffer traffic
+ * (k q words read and written); the MVMs and conversions are unchanged. */
+Test(cost, folded_permutation_saves_exactly_the_permute) {
+  map_model mm;
+  map_model_init(&mm, "chain");
+  cr_assert_eq(map_model_add(&mm, "a", 0, MAP_ATTN_OUT, 256, 256, 8, 1, NULL, NULL, NULL), 0);
+  cr_assert_eq(map_model_add(&mm, "b", 1, MAP_ATTN_OUT, 256, 256, 8, 1, NULL, NULL, NULL), 0);
+  const int lanes[] = {1, 16};
+  for (int li = 0; li < 2; li++)
+    for (int s = MAP_SPARSE; s <= MAP_DENSE; s++) {
+      map_hw hw = small_hw(128, 128);
+      hw.digital_lanes = lanes[li];
+      map_cost un, fo;
+      cr_assert_eq(map_cost_of(&un, &mm, &hw, (map_strategy_id)s, NULL), 0, "%s", mon_errmsg());
+      hw.fold_permute = 1;
+      cr_assert_eq(map_cost_of(&fo, &mm, &hw, (map_strategy_id)s, NULL), 0, "%s", mon_errmsg());
+      const map_layer *L = &mm.layer[0];
+      double kq = (double)L->k * L->q;
+      REL_EQ(un.latency_ns - fo.latency_ns, 2 * ceil(kq / lanes[li]) * hw.t_digital_ns,
+             "latency saved");
+      REL_EQ(un.energy_buffer_pj - fo.energy_buffer_pj, 2 * 2 * kq * hw.e_buffer_pj,
+             "buffer energy saved");
+      cr_expect_eq(un.conversions, fo.conversions);
+      REL_EQ(un.energy_adc_pj, fo.energy_adc_pj, "ADC energy");
+    }
+  map_model_destroy(&mm);
+}
+
+/* adc_lossless: ADCs costed at the lossless bits of the most rows a column sums per conversion in
+ * the schedule; conversions, energy and area follow the ADC model at those bits exactly. */
+Test(cost, adc_lossless_costs_the_schedule_bits) {
+  map_model mm;
+  cr_assert_eq(map_model_workload(&mm, "zoo-shape", 16), 0, "%s", mon_errmsg());
+  map_hw hw = small_hw(256, 128);
+  for (int s = 0; s < MAP_AUTO; s++) {
+    map_mapping mp;
+    map_stream cs;
+    map_stats st;
+    map_cost fixed, ll;
+    cr_assert_eq(map_build(&mp, &mm, &hw, (map_strategy_id)s, NULL), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_schedule(&cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_stats_compute(&st, &mp, &mm, &hw, &cs), 0);
+    hw.adc_lossless = 0;
+    cr_assert_eq(map_cost_compute(&fixed, NULL, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+    hw.adc_lossless = 1;
+    cr_assert_eq(map_cost_compute(&ll, NULL, &cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+    hw.adc_lossless = 0;
+    cr_expect_eq(fixed.adc_bits_costed, hw.adc_bits);
+    cr_expect_eq(ll.rows_per_conversion, st.max_active_rows);
+    int bits = map_hw_lossless_adc_bits(&hw, st.max_active_rows);
+    cr_expect_eq(ll.adc_bits_costed, bits);
+    cr_expect_eq(ll.conversions, fixed.conversions);
+    REL_EQ(ll.energy_adc_pj, (double)ll.conversions * map_hw_adc_energy_pj(&hw, bits), "ADC E");
+    REL_EQ(ll.area_adc_mm2, (double)ll.adcs * map_hw_adc_area_mm2(&hw, bits), "ADC area");
+    REL_EQ(ll.latency_ns, fixed.latency_ns, "latency (the ADC rate is the hardware's)");
+    map_stream_destroy(&cs);
+    map_mapping_destroy(&mp);
+  }
+  /* zoo nblocks 16: Linear sums 256 rows (10 bits lossless), SparseMap 16-row blocks (7 bits) */
+  map_cost li, sp;
+  hw.adc_lossless = 1;
+  cr_assert_eq(map_cost_of(&li, &mm, &hw, MAP_LINEAR, NULL), 0);
+  cr_assert_eq(map_cost_of(&sp, &mm, &hw, MAP_SPARSE, NULL), 0);
+  cr_expect_eq(li.adc_bits_costed, 10);
+  cr_expect_lt(sp.adc_bits_costed, li.adc_bits_costed);
+  map_model_destroy(&mm);
 }

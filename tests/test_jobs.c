@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "jobs.h"
-#include "kernels.h"
+#include "base.h"
 
 #include <math.h>
 #include <omp.h>
@@ -228,19 +228,6 @@ Test(jobs, parts) {
   cr_assert_eq(job_part_parse("1", &i, &n), -1);
   cr_assert_eq(job_part_parse("-1/3", &i, &n), -1);
   cr_assert_eq(job_part_parse("a/b", &i, &n), -1);
-}
-
-Test(jobs, shipped_sweeps_parse_and_pass_the_synthetic_checks) {
-  const char *files[] = {"default", "paper", "accuracy-vs-resolution"};
-  for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/jobs/%s.sweep", MONCIM_SOURCE_DIR, files[k]);
-    job_sweep s;
-    cr_assert_eq(job_sweep_parse(&s, path, NULL), 0, "%s", mon_errmsg());
-    cr_assert_gt(s.njobs, 0);
-    cr_assert_eq(job_sweep_check(&s, &job_executor_synthetic), 0, "%s", mon_errmsg());
-    job_sweep_destroy(&s);
-  }
 }
 
 /* The synthetic executor obeys the executor contract: plan = rows returned, results depend

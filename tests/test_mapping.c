@@ -32,6 +32,8 @@ static double run_and_compare(const map_model *mm, const map_stream *cs, const m
     x[l] = malloc((size_t)mm->layer[l].in * sizeof(float));
     y[l] = calloc((size_t)mm->layer[l].out, sizeof(float));
     for (int i = 0; i < mm->layer[l].in; i++) x[l][i] = urand(&seed);
+    if (mp->lmap[l].x_from >= 0) /* one input region: one input vector */
+      memcpy(x[l], x[mp->lmap[l].x_from], (size_t)mm->layer[l].in * sizeof(float));
   }
   int rc = map_ref_run(cs, mp, mm, (const float *const *)x, y, info);
   cr_assert_eq(rc, 0, "reference executor: %s", mon_errmsg());
@@ -67,13 +69,20 @@ static long long model_cells(const map_model *mm, const map_mapping *mp) {
   return c;
 }
 
-/* Functional check of one (model, strategy, m) plus the invariants every mapping must keep. */
-static void check_one(map_model *mm, map_strategy_id st, int m, const char *what) {
+/* Functional check of one (model, strategy, m, variant) plus the invariants every mapping must
+ * keep. */
+static void check_variant(map_model *mm, map_strategy_id st, int m, map_dense_layout layout,
+                          int split, int fold, int share, const char *what0) {
   map_hw hw = hw_of(m);
+  hw.fold_permute = fold;
+  map_options o = {.dense_layout = layout, .dense_row_split = split, .share_rows = share};
+  char what[160];
+  snprintf(what, sizeof what, "%s (%s, row split %d, fold %d, share %d)", what0,
+           map_dense_layout_name(layout), split, fold, share);
   map_mapping mp;
   map_stream cs;
   map_ref_info info;
-  cr_assert_eq(map_build(&mp, mm, &hw, st, NULL), 0, "%s: build: %s", what, mon_errmsg());
+  cr_assert_eq(map_build(&mp, mm, &hw, st, &o), 0, "%s: build: %s", what, mon_errmsg());
   cr_assert_eq(map_schedule(&cs, &mp, mm, &hw), 0, "%s: schedule: %s", what, mon_errmsg());
   double e = run_and_compare(mm, &cs, &mp, &info);
   cr_expect_lt(e, 2e-5, "%s %s m=%d: stream output differs from the float product (rel %g)", what,
@@ -85,6 +94,7 @@ static void check_one(map_model *mm, map_strategy_id st, int m, const char *what
   int maxb = 0;
   for (int f = 0; f < mp.nfactors; f++) {
     int b = mp.factor[f].bi < m ? mp.factor[f].bi : m;
+    if (mp.factor[f].strategy == MAP_DENSE && split > 1) b = (mp.factor[f].bi + split - 1) / split;
     if (b > maxb) maxb = b;
   }
   if (st == MAP_SPARSE || st == MAP_DENSE)
@@ -95,8 +105,26 @@ static void check_one(map_model *mm, map_strategy_id st, int m, const char *what
   cr_expect_eq(s.cells_used, info.cells_programmed);
   cr_expect_eq(s.max_active_rows, info.max_active_rows, "%s: stats %d vs observed %d rows", what,
                s.max_active_rows, info.max_active_rows);
+  /* folding removes exactly the PERMUTE between the factors of every Monarch layer mapped with
+   * one input tile per block */
+  long long expect_perm = 0;
+  for (int l = 0; l < mm->nlayers; l++)
+    if (mp.lmap[l].t >= 0) expect_perm += 2 - (fold && mp.factor[mp.lmap[l].factor0].ti == 1);
+  cr_expect_eq(s.permutes, expect_perm, "%s: %lld PERMUTEs, expected %lld", what, s.permutes,
+               expect_perm);
   map_stream_destroy(&cs);
   map_mapping_destroy(&mp);
+}
+
+/* Every variant of a strategy: both DenseMap layouts, permutation folded or not. */
+static void check_one(map_model *mm, map_strategy_id st, int m, const char *what) {
+  for (int fold = 0; fold < 2; fold++) {
+    check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, 1, fold, 0, what);
+    if (st == MAP_DENSE || st == MAP_AUTO) {
+      check_variant(mm, st, m, MAP_DENSE_CONTIGUOUS, 1, fold, 0, what);
+      check_variant(mm, st, m, MAP_DENSE_INTERLEAVED, 3, fold, 0, what); /* uneven subsets */
+    }
+  }
 }
 
 static void zoo_grid(const int *nbs, int nnb, const int *ms, int nm) {
@@ -155,6 +183,44 @@ Test(mapping, functional_odd_shapes) {
   map_model_destroy(&mm);
   mon_monarch_destroy(&pad);
   free(w);
+}
+
+/* Shared row bands: an encoder-decoder with separate q/k/v and cross k/v, DenseMap (and Auto)
+ * with share_rows, both layouts, folded or not: exact through the reference executor (one input
+ * region per group, one DRIVE per shared band), with fewer MVMs and DRIVEs than unshared. */
+Test(mapping, functional_shared_row_bands) {
+  map_model mm;
+  cr_assert_eq(map_model_transformer(&mm, "encdec", 2, 128, 512, 1, 8, 1, 0), 0, "%s",
+               mon_errmsg());
+  cr_assert_eq(map_model_random_weights(&mm, 17), 0);
+  cr_expect_eq(mm.layer[1].same_input, 0); /* k reads q's input */
+  cr_expect_eq(mm.layer[2].same_input, 0); /* v */
+  int ms[] = {64, 128};
+  for (int mi = 0; mi < 2; mi++)
+    for (int st = MAP_DENSE; st <= MAP_AUTO; st++)
+      for (int fold = 0; fold < 2; fold++)
+        for (int lay = 0; lay < 2; lay++)
+          check_variant(&mm, (map_strategy_id)st, ms[mi], (map_dense_layout)lay, 1, fold, 1,
+                        "encdec shared");
+  map_hw hw = hw_of(64);
+  long long drives[2], mvms[2];
+  for (int sh = 0; sh < 2; sh++) {
+    map_options o = {.share_rows = sh};
+    map_mapping mp;
+    map_stream cs;
+    cr_assert_eq(map_build(&mp, &mm, &hw, MAP_DENSE, &o), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_schedule(&cs, &mp, &mm, &hw), 0, "%s", mon_errmsg());
+    if (sh) cr_expect_gt(mp.shared_mvms, 0);
+    drives[sh] = 0;
+    for (int i = 0; i < cs.ncmds; i++) drives[sh] += cs.cmd[i].op == MAP_OP_DRIVE;
+    mvms[sh] = cs.nmvm;
+    /* q, k, v (and cross k, v) share a band: each shared MVM replaces g MVMs by one */
+    if (sh) cr_expect_lt(mvms[1], mvms[0]);
+    map_stream_destroy(&cs);
+    map_mapping_destroy(&mp);
+  }
+  cr_expect_lt(drives[1], drives[0]);
+  map_model_destroy(&mm);
 }
 
 /* ---------------------------------------------------------------- closed-form command counts */
@@ -230,29 +296,22 @@ Test(mapping, auto_respects_budget_and_beats_pure_latency) {
   map_model mm;
   cr_assert_eq(map_model_transformer(&mm, "zoo", 2, 256, 1024, 16, 8, 0, 1), 0);
   map_hw hw = hw_of(128);
-  map_stats pure[3], au;
-  for (int st = 0; st < 3; st++) {
-    map_mapping mp;
-    cr_assert_eq(map_build(&mp, &mm, &hw, (map_strategy_id)st, NULL), 0);
-    cr_assert_eq(map_stats_compute(&pure[st], &mp, &mm, &hw, NULL), 0);
-    map_mapping_destroy(&mp);
-  }
+  map_cost pure[3], au;
+  for (int st = 0; st < 3; st++)
+    cr_assert_eq(map_cost_of(&pure[st], &mm, &hw, (map_strategy_id)st, NULL), 0);
   map_mapping mp;
   map_options o = {.objective = MAP_OBJ_LATENCY};
-  cr_assert_eq(map_build(&mp, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
-  cr_assert_eq(map_stats_compute(&au, &mp, &mm, &hw, NULL), 0);
-  map_mapping_destroy(&mp);
-  double best = fmin(pure[0].est_latency_ns, fmin(pure[1].est_latency_ns, pure[2].est_latency_ns));
-  cr_expect_leq(au.est_latency_ns, best * (1 + 1e-9), "auto %g > best pure %g", au.est_latency_ns,
-                best);
+  cr_assert_eq(map_cost_of(&au, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
+  double best = fmin(pure[0].latency_ns, fmin(pure[1].latency_ns, pure[2].latency_ns));
+  cr_expect_leq(au.latency_ns, best * (1 + 1e-9), "auto %g > best pure %g", au.latency_ns, best);
   /* a budget between DenseMap and SparseMap: Auto stays within it */
-  int budget = (pure[MAP_DENSE].arrays + pure[MAP_SPARSE].arrays) / 2;
+  int budget = (int)(pure[MAP_DENSE].arrays + pure[MAP_SPARSE].arrays) / 2;
   o.budget_arrays = budget;
   cr_assert_eq(map_build(&mp, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
   cr_expect_leq(mp.narrays, budget);
-  cr_assert_eq(map_stats_compute(&au, &mp, &mm, &hw, NULL), 0);
-  cr_expect_leq(au.est_latency_ns, pure[MAP_DENSE].est_latency_ns * (1 + 1e-9));
   map_mapping_destroy(&mp);
+  cr_assert_eq(map_cost_of(&au, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
+  cr_expect_leq(au.latency_ns, pure[MAP_DENSE].latency_ns * (1 + 1e-9));
   /* the ADC budget is the array budget times ADCs per array */
   o.budget_arrays = 0;
   o.budget_adcs = budget * map_hw_adcs_per_array(&hw);
@@ -263,6 +322,172 @@ Test(mapping, auto_respects_budget_and_beats_pure_latency) {
 }
 
 /* ---------------------------------------------------------------- bad input */
+
+/* Auto against every pure strategy under the one cost model, for each objective, digital_lanes
+ * in {1, 16, 64} and two budgets (none; halfway between DenseMap's and SparseMap's arrays). */
+static void auto_property(const char *const *models, int nmodels, const int *nbs, int nnb) {
+  static const int lanes[] = {1, 16, 64};
+  for (int mi = 0; mi < nmodels; mi++)
+    for (int bi = 0; bi < nnb; bi++) {
+      map_model mm;
+      if (!strcmp(models[mi], "mini-encdec")) /* separate q/k/v and cross-attention, small */
+        cr_assert_eq(map_model_transformer(&mm, models[mi], 4, 256, 1024, 16, nbs[bi], 2, 0), 0);
+      else
+        cr_assert_eq(map_model_workload(&mm, models[mi], nbs[bi]), 0, "%s", mon_errmsg());
+      for (int li = 0; li < 3; li++)
+        for (int ob = 0; ob < 2; ob++) {
+          map_hw hw;
+          map_hw_default(&hw);
+          hw.digital_lanes = lanes[li];
+          map_cost pure[MAP_AUTO], au;
+          for (int st = 0; st < MAP_AUTO; st++)
+            cr_assert_eq(map_cost_of(&pure[st], &mm, &hw, (map_strategy_id)st, NULL), 0, "%s",
+                         mon_errmsg());
+          int budgets[2] = {0, (int)(pure[MAP_DENSE].arrays + pure[MAP_SPARSE].arrays) / 2};
+          for (int bu = 0; bu < 2; bu++) {
+            map_options o = {.objective = (map_objective)ob, .budget_arrays = budgets[bu]};
+            cr_assert_eq(map_cost_of(&au, &mm, &hw, MAP_AUTO, &o), 0, "%s", mon_errmsg());
+            double a = ob == MAP_OBJ_ENERGY ? au.energy_pj : au.latency_ns, best = INFINITY;
+            for (int st = 0; st < MAP_AUTO; st++) {
+              if (budgets[bu] && pure[st].arrays > budgets[bu]) continue;
+              best = fmin(best, ob == MAP_OBJ_ENERGY ? pure[st].energy_pj : pure[st].latency_ns);
+            }
+            cr_expect_leq(a, best * (1 + 1e-12),
+                          "%s nb %d lanes %d %s budget %d: auto %g > best pure %g", models[mi],
+                          nbs[bi], lanes[li], ob ? "energy" : "latency", budgets[bu], a, best);
+            if (budgets[bu])
+              cr_expect_leq(au.arrays, budgets[bu], "%s nb %d: auto %lld arrays > budget %d",
+                            models[mi], nbs[bi], (long long)au.arrays, budgets[bu]);
+          }
+        }
+      map_model_destroy(&mm);
+    }
+}
+
+Test(mapping, auto_never_worse_than_pure_subset) {
+  const char *models[] = {"zoo-shape", "mini-encdec"};
+  int nbs[] = {4, 16};
+  auto_property(models, 2, nbs, 2);
+}
+
+/* The paper-scale grid: opt-in (`make test-full`). */
+Test(mapping, auto_never_worse_than_pure_full, .timeout = 1800) {
+  if (!getenv("MONCIM_TEST_FULL")) cr_skip_test("set MONCIM_TEST_FULL=1 (make test-full)");
+  const char *models[] = {"bert-large", "gpt2-medium", "bart-large"};
+  int nbs[] = {8, 16, 32};
+  auto_property(models, 3, nbs, 3);
+}
+
+/* ---------------------------------------------------------------- DenseMap layouts */
+
+/* Same arrays, cells and utilization in both layouts; interleaved puts the blocks of every factor
+ * on distinct arrays (the pool has more arrays than a factor has blocks) and is faster. */
+Test(mapping, dense_interleaved_vs_contiguous) {
+  map_model mm;
+  /* 16 x 16 blocks on 64 x 64 arrays: every pool (16x16, 16x64, 64x16 tiles) has >= 16 arrays */
+  cr_assert_eq(map_model_transformer(&mm, "bert-ish", 4, 256, 1024, 16, 16, 0, 0), 0);
+  map_hw hw = hw_of(64);
+  map_mapping mp[2];
+  map_stats st[2];
+  map_cost c[2];
+  for (int k = 0; k < 2; k++) {
+    map_options o = {.dense_layout = (map_dense_layout)k};
+    cr_assert_eq(map_build(&mp[k], &mm, &hw, MAP_DENSE, &o), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_stats_compute(&st[k], &mp[k], &mm, &hw, NULL), 0);
+    cr_assert_eq(map_cost_of(&c[k], &mm, &hw, MAP_DENSE, &o), 0);
+  }
+  cr_expect_eq(st[0].arrays, st[1].arrays);
+  cr_expect_eq(st[0].cells_used, st[1].cells_used);
+  cr_expect_eq(st[0].utilization, st[1].utilization);
+  cr_expect_eq(st[0].utilization, 1.0); /* the tiles divide 64 x 64 exactly */
+  int *seen = calloc((size_t)mp[0].narrays, sizeof *seen);
+  for (int f = 0; f < mp[0].nfactors; f++) {
+    memset(seen, 0, (size_t)mp[0].narrays * sizeof *seen);
+    for (int i = 0; i < mp[0].npieces; i++)
+      if (mp[0].piece[i].factor == f)
+        cr_expect_eq(seen[mp[0].piece[i].array]++, 0, "factor %d: two blocks on array %d", f,
+                     mp[0].piece[i].array);
+  }
+  free(seen);
+  cr_expect_lt(2 * c[0].latency_ns, c[1].latency_ns, "interleaved %g, contiguous %g",
+               c[0].latency_ns, c[1].latency_ns);
+  for (int k = 0; k < 2; k++) map_mapping_destroy(&mp[k]);
+  map_model_destroy(&mm);
+}
+
+/* A row split of K drives ceil(b / K) rows per conversion: the schedule's rows per conversion
+ * and lossless ADC bits drop, the arrays and utilization stay, conversions grow K-fold. */
+Test(mapping, dense_row_split_lowers_rows_per_conversion) {
+  map_model mm;
+  cr_assert_eq(map_model_workload(&mm, "bert-large", 32), 0, "%s", mon_errmsg());
+  map_hw hw;
+  map_hw_default(&hw);
+  map_stats st[2];
+  const int split[2] = {1, 4};
+  for (int k = 0; k < 2; k++) {
+    map_options o = {.dense_row_split = split[k]};
+    map_mapping mp;
+    cr_assert_eq(map_build(&mp, &mm, &hw, MAP_DENSE, &o), 0, "%s", mon_errmsg());
+    cr_assert_eq(map_stats_compute(&st[k], &mp, &mm, &hw, NULL), 0, "%s", mon_errmsg());
+    map_mapping_destroy(&mp);
+  }
+  cr_expect_eq(st[0].max_active_rows, 128); /* PROJ w1 blocks take 128 inputs */
+  cr_expect_eq(st[1].max_active_rows, 32);
+  cr_expect_eq(st[1].adc_bits_lossless, map_hw_lossless_adc_bits(&hw, 32));
+  cr_expect_lt(st[1].adc_bits_lossless, st[0].adc_bits_lossless);
+  cr_expect_eq(st[0].arrays, st[1].arrays);
+  cr_expect_eq(st[0].cells_used, st[1].cells_used);
+  cr_expect_eq(st[1].conversions, 4 * st[0].conversions);
+  map_model_destroy(&mm);
+}
+
+/* ---------------------------------------------------------------- dataflow */
+
+/* Separate q/k/v read the same block input: under SparseMap (arrays not shared between layers)
+ * k and v run beside q, so the chain (each layer after the previous) is slower by exactly the
+ * spans of k and v. */
+Test(mapping, dataflow_overlaps_qkv_exactly) {
+  map_model df, ch;
+  cr_assert_eq(map_model_transformer(&df, "df", 2, 256, 1024, 1, 8, 0, 0), 0);
+  cr_assert_eq(map_model_transformer(&ch, "chain", 2, 256, 1024, 1, 8, 0, 0), 0);
+  for (int l = 1; l < ch.nlayers; l++) {
+    int p = l - 1;
+    cr_assert_eq(map_model_set_pred(&ch, l, 1, &p), 0);
+  }
+  cr_expect_eq(df.layer[2].npred, 0); /* block 0's v reads the embeddings */
+  cr_expect_eq(df.layer[3].npred, 3); /* attention output reads q, k, v */
+  map_hw hw = hw_of(256);
+  map_mapping mp;
+  map_stream cs;
+  cr_assert_eq(map_build(&mp, &ch, &hw, MAP_SPARSE, NULL), 0);
+  cr_assert_eq(map_schedule(&cs, &mp, &ch, &hw), 0);
+  map_cost c_ch, c_df, *ly = calloc((size_t)ch.nlayers, sizeof *ly);
+  cr_assert_eq(map_cost_compute(&c_ch, ly, &cs, &mp, &ch, &hw), 0, "%s", mon_errmsg());
+  map_stream_destroy(&cs);
+  map_mapping_destroy(&mp);
+  cr_assert_eq(map_cost_of(&c_df, &df, &hw, MAP_SPARSE, NULL), 0, "%s", mon_errmsg());
+  double kv = 0; /* spans of k and v of both blocks */
+  for (int l = 0; l < ch.nlayers; l++)
+    if (ch.layer[l].kind == MAP_QKV &&
+        (strstr(ch.layer[l].name, ".k") || strstr(ch.layer[l].name, ".v")))
+      kv += ly[l].latency_ns;
+  cr_expect_float_eq(c_ch.latency_ns - c_df.latency_ns, kv, 1e-9 * c_ch.latency_ns,
+                     "chain %g - dataflow %g != k, v spans %g", c_ch.latency_ns, c_df.latency_ns,
+                     kv);
+  cr_expect_float_eq(c_ch.energy_pj, c_df.energy_pj, 1e-9 * c_ch.energy_pj);
+  free(ly);
+  map_model_destroy(&df);
+  map_model_destroy(&ch);
+}
+
+Test(mapping, bad_pred_named) {
+  map_model mm;
+  cr_assert_eq(map_model_transformer(&mm, "m", 1, 64, 256, 1, 4, 0, 1), 0);
+  int p = 3;
+  cr_expect_neq(map_model_set_pred(&mm, 1, 1, &p), 0);
+  cr_expect(strstr(mon_errmsg(), "expected an earlier layer"), "%s", mon_errmsg());
+  map_model_destroy(&mm);
+}
 
 Test(mapping, bad_input_names_the_field) {
   map_model mm;

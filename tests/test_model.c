@@ -1,4 +1,4 @@
-/* Tests of the GPT-2 model (kernels/layers.c, model.c, train.c, data.c).
+/* Tests of the GPT-2 model (model/: layers, model, forward, eval, train, data).
  *
  * Gradient checks: every backward is compared with central finite differences of the float
  * forward. The objective of a layer check is J = sum_i r_i y_i (r fixed random), accumulated in
@@ -8,7 +8,7 @@
  * wrong formula (a missing term, a transposed index) gives errors of order 1. */
 #include <criterion/criterion.h>
 
-#include "kernels.h"
+#include "model.h"
 #include "layers.h"
 
 #include <cblas.h>
@@ -34,12 +34,8 @@
 #define GC_TOL 2e-2
 
 static uint64_t rng_state = 12345;
-static double urand(void) { /* splitmix64 -> [0, 1) */
-  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  return (z >> 11) / 9007199254740992.0;
+static double urand(void) {
+  return mon_u01(mon_splitmix64(&rng_state));
 }
 static void frand(float *x, size_t n, double a) {
   for (size_t i = 0; i < n; i++) x[i] = (float)(a * (2 * urand() - 1));

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "jobs.h"
-#include "kernels.h"
+#include "base.h"
 #include "results.h"
 
 #include <cjson/cJSON.h>
@@ -325,4 +325,76 @@ Test(results, report_pareto_front_is_the_nondominated_set) {
   res_data_free(&d);
   job_executor_synthetic.destroy(st);
   job_sweep_destroy(&s);
+}
+
+/* The type of a column as SCHEMA.md writes it. */
+static void schema_type(const res_column *c, char *buf, size_t n) {
+  switch (c->type) {
+  case RES_T_I8: snprintf(buf, n, "int8"); break;
+  case RES_T_I32: snprintf(buf, n, "int32"); break;
+  case RES_T_I64: snprintf(buf, n, "int64"); break;
+  case RES_T_F64: snprintf(buf, n, "float64"); break;
+  case RES_T_STR: snprintf(buf, n, "S%zu", c->size); break;
+  case RES_T_STATUS: snprintf(buf, n, "enum int8"); break;
+  }
+}
+
+/* Trims the spaces around a table cell in place. */
+static char *cell(char *s) {
+  while (*s == ' ') s++;
+  char *e = s + strlen(s);
+  while (e > s && e[-1] == ' ') *--e = 0;
+  return s;
+}
+
+/* The table under "#### `/NAME` columns" in SCHEMA.md lists exactly the columns of the code's
+ * table, in order, with the same type, unit, run flag and meaning. */
+static void check_schema_table(const char *md, const char *ds, const res_column *cols, int n) {
+  char head[64];
+  snprintf(head, sizeof head, "#### `/%s` columns", ds);
+  const char *p = strstr(md, head);
+  cr_assert_not_null(p, "SCHEMA.md has no section '%s'", head);
+  p = strstr(p, "|---|");
+  cr_assert_not_null(p);
+  p = strchr(p, '\n') + 1;
+  int i = 0;
+  while (*p == '|') {
+    const char *eol = strchr(p, '\n');
+    char line[512];
+    snprintf(line, sizeof line, "%.*s", (int)(eol - p), p);
+    char *f[6] = {0}, *save = NULL;
+    int nf = 0;
+    for (char *t = strtok_r(line, "|", &save); t && nf < 6; t = strtok_r(NULL, "|", &save))
+      f[nf++] = cell(t);
+    cr_assert_eq(nf, 5, "/%s: row '%.*s' does not have 5 cells", ds, (int)(eol - p), p);
+    cr_assert_lt(i, n, "/%s: SCHEMA.md documents a column the code does not have: %s", ds, f[0]);
+    const res_column *c = &cols[i];
+    char name[80], type[32];
+    snprintf(name, sizeof name, "`%s`", c->name);
+    schema_type(c, type, sizeof type);
+    cr_expect_str_eq(f[0], name, "/%s column %d", ds, i);
+    cr_expect_str_eq(f[1], type, "/%s %s: type", ds, c->name);
+    cr_expect_str_eq(f[2], c->unit, "/%s %s: unit", ds, c->name);
+    cr_expect_str_eq(f[3], c->run ? "run" : "", "/%s %s: run flag", ds, c->name);
+    cr_expect_str_eq(f[4], c->doc, "/%s %s: meaning", ds, c->name);
+    i++;
+    p = eol + 1;
+  }
+  cr_expect_eq(i, n, "/%s: SCHEMA.md documents %d columns, the code has %d", ds, i, n);
+}
+
+Test(results, schema_md_matches_the_column_tables) {
+  FILE *f = fopen(MONCIM_SOURCE_DIR "/results/SCHEMA.md", "rb");
+  cr_assert_not_null(f);
+  static char md[1 << 16];
+  size_t n = fread(md, 1, sizeof md - 1, f);
+  fclose(f);
+  md[n] = 0;
+  check_schema_table(md, "jobs", res_job_columns, res_njob_columns);
+  check_schema_table(md, "layers", res_layer_columns, res_nlayer_columns);
+  check_schema_table(md, "runs", res_run_columns, res_nrun_columns);
+  check_schema_table(md, "ranks", res_rank_columns, res_nrank_columns);
+  char v[64];
+  snprintf(v, sizeof v, "(schema version %d)", RES_SCHEMA_VERSION);
+  cr_expect(strstr(md, v), "SCHEMA.md title names schema version %d", RES_SCHEMA_VERSION);
 }

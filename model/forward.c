@@ -1,52 +1,22 @@
-/* GPT-2 forward / backward over batches of sequences, AdamW training, and evaluation.
+/* GPT-2 forward / backward over batches of sequences and the loss/gradient entry point.
  *
  * Determinism: every kernel partitions its outputs so that one thread computes each element in
  * a fixed order (layers.h); reductions across rows (loss, gradient norm, embedding gradients)
  * run serially in row order; BLAS is called from outside parallel regions. */
-#include "kernels.h"
+#include "forward.h"
 #include "layers.h"
 
 #include <cblas.h>
 #include <math.h>
-
-#ifndef M_PI
-#define M_PI 3.14159265358979323846
-#endif
-#ifndef M_LN2
-#define M_LN2 0.69314718055994530942
-#endif
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-/* Default number of scored positions of mon_model_eval (documented in models/README.md). */
-#define EVAL_DEFAULT_POSITIONS 16384
-/* Default windows per evaluation forward chunk: 8 x 128 = 1024 rows per product. */
-#define EVAL_DEFAULT_BATCH 8
-
-typedef struct {
-  float *res, *ln1, *mu1, *rs1, *qkv, *att, *ay, *mid, *ln2, *mu2, *rs2, *fc, *gl;
-  float *tt[MON_LIN_KINDS];
-} layer_ws;
-
-typedef struct {
-  int B, T, train;
-  int attn_bits; /* eval only: quantized attention operands (mon_eval_opts.attn_bits) */
-  int32_t *tok, *tgt, *pred;
-  double *loss;
-  layer_ws *lw;     /* n_layer */
-  float *res_final; /* (N, d) output of the last block */
-  float *lnf, *muf, *rsf, *logits, *tmp;
-  /* backward */
-  float *dres, *dtmp, *dln, *dqkv, *dbig1, *dbig2, *dlogits;
-} workspace;
-
-static void ws_free(workspace *w, int L) {
+void mon_ws_destroy(mon_workspace *w, int L) {
   if (!w) return;
   if (w->lw)
     for (int l = 0; l < L; l++) {
-      layer_ws *x = &w->lw[l];
+      mon_layer_ws *x = &w->lw[l];
       free(x->res), free(x->ln1), free(x->mu1), free(x->rs1), free(x->qkv), free(x->att);
       free(x->ay), free(x->mid), free(x->ln2), free(x->mu2), free(x->rs2), free(x->fc);
       free(x->gl);
@@ -62,14 +32,14 @@ static void ws_free(workspace *w, int L) {
 
 #define FA(n) malloc((size_t)(n) * sizeof(float))
 
-static workspace *ws_create(const mon_model *m, int B, int T, int train) {
+mon_workspace *mon_ws_create(const mon_model *m, int B, int T, int train) {
   const mon_gpt2_config *c = &m->cfg;
   const size_t N = (size_t)B * T, d = c->n_embd, F = c->n_inner, V = c->vocab_size;
   const int L = c->n_layer, H = c->n_head;
-  workspace *w = calloc(1, sizeof *w);
+  mon_workspace *w = calloc(1, sizeof *w);
   if (!w) goto oom;
   w->B = B, w->T = T, w->train = train;
-  w->lw = calloc((size_t)L, sizeof(layer_ws));
+  w->lw = calloc((size_t)L, sizeof(mon_layer_ws));
   w->tok = malloc(N * sizeof(int32_t));
   w->tgt = malloc(N * sizeof(int32_t));
   w->pred = malloc(N * sizeof(int32_t));
@@ -80,7 +50,7 @@ static workspace *ws_create(const mon_model *m, int B, int T, int train) {
       !w->rsf || !w->logits || !w->tmp)
     goto oom;
   for (int l = 0; l < L; l++) {
-    layer_ws *x = &w->lw[l];
+    mon_layer_ws *x = &w->lw[l];
     x->res = FA(N * d), x->ln1 = FA(N * d), x->mu1 = FA(N), x->rs1 = FA(N);
     x->qkv = FA(N * 3 * d), x->ay = FA(N * d), x->mid = FA(N * d), x->ln2 = FA(N * d);
     x->mu2 = FA(N), x->rs2 = FA(N), x->fc = FA(N * F), x->gl = FA(N * F);
@@ -101,12 +71,12 @@ static workspace *ws_create(const mon_model *m, int B, int T, int train) {
   }
   return w;
 oom:
-  ws_free(w, L);
-  mon_fail("model: out of memory for a workspace of %d x %d positions", B, T);
+  mon_ws_destroy(w, L);
+  mon_fail("model: out of memory for a mon_workspace of %d x %d positions", B, T);
   return NULL;
 }
 
-static int linear(const mon_model *m, workspace *w, int l, mon_lin_kind k, mon_linear_fn hook,
+static int linear(const mon_model *m, mon_workspace *w, int l, mon_lin_kind k, mon_linear_fn hook,
                   void *hctx, int64_t row0, const float *x, float *y) {
   const mon_linear *li = mon_model_linear(m, l, k);
   const int n = w->B * w->T;
@@ -134,7 +104,8 @@ static void add_into(size_t n, const float *a, const float *b, float *y) {
 
 /* Forward of w->B sequences of w->T tokens in w->tok; logits in w->logits; per-row loss and
  * top-1 in w->loss / w->pred; w->dlogits (training) = d(mean loss)/d logits. */
-static int forward(const mon_model *m, workspace *w, mon_linear_fn hook, void *hctx, int64_t row0) {
+int mon_ws_forward(const mon_model *m, mon_workspace *w, mon_linear_fn hook, void *hctx,
+                   int64_t row0) {
   const mon_gpt2_config *c = &m->cfg;
   const int B = w->B, T = w->T, N = B * T, d = c->n_embd, F = c->n_inner, L = c->n_layer;
   const float eps = (float)c->layer_norm_epsilon;
@@ -145,7 +116,7 @@ static int forward(const mon_model *m, workspace *w, mon_linear_fn hook, void *h
     for (int j = 0; j < d; j++) x0[(size_t)i * d + j] = e[j] + p[j];
   }
   for (int l = 0; l < L; l++) {
-    layer_ws *x = &w->lw[l];
+    mon_layer_ws *x = &w->lw[l];
     float *out = l + 1 < L ? w->lw[l + 1].res : w->res_final;
     mon_layernorm_fwd(N, d, eps, x->res, m->ln1_w + (size_t)l * d, m->ln1_b + (size_t)l * d, x->ln1,
                       x->mu1, x->rs1);
@@ -173,7 +144,7 @@ static int forward(const mon_model *m, workspace *w, mon_linear_fn hook, void *h
   return 0;
 }
 
-static int backward(const mon_model *m, workspace *w, mon_model *g) {
+int mon_ws_backward(const mon_model *m, mon_workspace *w, mon_model *g) {
   const mon_gpt2_config *c = &m->cfg;
   const int B = w->B, T = w->T, N = B * T, d = c->n_embd, F = c->n_inner, L = c->n_layer;
   const int V = c->vocab_size;
@@ -185,7 +156,7 @@ static int backward(const mon_model *m, workspace *w, mon_model *g) {
   mon_layernorm_bwd(N, d, w->res_final, m->lnf_w, w->muf, w->rsf, w->dln, w->dres, g->lnf_w,
                     g->lnf_b);
   for (int l = L - 1; l >= 0; l--) {
-    layer_ws *x = &w->lw[l];
+    mon_layer_ws *x = &w->lw[l];
     const mon_linear *li = mon_model_linear(m, l, 0);
     mon_linear *gi = mon_model_linear(g, l, 0);
     /* MLP branch: out = mid + proj(gelu(fc(ln2(mid)))) */
@@ -220,7 +191,7 @@ static int backward(const mon_model *m, workspace *w, mon_model *g) {
   return 0;
 }
 
-static int model_zero(mon_model *g) {
+int mon_model_zero(mon_model *g) {
   int n = 5 + 16 * g->cfg.n_layer;
   mon_param *p = malloc((size_t)n * sizeof *p);
   if (!p) return mon_fail("model: out of memory for the parameter table");
@@ -230,7 +201,7 @@ static int model_zero(mon_model *g) {
   return 0;
 }
 
-static double mean_loss(const workspace *w) {
+double mon_ws_mean_loss(const mon_workspace *w) {
   double s = 0;
   for (int i = 0; i < w->B * w->T; i++) s += w->loss[i];
   return s / (w->B * w->T);
@@ -241,14 +212,14 @@ int mon_model_loss_grad(const mon_model *m, const int32_t *tok, const int32_t *t
   mon_blas_serial();
   if (T < 1 || T > m->cfg.n_positions || B < 1)
     return mon_fail("model: %d sequences of %d tokens (context %d)", B, T, m->cfg.n_positions);
-  workspace *w = ws_create(m, B, T, grad != NULL);
+  mon_workspace *w = mon_ws_create(m, B, T, grad != NULL);
   if (!w) return -1;
   memcpy(w->tok, tok, (size_t)B * T * sizeof(int32_t));
   memcpy(w->tgt, tgt, (size_t)B * T * sizeof(int32_t));
-  int rc = forward(m, w, NULL, NULL, 0);
-  if (!rc) *loss = mean_loss(w);
-  if (!rc && grad) rc = model_zero(grad) || backward(m, w, grad) ? -1 : 0;
-  ws_free(w, m->cfg.n_layer);
+  int rc = mon_ws_forward(m, w, NULL, NULL, 0);
+  if (!rc) *loss = mon_ws_mean_loss(w);
+  if (!rc && grad) rc = mon_model_zero(grad) || mon_ws_backward(m, w, grad) ? -1 : 0;
+  mon_ws_destroy(w, m->cfg.n_layer);
   return rc;
 }
 
@@ -266,168 +237,12 @@ void mon_quantize_rows(float *x, int n, int len, int stride, int bits) {
   }
 }
 
-/* ---------------------------------------------------------------- training */
-
-void mon_train_opts_default(mon_train_opts *o) {
-  memset(o, 0, sizeof *o);
-  /* AdamW / cosine defaults in the range of nanoGPT's character-level Shakespeare config */
-  o->steps = 1000, o->batch = 16, o->warmup = 100;
-  o->lr = 1e-3, o->min_lr = 1e-4;
-  o->weight_decay = 0.1, o->beta1 = 0.9, o->beta2 = 0.99, o->eps = 1e-8, o->clip = 1.0;
-  o->seed = 1;
-  o->log_every = 50;
-}
-
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int tokenize(const mon_model *m, const uint8_t *text, size_t len, int32_t *out) {
+int mon_tokenize_bytes(const mon_model *m, const uint8_t *text, size_t len, int32_t *out) {
   for (size_t i = 0; i < len; i++) {
     int t = m->vocab[text[i]];
     if (t < 0)
       return mon_fail("model: byte %d at text offset %zu is not in the vocabulary", text[i], i);
     out[i] = t;
   }
-  return 0;
-}
-
-int mon_model_train(mon_model *m, const uint8_t *text, size_t len, const mon_train_opts *o,
-                    double *final_loss) {
-  const int T = m->cfg.n_positions, B = o->batch, L = m->cfg.n_layer;
-  if (B < 1 || o->steps < 0) return mon_fail("train: batch %d, steps %d", B, o->steps);
-  if (len < (size_t)T + 2)
-    return mon_fail("train: text of %zu bytes is shorter than a window (%d)", len, T + 1);
-  int32_t *ids = malloc(len * sizeof(int32_t));
-  mon_model g, am, av;
-  memset(&g, 0, sizeof g), memset(&am, 0, sizeof am), memset(&av, 0, sizeof av);
-  workspace *w = NULL;
-  mon_param *pp = NULL, *pg = NULL, *pm = NULL, *pv = NULL;
-  int rc = -1, np = 5 + 16 * L;
-  if (!ids) {
-    mon_fail("train: out of memory");
-    goto out;
-  }
-  if (tokenize(m, text, len, ids)) goto out;
-  if (mon_model_alloc(&g, &m->cfg, m->bytes) || mon_model_alloc(&am, &m->cfg, m->bytes) ||
-      mon_model_alloc(&av, &m->cfg, m->bytes))
-    goto out;
-  if (model_zero(&am) || model_zero(&av)) goto out;
-  if (!(w = ws_create(m, B, T, 1))) goto out;
-  pp = malloc((size_t)np * sizeof *pp), pg = malloc((size_t)np * sizeof *pg);
-  pm = malloc((size_t)np * sizeof *pm), pv = malloc((size_t)np * sizeof *pv);
-  if (!pp || !pg || !pm || !pv) {
-    mon_fail("train: out of memory");
-    goto out;
-  }
-  np = mon_model_params(m, pp, np);
-  mon_model_params(&g, pg, np), mon_model_params(&am, pm, np), mon_model_params(&av, pv, np);
-  uint64_t rng = o->seed;
-  double t0 = now_s(), loss = 0;
-  for (int step = 0; step < o->steps; step++) {
-    for (int b = 0; b < B; b++) {
-      size_t off = (size_t)(splitmix64(&rng) % (uint64_t)(len - T - 1));
-      memcpy(w->tok + (size_t)b * T, ids + off, (size_t)T * sizeof(int32_t));
-      memcpy(w->tgt + (size_t)b * T, ids + off + 1, (size_t)T * sizeof(int32_t));
-    }
-    if (model_zero(&g) || forward(m, w, NULL, NULL, 0) || backward(m, w, &g)) goto out;
-    loss = mean_loss(w);
-    double nsq = 0;
-    for (int i = 0; i < np; i++)
-      for (size_t j = 0; j < pg[i].n; j++) nsq += (double)pg[i].data[j] * pg[i].data[j];
-    double gn = sqrt(nsq);
-    if (!isfinite(gn) || !isfinite(loss)) {
-      mon_fail("train: step %d: loss %g, gradient norm %g are not finite", step, loss, gn);
-      goto out;
-    }
-    float gs = (float)(o->clip > 0 && gn > o->clip ? o->clip / gn : 1.0);
-    double lr;
-    if (step < o->warmup)
-      lr = o->lr * (step + 1) / o->warmup;
-    else {
-      double pr = o->steps > o->warmup ? (double)(step - o->warmup) / (o->steps - o->warmup) : 1;
-      lr = o->min_lr + 0.5 * (o->lr - o->min_lr) * (1 + cos(M_PI * pr));
-    }
-    const float b1 = (float)o->beta1, b2 = (float)o->beta2;
-    const float bc1 = (float)(1 - pow(o->beta1, step + 1)),
-                bc2 = (float)(1 - pow(o->beta2, step + 1));
-    for (int i = 0; i < np; i++) {
-      float *p = pp[i].data, *gg = pg[i].data, *mm = pm[i].data, *vv = pv[i].data;
-      const float wd = pp[i].decay ? (float)(lr * o->weight_decay) : 0.0f, flr = (float)lr;
-      const float feps = (float)o->eps;
-      const size_t n = pp[i].n;
-#pragma omp parallel for schedule(static)
-      for (size_t j = 0; j < n; j++) {
-        float gj = gg[j] * gs;
-        mm[j] = b1 * mm[j] + (1 - b1) * gj;
-        vv[j] = b2 * vv[j] + (1 - b2) * gj * gj;
-        float mh = mm[j] / bc1, vh = vv[j] / bc2;
-        p[j] -= flr * (mh / (sqrtf(vh) + feps)) + wd * p[j];
-      }
-    }
-    if (o->progress && o->log_every > 0 && ((step + 1) % o->log_every == 0 || step + 1 == o->steps))
-      o->progress(o->progress_ctx, step + 1, lr, loss, gn, now_s() - t0);
-  }
-  if (final_loss) *final_loss = loss;
-  rc = 0;
-out:
-  free(ids), free(pp), free(pg), free(pm), free(pv);
-  ws_free(w, L);
-  mon_model_destroy(&g), mon_model_destroy(&am), mon_model_destroy(&av);
-  return rc;
-}
-
-/* ---------------------------------------------------------------- evaluation */
-
-int mon_model_eval(const mon_model *m, const uint8_t *text, size_t len, const mon_eval_opts *o,
-                   mon_eval_result *r) {
-  mon_blas_serial();
-  const int T = m->cfg.n_positions;
-  int64_t P = o && o->positions > 0 ? o->positions : EVAL_DEFAULT_POSITIONS;
-  int batch = o && o->batch > 0 ? o->batch : EVAL_DEFAULT_BATCH;
-  int64_t nwin = (P + T - 1) / T;
-  if ((size_t)(nwin * T + 1) > len)
-    return mon_fail("eval: %lld positions need %lld bytes of text (windows of %d), have %zu",
-                    (long long)P, (long long)(nwin * T + 1), T, len);
-  if (batch > nwin) batch = (int)nwin;
-  int abits = o ? o->attn_bits : 0;
-  if (abits && (abits < 2 || abits > 24))
-    return mon_fail("eval: attn_bits %d: expected 0 (float) or 2..24", abits);
-  workspace *w = ws_create(m, batch, T, 0);
-  if (!w) return -1;
-  w->attn_bits = abits;
-  double sum = 0;
-  int64_t correct = 0;
-  int rc = 0;
-  for (int64_t w0 = 0; w0 < nwin && !rc; w0 += batch) {
-    int b = (int)(nwin - w0 < batch ? nwin - w0 : batch);
-    w->B = b;
-    const uint8_t *base = text + (size_t)w0 * T;
-    if ((rc = tokenize(m, base, (size_t)b * T, w->tok)) ||
-        (rc = tokenize(m, base + 1, (size_t)b * T, w->tgt)))
-      break;
-    if ((rc = forward(m, w, o ? o->hook : NULL, o ? o->hook_ctx : NULL, w0 * T))) break;
-    for (int i = 0; i < b * T; i++) { /* serial, in position order */
-      int64_t g = w0 * T + i;
-      if (g >= P) break;
-      sum += w->loss[i];
-      correct += w->pred[i] == w->tgt[i];
-      if (o && o->pred) o->pred[g] = w->pred[i];
-    }
-  }
-  ws_free(w, m->cfg.n_layer);
-  if (rc) return -1;
-  r->positions = P;
-  r->bpc = sum / P / M_LN2;
-  r->top1 = (double)correct / P;
   return 0;
 }

@@ -1,7 +1,7 @@
 /* Hugging Face config.json of a GPT-2-architecture model (transformers' GPT2Config), plus
  * moncim's "monarch_nblocks". Names and meanings follow GPT2Config so that a config written by
  * transformers' save_pretrained() loads here and ours loads there. */
-#include "kernels.h"
+#include "model.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Atomic file writes: readers of a checkpoint never see a half-written file, and a failed or
  * interrupted write leaves the previous file in place. */
-#include "kernels.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* GPT-2 model: allocation, initialisation, parameter table, checkpoints (HF GPT-2 names),
  * dense-to-sparse projection, parameter and FLOP counts. */
-#include "kernels.h"
+#include "model.h"
 
 #include <errno.h>
 #include <math.h>
@@ -232,16 +232,9 @@ double mon_model_flops_per_token(const mon_model *m) {
 
 /* ---------------------------------------------------------------- initialisation */
 
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 static double gauss(uint64_t *s) { /* Box-Muller */
-  double u1 = ((splitmix64(s) >> 11) + 1.0) / 9007199254740993.0;
-  double u2 = (splitmix64(s) >> 11) / 9007199254740992.0;
+  double u1 = ((mon_splitmix64(s) >> 11) + 1.0) / 9007199254740993.0;
+  double u2 = (mon_splitmix64(s) >> 11) / 9007199254740992.0;
   return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 

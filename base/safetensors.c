@@ -6,7 +6,7 @@
  * ..., "__metadata__": {"key": "value"}}, then the data area; offsets are relative to the data
  * area's start (byte 8 + N). Everything in the header is untrusted input: the reader never
  * reads outside the mapping, whatever the file says. */
-#include "kernels.h"
+#include "base.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,6 +1,8 @@
-/* Cost model: latency, energy and area of one token through a CIM command stream (map_stream),
- * from the hardware description (map_hw). Equations and the source of every default number:
- * docs/cost-model.md; the numbers themselves live in map_hw_default / configs/hw-default.json.
+/* THE cost model: latency, energy and area of one token through a CIM command stream
+ * (map_stream), from the hardware description (map_hw). Auto ranks mappings with it and every
+ * report (moncim map, simulate, the sweeps) prints it. Equations and the source of every default
+ * number: docs/cost-model.md; the numbers themselves live in map_hw_default /
+ * configs/hw-default.json.
  *
  * Latency: a list schedule of the stream's dependency DAG in command-id order (ids are
  * topological). Resources: each array runs one MVM at a time (its DRIVEs and CONVERTs); an MVM
@@ -9,12 +11,12 @@
  * pipelined behind the ADC (ISAAC's S+A units run at the ADC rate) and adds no time. Digital
  * commands (ACCUM, PERMUTE, DIGITAL) take ceil(elements / digital_lanes) x t_digital and are
  * limited by dependencies only (assumption: enough digital units; the scheduler's layer order
- * leaves at most a few in flight). The critical path is traced back from the last-finishing command
- * through the predecessor that set each start (a dependency or the array's previous MVM); with no
- * idle gap on that path, latency = array (dac_steps x t_read per MVM on it) + ADC (dac_steps x c x
- * t_adc) + digital (its digital commands), exactly.
+ * leaves at most a few in flight per layer). The critical path is traced back from the
+ * last-finishing command through the predecessor that set each start (a dependency or the array's
+ * previous MVM); with no idle gap on that path, latency = array (dac_steps x t_read per MVM on it)
+ * + ADC (dac_steps x c x t_adc) + digital (its digital commands), exactly.
  */
-#include "cimsim.h"
+#include "mapping.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -85,7 +87,7 @@ static void add_conv(int *cnt, const map_hw *hw, int col0, int ncols) {
   }
 }
 
-static void sum_parts(cim_cost *c) {
+static void sum_parts(map_cost *c) {
   c->energy_pj = c->energy_dac_pj + c->energy_array_pj + c->energy_adc_pj + c->energy_shiftadd_pj +
                  c->energy_digital_pj + c->energy_buffer_pj;
   c->area_mm2 = c->area_array_mm2 + c->area_adc_mm2 + c->area_dac_mm2 + c->area_digital_mm2;
@@ -149,15 +151,22 @@ static int check_inputs(const map_stream *cs, const map_mapping *mp, const map_m
   return 0;
 }
 
-int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, const map_mapping *mp,
+int map_cost_compute(map_cost *total, map_cost *layer, const map_stream *cs, const map_mapping *mp,
                      const map_model *mm, const map_hw *hw) {
   memset(total, 0, sizeof *total);
   if (layer) memset(layer, 0, (size_t)mm->nlayers * sizeof *layer);
   if (check_inputs(cs, mp, mm, hw)) return -1;
   const int sl = map_hw_slices(hw), steps = map_hw_dac_steps(hw);
   const int nadc = map_hw_adcs_per_array(hw), R = hw->rows;
-  const double e_adc = map_hw_adc_energy_pj(hw, hw->adc_bits);
-  const double a_adc = map_hw_adc_area_mm2(hw, hw->adc_bits);
+  /* the rows a column sums per conversion, hence the lossless ADC resolution, is the schedule's */
+  int rows_conv = 0;
+  for (int32_t i = cs->nprogram; i < cs->ncmds; i++)
+    if (cs->cmd[i].op == MAP_OP_CONVERT && cs->cmd[i].count > rows_conv)
+      rows_conv = cs->cmd[i].count;
+  const int adc_bits =
+      hw->adc_lossless && rows_conv > 0 ? map_hw_lossless_adc_bits(hw, rows_conv) : hw->adc_bits;
+  const double e_adc = map_hw_adc_energy_pj(hw, adc_bits);
+  const double a_adc = map_hw_adc_area_mm2(hw, adc_bits);
   const int32_t n = cs->ncmds;
   const int nm = cs->nmvm, na = mp->narrays, nl = mm->nlayers;
   work w = {0};
@@ -229,7 +238,7 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
   int32_t end = -1;
   for (int32_t i = cs->nprogram; i < n && !rc; i++) {
     const map_cmd *c = &cs->cmd[i];
-    cim_cost *L = layer ? &layer[c->layer] : NULL;
+    map_cost *L = layer ? &layer[c->layer] : NULL;
     double start = 0, dur = 0;
     int32_t pred = -1;
     for (int k = 0; k < c->ndeps; k++) {
@@ -264,7 +273,7 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
       start = w.mvm_fin[s] - steps * (hw->t_read_ns + w.mvm_conv[s] * hw->t_adc_ns);
       dur = w.mvm_fin[s] - start;
       pred = w.mvm_pred[s];
-      conv = (long long)c->ncols * sl * steps;
+      conv = map_hw_conversions(hw, c->ncols);
       e_adcv = (double)conv * e_adc;
       e_sa = (double)conv * hw->e_digital_pj; /* one shift-add per conversion */
     } else if (is_digital(c)) {
@@ -275,9 +284,9 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
     w.fin[i] = start + dur;
     w.pred[i] = pred;
     if (w.fin[i] > t_end || end < 0) t_end = w.fin[i], end = i;
-    cim_cost *tg[2] = {total, L};
+    map_cost *tg[2] = {total, L};
     for (int k = 0; k < 2; k++) {
-      cim_cost *x = tg[k];
+      map_cost *x = tg[k];
       if (!x) continue;
       x->energy_dac_pj += e_dac;
       x->energy_array_pj += e_arr;
@@ -296,7 +305,7 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
   /* critical path: array / ADC / digital parts, per layer by the command's layer */
   for (int32_t i = end; i >= cs->nprogram;) {
     const map_cmd *c = &cs->cmd[i];
-    cim_cost *L = layer ? &layer[c->layer] : NULL;
+    map_cost *L = layer ? &layer[c->layer] : NULL;
     double ta = 0, tc = 0, td = 0;
     if (c->op == MAP_OP_CONVERT) {
       ta = steps * hw->t_read_ns;
@@ -313,6 +322,8 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
 
   /* area per logical array: its crossbars, ADCs, row DACs and digital unit */
   const double a_xbar = sl * hw->a_array_mm2, a_adcs = nadc * a_adc, a_dacs = R * hw->a_dac_mm2;
+  total->rows_per_conversion = rows_conv;
+  total->adc_bits_costed = adc_bits;
   total->arrays = na;
   total->crossbars = (int64_t)na * sl;
   total->adcs = (int64_t)na * nadc;
@@ -340,7 +351,7 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
     for (int l = 0; l < nl; l++) lo[l] = -1, seen[l] = -1;
     for (int32_t i = cs->nprogram; i < n; i++) {
       const map_cmd *c = &cs->cmd[i];
-      cim_cost *L = &layer[c->layer];
+      map_cost *L = &layer[c->layer];
       if (lo[c->layer] < 0 || w.start[i] < lo[c->layer]) lo[c->layer] = w.start[i];
       if (w.fin[i] > L->latency_ns) L->latency_ns = w.fin[i];
       if (c->op == MAP_OP_CONVERT && w.mvm_first[c->step] == i) L->steps += steps;
@@ -353,7 +364,7 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
       const map_piece *p = &mp->piece[i];
       int l = mp->factor[p->factor].layer;
       double share = (double)p->ni * p->no / acells[p->array];
-      cim_cost *L = &layer[l];
+      map_cost *L = &layer[l];
       L->area_array_mm2 += share * a_xbar;
       L->area_adc_mm2 += share * a_adcs;
       L->area_dac_mm2 += share * a_dacs;
@@ -364,16 +375,31 @@ int cim_cost_compute(cim_cost *total, cim_cost *layer, const map_stream *cs, con
       }
     }
     for (int l = 0; l < nl; l++) {
-      cim_cost *L = &layer[l];
+      map_cost *L = &layer[l];
       L->crossbars = L->arrays * sl;
       L->adcs = L->arrays * nadc;
       L->dacs = L->arrays * R;
       double av = (double)L->arrays * R * hw->cols;
       L->utilization = av > 0 ? w.lcells[l] / av : 0;
+      L->adc_bits_costed = adc_bits;
       sum_parts(L);
     }
     free(lo), free(seen), free(acells);
   }
   work_free(&w);
   return 0;
+}
+
+int map_cost_of(map_cost *total, const map_model *mm, const map_hw *hw, map_strategy_id st,
+                const map_options *opt) {
+  map_mapping mp;
+  map_stream cs;
+  if (map_build(&mp, mm, hw, st, opt)) return -1;
+  int rc = map_schedule(&cs, &mp, mm, hw);
+  if (!rc) {
+    rc = map_cost_compute(total, NULL, &cs, &mp, mm, hw);
+    map_stream_destroy(&cs);
+  }
+  map_mapping_destroy(&mp);
+  return rc;
 }

@@ -1,4 +1,4 @@
-/* The real job executor: one sweep job = load (or reuse) a model, map it on the hardware with
+/* The real sweep executor: one sweep job = load (or reuse) a model, map it on the hardware with
  * the job's strategy, program the simulated arrays (cimsim) with the job's converters, noise
  * and seed, evaluate the model with every weight-stationary linear layer executed by the
  * simulator, and account latency, energy and area of one token.
@@ -23,11 +23,7 @@
  * and the evaluation text. A job's results depend on its parameters only: the model and the
  * simulator are deterministic for any thread count, and cimsim keys its noise by the job seed.
  */
-#include "bench.h"
-#include "cimsim.h"
-#include "jobs.h"
-#include "kernels.h"
-#include "mapping.h"
+#include "pipeline.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -44,9 +40,7 @@
 typedef struct {
   char dir[JOB_PATH_LEN + 64]; /* model directory (cache key) */
   mon_model model;
-  int64_t positions;
-  double bpc, top1; /* float reference */
-  int32_t *pred;    /* (positions) float top-1 predictions */
+  pipe_reference ref; /* its float evaluation on the sweep's text */
 } real_model;
 
 typedef struct {
@@ -171,14 +165,16 @@ static int real_create(void **state, const job_sweep *s) {
   return 0;
 }
 
+static void model_free(real_model *rm) {
+  mon_model_destroy(&rm->model);
+  pipe_reference_destroy(&rm->ref);
+  free(rm);
+}
+
 static void real_destroy(void *state) {
   real_state *st = state;
   if (!st) return;
-  for (int i = 0; i < st->nmodels; i++) {
-    mon_model_destroy(&st->models[i]->model);
-    free(st->models[i]->pred);
-    free(st->models[i]);
-  }
+  for (int i = 0; i < st->nmodels; i++) model_free(st->models[i]);
   free(st->train);
   free(st->eval);
   free(st);
@@ -208,9 +204,7 @@ static int get_model(real_state *st, const char *dir, real_model **out) {
   if (!st->eval && mon_kjv_text(&st->train, &st->ntrain, &st->eval, &st->neval)) return -1;
   if (st->nmodels == (int)(sizeof st->models / sizeof st->models[0])) {
     /* Evict the oldest: sweeps walk models outermost, so it is not needed again soon. */
-    mon_model_destroy(&st->models[0]->model);
-    free(st->models[0]->pred);
-    free(st->models[0]);
+    model_free(st->models[0]);
     memmove(st->models, st->models + 1, (size_t)(st->nmodels - 1) * sizeof st->models[0]);
     st->nmodels--;
   }
@@ -221,38 +215,13 @@ static int get_model(real_state *st, const char *dir, real_model **out) {
     free(rm);
     return -1;
   }
-  rm->positions = st->eval_chars;
-  rm->pred = malloc((size_t)rm->positions * sizeof *rm->pred);
-  mon_eval_opts o = {.positions = rm->positions, .pred = rm->pred};
-  mon_eval_result r;
-  if (!rm->pred || mon_model_eval(&rm->model, st->eval, st->neval, &o, &r)) {
-    if (!rm->pred) mon_fail("out of memory");
-    mon_model_destroy(&rm->model);
-    free(rm->pred);
-    free(rm);
-    return mon_fail_ctx("float evaluation of %s", dir);
+  if (pipe_reference_eval(&rm->ref, &rm->model, st->eval, st->neval, st->eval_chars)) {
+    model_free(rm);
+    return mon_fail_ctx("%s", dir);
   }
-  rm->positions = r.positions;
-  rm->bpc = r.bpc;
-  rm->top1 = r.top1;
   st->models[st->nmodels++] = rm;
   *out = rm;
   return 0;
-}
-
-/* The map_model of a job: from the loaded model, or a shape-only workload. */
-static int job_map_model(real_state *st, const job_params *p, map_model *mm, real_model **rm) {
-  *rm = NULL;
-  map_model_init(mm, p->model);
-  const char *shape = shape_name(p->model);
-  if (shape) return map_model_workload(mm, shape, p->nblocks <= 1 ? 0 : p->nblocks);
-  char dir[sizeof((real_model *)0)->dir];
-  if (model_dir(st, p->model, p->nblocks, dir, sizeof dir) || get_model(st, dir, rm)) return -1;
-  int nb = (*rm)->model.cfg.monarch_nblocks;
-  if (nb != (p->nblocks <= 1 ? 0 : p->nblocks))
-    return mon_fail("%s: config.json says monarch_nblocks %d but the job asks for nblocks %d", dir,
-                    nb, p->nblocks);
-  return cim_model_from_mon(mm, &(*rm)->model, (*rm)->model.cfg.n_positions);
 }
 
 static int real_plan(void *state, const job_params *p, int *nlayers) {
@@ -291,133 +260,47 @@ static double real_estimate(void *state, const job_params *p) {
 static int real_run(void *state, const job_params *p, job_metrics *m, job_layer *layers) {
   real_state *st = state;
   map_hw hw;
-  map_model mm;
+  map_model shape;
   real_model *rm = NULL;
-  cim_runner *run = NULL;
-  cim_cost *lc = NULL;
-  map_mapping mpl = {0};
-  map_stream csl = {0};
   int rc = -1;
   job_metrics_nan(m);
-  if (job_hw(p, &hw)) return mon_fail_ctx("job %lld", (long long)p->index);
+  map_model_init(&shape, p->model);
   const map_strategy *sg = map_strategy_find(p->mapping);
-  if (!sg) return mon_fail_ctx("job %lld", (long long)p->index);
-  if (job_map_model(st, p, &mm, &rm)) goto out;
-
-  /* Shape-only workloads need no weights: map and schedule for the cost model only. */
-  if (!rm) {
-    if (map_build(&mpl, &mm, &hw, sg->id, NULL) || map_schedule(&csl, &mpl, &mm, &hw)) goto out;
+  if (!sg || job_hw(p, &hw)) goto out;
+  const char *shape_spec = shape_name(p->model);
+  if (shape_spec) {
+    if (map_model_workload(&shape, shape_spec, p->nblocks <= 1 ? 0 : p->nblocks)) goto out;
   } else {
-    cim_config cfg;
-    cim_config_default(&cfg, &hw);
-    snprintf(cfg.noise, sizeof cfg.noise, "%s", p->noise_spec);
-    cfg.seed = (uint64_t)p->seed;
-    if (st->calibrated) cfg.adc_range = CIM_ADC_CALIBRATED;
-    if (st->percentile > 0) cfg.adc_percentile = st->percentile;
-    if (cim_runner_create(&run, &mm, &hw, sg->id, NULL, &cfg)) goto out;
-  }
-
-  /* Accuracy: the model with every linear layer executed by the simulator. */
-  if (rm) {
-    int32_t *pred = malloc((size_t)rm->positions * sizeof *pred);
-    if (!pred) {
-      mon_fail("out of memory");
+    char dir[sizeof((real_model *)0)->dir];
+    if (model_dir(st, p->model, p->nblocks, dir, sizeof dir) || get_model(st, dir, &rm)) goto out;
+    int nb = rm->model.cfg.monarch_nblocks;
+    if (nb != (p->nblocks <= 1 ? 0 : p->nblocks)) {
+      mon_fail("%s: config.json says monarch_nblocks %d but the job asks for nblocks %d", dir, nb,
+               p->nblocks);
       goto out;
     }
-    mon_eval_opts o = {
-        .positions = rm->positions, .hook = cim_linear_hook, .hook_ctx = run, .pred = pred};
-    mon_eval_result r;
-    int erc = mon_model_eval(&rm->model, st->eval, st->neval, &o, &r);
-    if (!erc) {
-      int64_t agree = 0;
-      for (int64_t i = 0; i < r.positions; i++) agree += pred[i] == rm->pred[i];
-      m->bpc = r.bpc;
-      m->top1 = r.top1;
-      m->bpc_float = rm->bpc;
-      m->top1_float = rm->top1;
-      m->agreement = r.positions ? (double)agree / (double)r.positions : NAN;
-      m->eval_chars = r.positions;
-    }
-    free(pred);
-    if (erc) goto out;
   }
-
-  /* Cost of one token. */
-  const map_mapping *mp = run ? cim_runner_mapping(run) : &mpl;
-  const map_stream *cs = run ? cim_runner_stream(run) : &csl;
-  lc = calloc((size_t)mm.nlayers, sizeof *lc);
-  cim_cost c;
-  if (!lc) {
-    mon_fail("out of memory");
-    goto out;
-  }
-  if (cim_cost_compute(&c, lc, cs, mp, &mm, &hw)) goto out;
-  m->latency_ns = c.latency_ns;
-  m->latency_array_ns = c.latency_array_ns;
-  m->latency_adc_ns = c.latency_adc_ns;
-  m->latency_digital_ns = c.latency_digital_ns;
-  m->energy_pj = c.energy_pj;
-  m->energy_dac_pj = c.energy_dac_pj;
-  m->energy_array_pj = c.energy_array_pj;
-  m->energy_adc_pj = c.energy_adc_pj;
-  m->energy_shiftadd_pj = c.energy_shiftadd_pj;
-  m->energy_digital_pj = c.energy_digital_pj;
-  m->energy_buffer_pj = c.energy_buffer_pj;
-  m->area_mm2 = c.area_mm2;
-  m->area_array_mm2 = c.area_array_mm2;
-  m->area_adc_mm2 = c.area_adc_mm2;
-  m->area_dac_mm2 = c.area_dac_mm2;
-  m->area_digital_mm2 = c.area_digital_mm2;
-  m->arrays = c.arrays;
-  m->crossbars = c.crossbars;
-  m->adcs = c.adcs;
-  m->dacs = c.dacs;
-  m->conversions = c.conversions;
-  m->steps = c.steps;
-  m->utilization = c.utilization;
-
-  /* Per layer. */
-  double err_sum = 0;
-  int err_n = 0;
-  int64_t weights = 0;
-  for (int l = 0; l < mm.nlayers; l++) {
-    const map_layer *ml = &mm.layer[l];
-    job_layer *L = &layers[l];
-    job_layer_nan(L);
-    snprintf(L->name, sizeof L->name, "%.*s", (int)sizeof L->name - 1, ml->name);
-    snprintf(L->mapping, sizeof L->mapping, "%s", map_strategies[mp->lmap[l].strategy].name);
-    L->in = ml->in;
-    L->out = ml->out;
-    L->nblocks = ml->is_monarch ? ml->nblocks : 1;
-    int64_t lw = ml->is_monarch ? (int64_t)ml->k * ml->q * ml->p + (int64_t)ml->l * ml->s * ml->r
-                                : (int64_t)ml->out * ml->in;
-    weights += lw;
-    L->arrays = lc[l].arrays;
-    L->adcs = lc[l].adcs;
-    L->utilization = lc[l].utilization;
-    L->latency_ns = lc[l].latency_ns;
-    L->energy_pj = lc[l].energy_pj;
-    L->area_mm2 = lc[l].area_mm2;
-    L->energy_adc_pj = lc[l].energy_adc_pj;
-    L->area_adc_mm2 = lc[l].area_adc_mm2;
-    L->conversions = lc[l].conversions;
-    if (rm) {
-      L->out_rel_err = cim_runner_layer_err(run, l);
-      if (isfinite(L->out_rel_err)) err_sum += L->out_rel_err, err_n++;
-    }
-  }
-  m->weights = weights;
-  if (err_n) m->out_rel_err = err_sum / err_n;
-  rc = 0;
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  snprintf(cfg.noise, sizeof cfg.noise, "%s", p->noise_spec);
+  cfg.seed = (uint64_t)p->seed;
+  if (st->calibrated) cfg.adc_range = CIM_ADC_CALIBRATED;
+  if (st->percentile > 0) cfg.adc_percentile = st->percentile;
+  pipe_job j = {.model = rm ? &rm->model : NULL,
+                .shape = rm ? NULL : &shape,
+                .hw = &hw,
+                .strategy = sg->id,
+                .cfg = &cfg,
+                .text = st->eval,
+                .ntext = st->neval,
+                .ref = rm ? &rm->ref : NULL,
+                .attn_bits = st->attn_bits};
+  rc = pipe_run(&j, m, layers, NULL);
 out:
   if (rc)
     mon_fail_ctx("job %lld (%s, nblocks %d, %s)", (long long)p->index, p->model, p->nblocks,
                  p->mapping);
-  free(lc);
-  if (run) cim_runner_destroy(run);
-  map_stream_destroy(&csl);
-  map_mapping_destroy(&mpl);
-  map_model_destroy(&mm);
+  map_model_destroy(&shape);
   return rc;
 }
 
@@ -425,7 +308,7 @@ static void real_stats(void *state, job_cache_stats *s) {
   *s = ((real_state *)state)->st;
 }
 
-const job_executor bench_executor_real = {
+const job_executor pipe_executor = {
     .name = "real",
     .summary = "the pipeline: model, mapping, cimsim (accuracy, latency, energy, area)",
     .check = real_check,

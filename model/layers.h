@@ -1,6 +1,6 @@
-/* Layer kernels of the GPT-2 model (kernels/layers.c): forward and backward of LayerNorm, GELU,
+/* Layer kernels of the GPT-2 model (model/layers.c): forward and backward of LayerNorm, GELU,
  * causal multi-head attention, dense / Monarch linear layers and the softmax cross-entropy.
- * Internal to kernels/, exposed for the gradient checks of tests/test_model.c.
+ * Internal to model/, exposed for the gradient checks of tests/test_model.c.
  *
  * Conventions: activations are (n, features) row-major. Backward functions OVERWRITE the
  * activation gradient (dx) and ACCUMULATE (+=) parameter gradients, so a caller zeroes the
@@ -10,7 +10,7 @@
 #ifndef MONCIM_LAYERS_H
 #define MONCIM_LAYERS_H
 
-#include "kernels.h"
+#include "model.h"
 
 /* y = (x - mean) * rstd * g + b per row; mean/rstd (n) saved for the backward (may be NULL). */
 void mon_layernorm_fwd(int n, int d, float eps, const float *x, const float *g, const float *b,

@@ -1,5 +1,5 @@
 /* Per-thread last-error message shared by every moncim library. */
-#include "kernels.h"
+#include "base.h"
 
 #include <stdarg.h>
 #include <stdio.h>

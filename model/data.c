@@ -6,7 +6,7 @@
  * text: the whole books Ruth, Jonah, Mark and James (Jas), in canonical order; training text:
  * every other verse in canonical order. The raw `bible` output is cached after the first call
  * in $MONCIM_CACHE_DIR, else $XDG_CACHE_HOME/moncim, else $HOME/.cache/moncim, else /tmp. */
-#include "kernels.h"
+#include "model.h"
 
 #include <errno.h>
 #include <stdio.h>
