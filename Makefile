@@ -31,7 +31,7 @@ test-full: build
 test-asan: setup
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMONCIM_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -LE full
 
 # The default study: jobs/default.sweep under mpirun on all cores, report, figures
 # (`make run RUN_ARGS=--force` starts results/default.h5 over instead of resuming it).

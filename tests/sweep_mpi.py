@@ -175,7 +175,11 @@ def kill():
     rng = random.Random(int(os.environ.get("MONCIM_TEST_SEED", "12345")))
     sweep = write_sweep("kill.sweep", work=2.5)
     ref = os.path.join(ARGS.work, "kill_ref.h5")
+    t0 = time.time()
     run(sweep_cmd(2, sweep, ref))
+    # Kill moments scale with how long a whole run takes on this machine (start-up included):
+    # under ASan or on a loaded machine fixed delays would kill every run before its first job.
+    span = max(1.0, time.time() - t0)
     out = os.path.join(ARGS.work, "kill.h5")
     for f in (out, out + ".tmp"):
         if os.path.exists(f):
@@ -187,7 +191,7 @@ def kill():
         errf = open(os.path.join(ARGS.work, "kill_%d.err" % attempt), "w+")
         p = subprocess.Popen(cmd, env=dict(ENV, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
                              stderr=errf, start_new_session=True)
-        time.sleep(rng.uniform(0.0, 1.0))
+        time.sleep(rng.uniform(0.0, span))
         finished = p.poll() is not None
         if not finished:
             kill_session(p)
