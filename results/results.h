@@ -44,7 +44,8 @@ typedef struct {
   int32_t layer_count;     /* number of rows of this job in /layers */
   job_metrics m;           /* accuracy and cost; NaN until done */
   int8_t status;           /* res_status */
-  char error[RES_ERR_LEN]; /* failure message ("" unless failed) */
+  char error[RES_ERR_LEN]; /* failure message; on a pending row "interrupted: ..." (a run stopped
+                            * by a signal while the job ran), else "" */
   int32_t run;             /* run: index into /runs of the run that computed it */
   int32_t rank;            /* run: MPI rank that ran it */
   int32_t threads;         /* run: OpenMP threads of that rank */
