@@ -500,8 +500,13 @@ def write_small(name, njobs, sleep_s):
 
 
 def lock():
-    # 6 jobs of 0.06 s each hold one run open ~0.4 s, longer than the other's start-up
-    sweep = write_small("lock.sweep", 6, 0.06)
+    # The first run must still hold the lock when the second one (started with it) gets to the
+    # lock: its 6 jobs sleep for as long as a start-up takes here (longer under ASan or load).
+    probe = write_small("lock_probe.sweep", 2, 0.0)
+    t0 = time.time()
+    run([ARGS.moncim, "sweep", probe, "-o", os.path.join(ARGS.work, "probe.h5")])
+    startup = time.time() - t0
+    sweep = write_small("lock.sweep", 6, max(0.06, startup / 6))
     ref = os.path.join(ARGS.work, "lock_ref.h5")
     run(sweep_cmd(1, sweep, ref))
     out = os.path.join(ARGS.work, "lock.h5")
@@ -543,7 +548,7 @@ def lock():
 
 
 def sigterm():
-    # 12 jobs of 0.25 s: 1.5 s on 2 ranks, 3 s on one; the signal comes after ~0.6 s
+    # 12 jobs of 0.25 s: 1.5 s on 2 ranks, 3 s on one; the signal follows the first done job
     sweep = write_small("term.sweep", 12, 0.25)
     ref = os.path.join(ARGS.work, "term_ref.h5")
     run(sweep_cmd(2, sweep, ref))
@@ -556,8 +561,8 @@ def sigterm():
     for name, np_, grace, how in cases:
         out = os.path.join(ARGS.work, "term_%s.h5" % name)
         p = start(sweep_cmd(np_, sweep, out, "-v", "--grace", grace), "term_" + name)
-        wait_for(lambda: os.path.exists(out) and len(moncim_pids(p)) == np_, "the sweep to run")
-        time.sleep(0.6)
+        # signal once the first job is reported: the sweep is running, most jobs are not done
+        wait_for(lambda: "done job" in open(p.errf.name).read(), "the first finished job")
         if how == "TERM-ranks":  # Slurm signals every task of the step
             for pid in moncim_pids(p):
                 os.kill(pid, signal.SIGTERM)
@@ -579,8 +584,9 @@ def sigterm():
         if grace == "30":
             check(not interrupted.any(), "%s: jobs marked interrupted despite the grace" % name)
         else:
-            check(interrupted.sum() == np_, "%s: %d jobs marked interrupted, want %d (one per "
-                  "rank)" % (name, interrupted.sum(), np_))
+            # every rank that was inside a job (a rank between two jobs gets none)
+            check(1 <= interrupted.sum() <= np_, "%s: %d jobs marked interrupted, want 1..%d"
+                  % (name, interrupted.sum(), np_))
         check(attrs["end_time"] != "" and len(d["runs"]) == 1 and d["runs"]["end_time"][0],
               "%s: no end record" % name)
         check(d["runs"]["jobs_run"][0] == done.sum(), "%s: jobs_run" % name)
