@@ -191,7 +191,20 @@ def kill():
         errf = open(os.path.join(ARGS.work, "kill_%d.err" % attempt), "w+")
         p = subprocess.Popen(cmd, env=dict(ENV, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
                              stderr=errf, start_new_session=True)
-        time.sleep(rng.uniform(0.0, span))
+        if attempt % 3 == 0:
+            # anywhere in a run, start-up and file creation included
+            time.sleep(rng.uniform(0.0, span))
+        else:
+            # mid-sweep: right after the k-th job of this attempt is reported (k = 1..4), so
+            # kills land among job writes however slow start-up is (ASan, a loaded machine)
+            k = rng.randint(1, 4)
+            t0 = time.time()
+            while p.poll() is None and time.time() - t0 < 10 * span:
+                with open(errf.name) as f:
+                    if f.read().count("done job") >= k:
+                        break
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.05))
         finished = p.poll() is not None
         if not finished:
             kill_session(p)
