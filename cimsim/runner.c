@@ -479,9 +479,11 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
   }
   if (!R->slice_w) rc = mon_fail("cimsim: out of memory");
   if (!rc && map_build(&R->mp, mm, &R->hw, st, opt)) rc = -1;
-  if (!rc && R->mp.shared_mvms)
+  if (!rc && R->mp.shared_mvms) {
+    map_mapping_destroy(&R->mp);
     rc = mon_fail("cimsim: the mapping shares row bands between layers (map_options.share_rows); "
                   "cimsim runs layer by layer: map without share_rows to simulate");
+  }
   if (!rc && map_schedule(&R->cs, &R->mp, mm, &R->hw)) {
     map_mapping_destroy(&R->mp);
     rc = -1;

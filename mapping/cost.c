@@ -73,20 +73,6 @@ static int is_digital(const map_cmd *c) {
          c->op == MAP_OP_SHIFT_ADD;
 }
 
-/* Adds the per-ADC conversion counts of logical columns col0..col0+ncols-1 (all slices) to cnt
- * (same physical layout as map_hw_max_conv_per_adc: slice j, column c -> bitline j*cols + c,
- * bitline t -> ADC t / cols_per_adc). */
-static void add_conv(int *cnt, const map_hw *hw, int col0, int ncols) {
-  int sl = map_hw_slices(hw), cpa = hw->cols_per_adc;
-  for (int j = 0; j < sl; j++) {
-    long a = (long)j * hw->cols + col0, b = a + ncols;
-    for (long g = a / cpa; g * cpa < b; g++) {
-      long lo = g * cpa > a ? g * cpa : a, hi = (g + 1) * cpa < b ? (g + 1) * cpa : b;
-      cnt[g] += (int)(hi - lo);
-    }
-  }
-}
-
 static void sum_parts(map_cost *c) {
   c->energy_pj = c->energy_dac_pj + c->energy_array_pj + c->energy_adc_pj + c->energy_shiftadd_pj +
                  c->energy_digital_pj + c->energy_buffer_pj;
@@ -228,7 +214,7 @@ int map_cost_compute(map_cost *total, map_cost *layer, const map_stream *cs, con
       cur = s;
     }
     w.mvm_last[s] = i;
-    add_conv(w.cnt, hw, c->col0, c->ncols);
+    map_hw_add_adc_conversions(hw, c->col0, c->ncols, w.cnt);
     for (int g = 0; g < nadc; g++)
       if (w.cnt[g] > w.mvm_conv[s]) w.mvm_conv[s] = w.cnt[g];
   }

@@ -263,23 +263,29 @@ int map_hw_adcs_per_array(const map_hw *hw) {
   return (int)((phys + hw->cols_per_adc - 1) / hw->cols_per_adc);
 }
 
-int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols) {
+void map_hw_add_adc_conversions(const map_hw *hw, int col0, int ncols, int *cnt) {
   /* slice-major physical bitlines (slice j, column c -> j*cols + c); an ADC group may straddle two
    * slices when cols_per_adc does not divide cols, so counts are summed per group. */
-  int sl = map_hw_slices(hw), cpa = hw->cols_per_adc, nadc = map_hw_adcs_per_array(hw);
-  if (ncols <= 0) return 0;
-  int small[64], *cnt = nadc <= 64 ? small : calloc((size_t)nadc, sizeof(int));
-  if (!cnt) return ncols * sl; /* pessimistic bound, only on allocation failure */
-  if (cnt == small) memset(small, 0, sizeof small);
-  int best = 0;
+  int sl = map_hw_slices(hw), cpa = hw->cols_per_adc;
   for (int j = 0; j < sl; j++) {
     long a = (long)j * hw->cols + col0, b = a + ncols; /* [a, b) physical */
     for (long g = a / cpa; g * cpa < b; g++) {
       long lo = g * cpa > a ? g * cpa : a, hi = (g + 1) * cpa < b ? (g + 1) * cpa : b;
       cnt[g] += (int)(hi - lo);
-      if (cnt[g] > best) best = cnt[g];
     }
   }
+}
+
+int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols) {
+  int sl = map_hw_slices(hw), nadc = map_hw_adcs_per_array(hw);
+  if (ncols <= 0) return 0;
+  int small[64], *cnt = nadc <= 64 ? small : calloc((size_t)nadc, sizeof(int));
+  if (!cnt) return ncols * sl; /* pessimistic bound, only on allocation failure */
+  if (cnt == small) memset(small, 0, sizeof small);
+  map_hw_add_adc_conversions(hw, col0, ncols, cnt);
+  int best = 0;
+  for (int g = 0; g < nadc; g++)
+    if (cnt[g] > best) best = cnt[g];
   if (cnt != small) free(cnt);
   return best;
 }

@@ -83,9 +83,14 @@ int map_hw_adcs_per_array(const map_hw *hw);
 /* Conversions the busiest ADC makes per DAC step when logical columns col0..col0+ncols-1 are read
  * (all slices): sets the CONVERT time dac_steps * (t_read + this * t_adc). */
 int map_hw_max_conv_per_adc(const map_hw *hw, int col0, int ncols);
+/* Adds to cnt[g] (map_hw_adcs_per_array entries) the conversions ADC g makes per DAC step when
+ * logical columns col0..col0+ncols-1 are read: the one statement of which ADC converts which
+ * bitline (map_hw_max_conv_per_adc and the cost model's ADC time use it). */
+void map_hw_add_adc_conversions(const map_hw *hw, int col0, int ncols, int *cnt);
 int map_hw_slices(const map_hw *hw); /* device columns per weight (slices x pair) */
 /* ADC conversions of one CONVERT of `ncols` logical columns over all DAC steps and slices: the
- * one place that says how many conversions a logical column costs (cost model and stats). */
+ * one place that says how many conversions a logical column costs (cost model and stats); which
+ * ADC makes them is map_hw_add_adc_conversions. */
 long long map_hw_conversions(const map_hw *hw, int ncols);
 int map_hw_dac_steps(const map_hw *hw); /* ceil(in_bits / dac_bits) */
 /* ADC bits for a lossless conversion of a column summing `rows` devices of one slice over one

@@ -654,6 +654,7 @@ Test(mapping, binary_trace_round_trip) {
   fwrite(bytes, 1, n - 7, f);
   fclose(f);
   free(bytes);
+  map_stream_destroy(&back);
   f = fopen(path, "rb");
   cr_expect_neq(map_stream_read_binary(&back, f, path), 0);
   fclose(f);
