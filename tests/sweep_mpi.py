@@ -476,9 +476,9 @@ def moncim_pids(p):
     return out
 
 
-def start(cmd, name, threads=1):
+def start(cmd, name, threads=1, env=None):
     errf = open(os.path.join(ARGS.work, name + ".err"), "w+")
-    p = subprocess.Popen(cmd, env=dict(ENV, OMP_NUM_THREADS=str(threads)),
+    p = subprocess.Popen(cmd, env=dict(env or ENV, OMP_NUM_THREADS=str(threads)),
                          stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
     p.errf = errf
     return p
@@ -526,9 +526,13 @@ def lock():
     # Singleton runs (no mpiexec, as on a laptop): mpiexec takes ~2 s to end a failed rank.
     def solo(*opts):
         return [ARGS.moncim, "sweep", sweep, "-o", out] + list(opts)
+    # Under ASan, LeakSanitizer's exit-time tracer crashed (SIGSEGV in the tracer, "LeakSanitizer
+    # has encountered a fatal error") in both processes of one of 20 simultaneous singleton pairs
+    # on a loaded machine; leaks are checked by every other scenario, not by these pairs.
+    pair_env = dict(ENV, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
     for i in range(20):
-        a = start(solo("--force"), "lock_a%d" % i)
-        b = start(solo("--force"), "lock_b%d" % i)
+        a = start(solo("--force"), "lock_a%d" % i, env=pair_env)
+        b = start(solo("--force"), "lock_b%d" % i, env=pair_env)
         (ra, la), (rb, lb) = finish(a), finish(b)
         check(sorted((ra, rb)) == [0, 1],
               "pair %d: exit statuses %d and %d (want one 0, one 1)\n%s\n%s" % (i, ra, rb, la, lb))
