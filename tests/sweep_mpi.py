@@ -82,8 +82,8 @@ def sweep_cmd(np_, sweep, out, *opts):
             ARGS.moncim, "sweep", sweep, "-o", out, *opts]
 
 
-def run(cmd, threads=1, expect=0, timeout=300):
-    env = dict(ENV, OMP_NUM_THREADS=str(threads))
+def run(cmd, threads=1, expect=0, timeout=300, env=None):
+    env = dict(env or ENV, OMP_NUM_THREADS=str(threads))
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if expect is not None and p.returncode != expect:
         fail("%s exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s" %
@@ -513,11 +513,15 @@ def write_small(name, njobs, sleep_s):
 
 
 def lock():
+    # Singleton runs (no mpiexec) under ASan: LeakSanitizer's exit-time tracer crashes in them
+    # (SIGSEGV in the tracer, "LeakSanitizer has encountered a fatal error"), so they run without
+    # leak detection; every other scenario, under mpiexec, keeps it.
+    solo_env = dict(ENV, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
     # The first run must still hold the lock when the second one (started with it) gets to the
     # lock: its 6 jobs sleep for as long as a start-up takes here (longer under ASan or load).
     probe = write_small("lock_probe.sweep", 2, 0.0)
     t0 = time.time()
-    run([ARGS.moncim, "sweep", probe, "-o", os.path.join(ARGS.work, "probe.h5")])
+    run([ARGS.moncim, "sweep", probe, "-o", os.path.join(ARGS.work, "probe.h5")], env=solo_env)
     startup = time.time() - t0
     sweep = write_small("lock.sweep", 6, max(0.06, startup / 6))
     ref = os.path.join(ARGS.work, "lock_ref.h5")
@@ -526,13 +530,9 @@ def lock():
     # Singleton runs (no mpiexec, as on a laptop): mpiexec takes ~2 s to end a failed rank.
     def solo(*opts):
         return [ARGS.moncim, "sweep", sweep, "-o", out] + list(opts)
-    # Under ASan, LeakSanitizer's exit-time tracer crashed (SIGSEGV in the tracer, "LeakSanitizer
-    # has encountered a fatal error") in both processes of one of 20 simultaneous singleton pairs
-    # on a loaded machine; leaks are checked by every other scenario, not by these pairs.
-    pair_env = dict(ENV, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
     for i in range(20):
-        a = start(solo("--force"), "lock_a%d" % i, env=pair_env)
-        b = start(solo("--force"), "lock_b%d" % i, env=pair_env)
+        a = start(solo("--force"), "lock_a%d" % i, env=solo_env)
+        b = start(solo("--force"), "lock_b%d" % i, env=solo_env)
         (ra, la), (rb, lb) = finish(a), finish(b)
         check(sorted((ra, rb)) == [0, 1],
               "pair %d: exit statuses %d and %d (want one 0, one 1)\n%s\n%s" % (i, ra, rb, la, lb))
@@ -546,7 +546,7 @@ def lock():
     # A SIGKILLed run leaves its lock file, but the kernel dropped the lock: --resume proceeds.
     sweep = write_small("lock_slow.sweep", 6, 0.5)
     out = os.path.join(ARGS.work, "lock_slow.h5")
-    p = start(solo("--force", "-v"), "lock_killed")
+    p = start(solo("--force", "-v"), "lock_killed", env=solo_env)
     wait_for(lambda: os.path.exists(out + ".lock") and moncim_pids(p), "the run to start")
     time.sleep(0.5)
     kill_session(p)
@@ -554,7 +554,7 @@ def lock():
     run(sweep_cmd(1, sweep, out, "--resume"))
     check(all_done(out), "resume after a SIGKILL incomplete")
     # A run whose lock is removed under it stops instead of writing on.
-    p = start(solo("--force"), "lock_lost")
+    p = start(solo("--force"), "lock_lost", env=solo_env)
     wait_for(lambda: os.path.exists(out + ".lock"), "the lock file")
     time.sleep(0.3)
     os.remove(out + ".lock")
