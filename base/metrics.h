@@ -61,11 +61,22 @@
   X(I64, rows_per_conversion, "", "most rows a column sums per conversion")                       \
   X(I64, adc_bits_costed, "bit", "ADC resolution energy and area are costed at")
 
+/* The mapping and cost settings the job ran with (map_settings: the hardware file's values
+ * overridden by the sweep's option.NAME lines), so every row says what it was costed under. */
+#define MON_SETTING_METRICS(X)                                                                     \
+  X(I64, dense_layout, "", "DenseMap slots: 0 = interleaved, 1 = contiguous")                     \
+  X(I64, dense_row_split, "", "DenseMap row subsets per block (1 = none)")                        \
+  X(I64, share_rows, "", "1: shared row bands for layers reading one input")                      \
+  X(I64, digital_lanes, "", "elements per digital cycle")                                         \
+  X(I64, fold_permute, "", "1: no PERMUTE between Monarch factors")                               \
+  X(I64, adc_lossless, "", "1: ADCs costed at each mapping's lossless bits")
+
 /* Computed by the pipeline from the mapped model. */
 #define MON_MODEL_METRICS(X) X(I64, weights, "", "weights mapped")
 
 /* Every column of a job's /jobs row after its parameters, in file order. */
-#define MON_JOB_METRICS(X) MON_ACCURACY_METRICS(X) MON_COST_METRICS(X) MON_MODEL_METRICS(X)
+#define MON_JOB_METRICS(X)                                                                         \
+  MON_ACCURACY_METRICS(X) MON_COST_METRICS(X) MON_SETTING_METRICS(X) MON_MODEL_METRICS(X)
 
 /* Per layer: a subset of the cost columns (same names as in MON_COST_METRICS, so the layer's
  * map_cost copies over by name; units as there), then the layer's accuracy. */

@@ -5,6 +5,8 @@
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +52,8 @@ static void usage(FILE *f) {
 }
 
 int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trace) {
-  *c = (map_cli){.nblocks = MAP_NBLOCKS_CONFIG, .fold_permute = -1, .adc_lossless = -1};
+  *c = (map_cli){.nblocks = MAP_NBLOCKS_CONFIG};
+  map_settings_init(&c->set);
   static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                        {"nblocks", required_argument, 0, 'b'},
                                        {"hw", required_argument, 0, 'w'},
@@ -60,12 +63,12 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
                                        {"budget-arrays", required_argument, 0, 'A'},
                                        {"budget-adcs", required_argument, 0, 'D'},
                                        {"objective", required_argument, 0, 'o'},
-                                       {"dense-layout", required_argument, 0, 'L'},
-                                       {"dense-row-split", required_argument, 0, 'R'},
-                                       {"share-rows", required_argument, 0, 'H'},
-                                       {"digital-lanes", required_argument, 0, 'n'},
-                                       {"fold-permute", required_argument, 0, 'F'},
-                                       {"adc-lossless", required_argument, 0, 'S'},
+                                       {"dense-layout", required_argument, 0, 'X'},
+                                       {"dense-row-split", required_argument, 0, 'X'},
+                                       {"share-rows", required_argument, 0, 'X'},
+                                       {"digital-lanes", required_argument, 0, 'X'},
+                                       {"fold-permute", required_argument, 0, 'X'},
+                                       {"adc-lossless", required_argument, 0, 'X'},
                                        {"json", no_argument, 0, 'j'},
                                        {"out", required_argument, 0, 'O'},
                                        {"binary", no_argument, 0, 'B'},
@@ -73,8 +76,8 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
                                        {0, 0, 0, 0}};
   optind = 1;
   opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  int ch, li = 0;
+  while ((ch = getopt_long(argc, argv, "h", opts, &li)) != -1) {
     switch (ch) {
     case 'm':
       c->model = optarg;
@@ -110,32 +113,15 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
       else
         return bench_usage_error(cmd, "--objective '%s': expected latency or energy", optarg);
       break;
-    case 'L':
-      if (!strcmp(optarg, "interleaved"))
-        c->opt.dense_layout = MAP_DENSE_INTERLEAVED;
-      else if (!strcmp(optarg, "contiguous"))
-        c->opt.dense_layout = MAP_DENSE_CONTIGUOUS;
-      else
-        return bench_usage_error(cmd, "--dense-layout '%s': expected interleaved or contiguous",
-                                 optarg);
+    case 'X': { /* a mapping/cost setting: the parser a sweep's option.NAME uses too */
+      char name[32];
+      snprintf(name, sizeof name, "%s", opts[li].name);
+      for (char *q = name; *q; q++)
+        if (*q == '-') *q = '_';
+      if (map_settings_set(&c->set, name, optarg))
+        return bench_usage_error(cmd, "--%s: %s", opts[li].name, mon_errmsg());
       break;
-    case 'R':
-      if (bench_parse_int(cmd, "dense-row-split", optarg, 1, 65536, &c->opt.dense_row_split))
-        return BENCH_USAGE;
-      break;
-    case 'H':
-      if (bench_parse_int(cmd, "share-rows", optarg, 0, 1, &c->opt.share_rows)) return BENCH_USAGE;
-      break;
-    case 'n':
-      if (bench_parse_int(cmd, "digital-lanes", optarg, 1, 1 << 20, &c->digital_lanes))
-        return BENCH_USAGE;
-      break;
-    case 'F':
-      if (bench_parse_int(cmd, "fold-permute", optarg, 0, 1, &c->fold_permute)) return BENCH_USAGE;
-      break;
-    case 'S':
-      if (bench_parse_int(cmd, "adc-lossless", optarg, 0, 1, &c->adc_lossless)) return BENCH_USAGE;
-      break;
+    }
     case 'j':
       if (trace) return bench_usage_error(cmd, "unknown option '--json'");
       c->json = 1;
@@ -156,6 +142,7 @@ int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trac
   }
   if (optind < argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
   if (!c->model) return bench_usage_error(cmd, "--model is required");
+  map_settings_apply(&c->set, NULL, &c->opt);
   return 0;
 }
 
@@ -170,41 +157,52 @@ int bench_map_setup(const char *cmd, const map_cli *c, map_model *mm, map_hw *hw
     if (hw->cols_per_adc > hw->cols) hw->cols_per_adc = hw->cols;
     if (map_hw_validate(hw, "--array-size")) return bench_error(cmd, "%s", mon_errmsg());
   }
-  if (c->digital_lanes > 0) hw->digital_lanes = c->digital_lanes;
-  if (c->fold_permute >= 0) hw->fold_permute = c->fold_permute;
-  if (c->adc_lossless >= 0) hw->adc_lossless = c->adc_lossless;
+  map_settings_apply(&c->set, hw, NULL);
   if (map_model_from_spec(mm, c->model, c->nblocks)) return bench_error(cmd, "%s", mon_errmsg());
   return 0;
 }
 
-/* The one cost model of one token (map_cost), as a "cost" object. */
+/* A number that reads back to the same double: cJSON prints 15 significant digits and accepts a
+ * last-bit difference, so a sweep's HDF5 column would not compare equal to it. */
+static void add_exact(cJSON *o, const char *name, double v) {
+  char buf[40];
+  if (!isfinite(v)) {
+    cJSON_AddNullToObject(o, name);
+    return;
+  }
+  snprintf(buf, sizeof buf, "%.15g", v);
+  if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+  cJSON_AddRawToObject(o, name, buf);
+}
+
+/* The one cost model of one token (map_cost), as a "cost" object, every number exact. */
 static void add_cost(cJSON *o, const map_cost *c) {
   cJSON *k = cJSON_AddObjectToObject(o, "cost");
-  cJSON_AddNumberToObject(k, "latency_ns_per_token", c->latency_ns);
-  cJSON_AddNumberToObject(k, "latency_array_ns", c->latency_array_ns);
-  cJSON_AddNumberToObject(k, "latency_adc_ns", c->latency_adc_ns);
-  cJSON_AddNumberToObject(k, "latency_digital_ns", c->latency_digital_ns);
-  cJSON_AddNumberToObject(k, "energy_pj_per_token", c->energy_pj);
-  cJSON_AddNumberToObject(k, "energy_dac_pj", c->energy_dac_pj);
-  cJSON_AddNumberToObject(k, "energy_array_pj", c->energy_array_pj);
-  cJSON_AddNumberToObject(k, "energy_adc_pj", c->energy_adc_pj);
-  cJSON_AddNumberToObject(k, "energy_shiftadd_pj", c->energy_shiftadd_pj);
-  cJSON_AddNumberToObject(k, "energy_digital_pj", c->energy_digital_pj);
-  cJSON_AddNumberToObject(k, "energy_buffer_pj", c->energy_buffer_pj);
-  cJSON_AddNumberToObject(k, "area_mm2", c->area_mm2);
-  cJSON_AddNumberToObject(k, "area_array_mm2", c->area_array_mm2);
-  cJSON_AddNumberToObject(k, "area_adc_mm2", c->area_adc_mm2);
-  cJSON_AddNumberToObject(k, "area_dac_mm2", c->area_dac_mm2);
-  cJSON_AddNumberToObject(k, "area_digital_mm2", c->area_digital_mm2);
-  cJSON_AddNumberToObject(k, "arrays", (double)c->arrays);
-  cJSON_AddNumberToObject(k, "crossbars", (double)c->crossbars);
-  cJSON_AddNumberToObject(k, "adcs", (double)c->adcs);
-  cJSON_AddNumberToObject(k, "dacs", (double)c->dacs);
-  cJSON_AddNumberToObject(k, "conversions_per_token", (double)c->conversions);
-  cJSON_AddNumberToObject(k, "drive_steps_per_token", (double)c->steps);
-  cJSON_AddNumberToObject(k, "utilization", c->utilization);
-  cJSON_AddNumberToObject(k, "rows_per_conversion", (double)c->rows_per_conversion);
-  cJSON_AddNumberToObject(k, "adc_bits_costed", (double)c->adc_bits_costed);
+  add_exact(k, "latency_ns_per_token", c->latency_ns);
+  add_exact(k, "latency_array_ns", c->latency_array_ns);
+  add_exact(k, "latency_adc_ns", c->latency_adc_ns);
+  add_exact(k, "latency_digital_ns", c->latency_digital_ns);
+  add_exact(k, "energy_pj_per_token", c->energy_pj);
+  add_exact(k, "energy_dac_pj", c->energy_dac_pj);
+  add_exact(k, "energy_array_pj", c->energy_array_pj);
+  add_exact(k, "energy_adc_pj", c->energy_adc_pj);
+  add_exact(k, "energy_shiftadd_pj", c->energy_shiftadd_pj);
+  add_exact(k, "energy_digital_pj", c->energy_digital_pj);
+  add_exact(k, "energy_buffer_pj", c->energy_buffer_pj);
+  add_exact(k, "area_mm2", c->area_mm2);
+  add_exact(k, "area_array_mm2", c->area_array_mm2);
+  add_exact(k, "area_adc_mm2", c->area_adc_mm2);
+  add_exact(k, "area_dac_mm2", c->area_dac_mm2);
+  add_exact(k, "area_digital_mm2", c->area_digital_mm2);
+  add_exact(k, "arrays", (double)c->arrays);
+  add_exact(k, "crossbars", (double)c->crossbars);
+  add_exact(k, "adcs", (double)c->adcs);
+  add_exact(k, "dacs", (double)c->dacs);
+  add_exact(k, "conversions_per_token", (double)c->conversions);
+  add_exact(k, "drive_steps_per_token", (double)c->steps);
+  add_exact(k, "utilization", c->utilization);
+  add_exact(k, "rows_per_conversion", (double)c->rows_per_conversion);
+  add_exact(k, "adc_bits_costed", (double)c->adc_bits_costed);
 }
 
 static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long long tokens) {

@@ -10,10 +10,8 @@ typedef struct {
   const char *strategy; /* --strategy / --mapping, NULL = all (map) */
   int nblocks;          /* MAP_NBLOCKS_CONFIG unless given */
   int array_size;       /* 0: as the hardware file says */
-  int digital_lanes;    /* > 0: override the hardware file's digital_lanes */
-  int fold_permute;     /* -1: as the hardware file says, else 0/1 */
-  int adc_lossless;     /* -1: as the hardware file says, else 0/1 */
-  map_options opt;      /* budgets and objective */
+  map_settings set;     /* --dense-layout ... --adc-lossless (hw fields override the file) */
+  map_options opt;      /* budgets and objective; the settings' map_options fields applied */
   int json, binary;
   const char *out; /* trace output file, "-" = stdout */
 } map_cli;

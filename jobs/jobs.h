@@ -47,13 +47,16 @@ typedef struct {
   char noise_spec[JOB_SPEC_LEN]; /* what the label stands for ("" for none) */
   int dac_bits;                  /* bits per DAC step (1 = bit-serial) */
   int adc_bits;                  /* ADC resolution, bits */
+  int digital_lanes;             /* elements per digital cycle; 0 = the hardware's (or the
+                                    sweep's option.digital_lanes) */
   int64_t seed;                  /* Monte-Carlo trial seed (keys every random draw) */
 } job_params;
 
 /* Canonical parameter string, e.g.
  * "model=zoo:kjv-small;hardware=default;nblocks=4;mapping=sparse;noise=pcm{prog-pcm};dac_bits=1;
- *  adc_bits=5;seed=1;opt.eval_chars=4096;" (options sorted by name). Returns the length, or -1
- * if it does not fit in n bytes. */
+ *  adc_bits=5;seed=1;opt.eval_chars=4096;" (options sorted by name; "digital_lanes=N;" after
+ * seed only when the job sets it, so sweeps without that axis keep their ids). Returns the
+ * length, or -1 if it does not fit in n bytes. */
 int job_canonical(const job_params *p, const struct job_sweep *s, char *buf, size_t n);
 /* 64-bit hash (FNV-1a folded through the splitmix64 finalizer): stable across machines. */
 uint64_t job_hash64(const void *data, size_t n);
@@ -69,6 +72,7 @@ typedef enum {
   JOB_AX_NOISE,
   JOB_AX_DAC_BITS,
   JOB_AX_ADC_BITS,
+  JOB_AX_DIGITAL_LANES,
   JOB_AX_SEEDS,
   JOB_NAXES
 } job_axis_id;

@@ -26,6 +26,7 @@ static const struct {
     [JOB_AX_NOISE] = {"noise", 0, 0, 0, "none"},
     [JOB_AX_DAC_BITS] = {"dac_bits", 1, 1, 16, "1"},
     [JOB_AX_ADC_BITS] = {"adc_bits", 1, 0, 24, "8"}, /* 0 = ideal converter (cimsim) */
+    [JOB_AX_DIGITAL_LANES] = {"digital_lanes", 1, 0, 1 << 20, "0"}, /* 0 = the hardware's */
     [JOB_AX_SEEDS] = {"seeds", 1, 0, LONG_MAX / 2, "1"},
 };
 
@@ -64,6 +65,11 @@ int job_canonical(const job_params *p, const job_sweep *s, char *buf, size_t n) 
                    p->dac_bits, p->adc_bits, (long long)p->seed);
   if (w < 0 || (size_t)w >= n) return -1;
   len = (size_t)w;
+  if (p->digital_lanes) {
+    w = snprintf(buf + len, n - len, "digital_lanes=%d;", p->digital_lanes);
+    if (w < 0 || (size_t)w >= n - len) return -1;
+    len += (size_t)w;
+  }
   /* Options are sorted at parse time (job_sweep_parse), so their order here is canonical. */
   for (int i = 0; s && i < s->nopts; i++) {
     w = snprintf(buf + len, n - len, "opt.%s=%s;", s->opts[i].key, s->opts[i].value);
@@ -228,7 +234,7 @@ static int parse_exclude(ploc L, char *val, job_sweep *s) {
     int a = axis_lookup(cond);
     if (a < 0)
       return mon_fail("%s:%d: key 'exclude': '%s' is not an axis (models, hardware, nblocks, "
-                      "mappings, noise, dac_bits, adc_bits, seeds)",
+                      "mappings, noise, dac_bits, adc_bits, digital_lanes, seeds)",
                       L.file, L.line, cond);
     for (int c = 0; c < e->ncond; c++)
       if (e->axis[c] == (job_axis_id)a)
@@ -441,6 +447,7 @@ static int expand(job_sweep *s) {
       snprintf(p->noise_spec, sizeof p->noise_spec, "%s", np ? np->spec : "");
       p->dac_bits = (int)s->axis[JOB_AX_DAC_BITS].num[ix[JOB_AX_DAC_BITS]];
       p->adc_bits = (int)s->axis[JOB_AX_ADC_BITS].num[ix[JOB_AX_ADC_BITS]];
+      p->digital_lanes = (int)s->axis[JOB_AX_DIGITAL_LANES].num[ix[JOB_AX_DIGITAL_LANES]];
       p->seed = s->axis[JOB_AX_SEEDS].num[ix[JOB_AX_SEEDS]];
       int len = job_canonical(p, s, canon, sizeof canon);
       if (len < 0)
@@ -554,6 +561,12 @@ int job_sweep_parse(job_sweep *s, const char *path, const char *text) {
 
   if (!s->axis[JOB_AX_MODELS].n)
     return mon_fail("%s: key 'models': missing (a sweep needs at least one model)", s->path);
+  const job_axis *dl = &s->axis[JOB_AX_DIGITAL_LANES];
+  for (int i = 0; i < s->nopts; i++)
+    if (dl->n && !strcmp(s->opts[i].key, "digital_lanes"))
+      return mon_fail("%s:%d: key 'option.digital_lanes': the axis digital_lanes (line %d) sets it "
+                      "per job; give one of the two",
+                      s->path, s->opts[i].line, dl->line[0]);
   for (int a = 0; a < JOB_NAXES; a++)
     if (!s->axis[a].n) {
       char d[64];

@@ -284,6 +284,29 @@ typedef struct {
                           several blocks converted) */
 } map_options;
 
+/* The mapping and cost settings a study varies, by name: `moncim map --NAME` (dashes) and a
+ * sweep's `option.NAME` parse them with the same map_settings_set. v[k] = -1: not given (the
+ * hardware file's value for the hw fields, map_options' default for the others). */
+typedef enum {
+  MAP_SET_DENSE_LAYOUT = 0, /* map_options.dense_layout: interleaved | contiguous */
+  MAP_SET_DENSE_ROW_SPLIT,  /* map_options.dense_row_split: 1..65536 */
+  MAP_SET_SHARE_ROWS,       /* map_options.share_rows: 0 | 1 */
+  MAP_SET_DIGITAL_LANES,    /* map_hw.digital_lanes: 1..2^20 */
+  MAP_SET_FOLD_PERMUTE,     /* map_hw.fold_permute: 0 | 1 */
+  MAP_SET_ADC_LOSSLESS,     /* map_hw.adc_lossless: 0 | 1 */
+  MAP_NSETTINGS
+} map_setting_id;
+typedef struct {
+  int v[MAP_NSETTINGS]; /* indexed by map_setting_id; dense_layout as map_dense_layout */
+} map_settings;
+extern const char *const map_setting_names[MAP_NSETTINGS]; /* "dense_layout", ... */
+void map_settings_init(map_settings *s);                    /* every setting not given */
+int map_setting_find(const char *name);                     /* map_setting_id, or -1 */
+/* Parses one setting into s: 0, or -1 + "expected ..., got 'VALUE'" (or an unknown name). */
+int map_settings_set(map_settings *s, const char *name, const char *value);
+/* Overrides the given settings in hw and o (either may be NULL). */
+void map_settings_apply(const map_settings *s, map_hw *hw, map_options *o);
+
 /* A mapping strategy (STYLE.md rule 10). `place` appends pieces (and arrays) for the given
  * factors of mp, all of which it must place; factors keep their buffer addresses. */
 typedef struct {

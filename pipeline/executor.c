@@ -16,7 +16,14 @@
  * option.attn_bits (digital attention operands rounded to that many bits in the simulated run;
  * default float; mon_eval_opts.attn_bits), option.adc_range = fullscale | calibrated and
  * option.adc_percentile (calibrated ADC ranges: cimsim calibrates each layer on the first batch
- * it simulates; docs/analog-model.md).
+ * it simulates; docs/analog-model.md). The mapping and cost settings option.dense_layout,
+ * option.dense_row_split, option.share_rows, option.digital_lanes, option.fold_permute and
+ * option.adc_lossless are `moncim map`'s --dense-layout ... --adc-lossless (one parser,
+ * map_settings_set; the hw ones override the hardware file) and are recorded in every row;
+ * the digital_lanes axis (0 = not set) overrides digital_lanes per job.
+ * cimsim runs layer by layer: a job with weights whose mapping shares a row band (share_rows = 1
+ * and layers reading one input, e.g. separate q/k/v) fails with cimsim's message; shape-only
+ * jobs cost it.
  *
  * Per-rank caches (the expensive shared work): loaded models with their float evaluation
  * (bits/char, top-1 and the per-position predictions the agreement column compares against),
@@ -49,6 +56,7 @@ typedef struct {
   int attn_bits;
   int calibrated;
   double percentile;
+  map_settings set;      /* option.dense_layout ... option.adc_lossless */
   uint8_t *train, *eval; /* KJV text, loaded on first use */
   size_t ntrain, neval;
   int nmodels;
@@ -141,9 +149,18 @@ static int real_check(const char *key, const char *value) {
     return !stat(value, &sb) && S_ISDIR(sb.st_mode) ? 0
                                                     : mon_fail("'%s' is not a directory", value);
   }
+  if (!strcmp(key, "digital_lanes")) { /* the axis: 0 = the hardware's (or option's) */
+    map_settings tmp;
+    return !strcmp(value, "0") ? 0 : map_settings_set(&tmp, key, value);
+  }
+  if (is_prefix(key, "option.") && map_setting_find(key + 7) >= 0) {
+    map_settings tmp;
+    return map_settings_set(&tmp, key + 7, value);
+  }
   if (is_prefix(key, "option."))
-    return mon_fail(
-        "unknown option (expected eval_chars, models_dir, attn_bits, adc_range, adc_percentile)");
+    return mon_fail("unknown option (expected eval_chars, models_dir, attn_bits, adc_range, "
+                    "adc_percentile, dense_layout, dense_row_split, share_rows, digital_lanes, "
+                    "fold_permute, adc_lossless)");
   return 0;
 }
 
@@ -161,6 +178,14 @@ static int real_create(void **state, const job_sweep *s) {
   st->calibrated = ar && !strcmp(ar, "calibrated");
   const char *ap = job_sweep_option(s, "adc_percentile");
   st->percentile = ap ? strtod(ap, NULL) : -1;
+  map_settings_init(&st->set);
+  for (int k = 0; k < MAP_NSETTINGS; k++) {
+    const char *v = job_sweep_option(s, map_setting_names[k]);
+    if (v && map_settings_set(&st->set, map_setting_names[k], v)) {
+      free(st);
+      return mon_fail_ctx("option.%s", map_setting_names[k]);
+    }
+  }
   *state = st;
   return 0;
 }
@@ -267,6 +292,9 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
   map_model_init(&shape, p->model);
   const map_strategy *sg = map_strategy_find(p->mapping);
   if (!sg || job_hw(p, &hw)) goto out;
+  map_options opt = {0};
+  map_settings_apply(&st->set, &hw, &opt);
+  if (p->digital_lanes > 0) hw.digital_lanes = p->digital_lanes;
   const char *shape_spec = shape_name(p->model);
   if (shape_spec) {
     if (map_model_workload(&shape, shape_spec, p->nblocks <= 1 ? 0 : p->nblocks)) goto out;
@@ -290,6 +318,7 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
                 .shape = rm ? NULL : &shape,
                 .hw = &hw,
                 .strategy = sg->id,
+                .opt = &opt,
                 .cfg = &cfg,
                 .text = st->eval,
                 .ntext = st->neval,

@@ -39,6 +39,8 @@ typedef struct {
   const map_model *shape;     /* shape-only workload when model is NULL */
   const map_hw *hw;           /* hardware, with the job's converter resolutions */
   map_strategy_id strategy;   /* mapping strategy */
+  const map_options *opt;     /* placement options (dense layout, row split, shared rows); NULL =
+                                 defaults */
   const cim_config *cfg;      /* ADC ranges, noise spec, seed (cim_config_default + job) */
   const uint8_t *text;        /* evaluation text (with model) */
   size_t ntext;               /* its length, bytes */

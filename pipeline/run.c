@@ -74,6 +74,12 @@ static int account(const pipe_job *j, const map_model *mm, const map_mapping *mp
   }
 #define PIPE_COPY_COST(type, name, unit, doc) m->name = c.name;
   MON_COST_METRICS(PIPE_COPY_COST)
+  m->dense_layout = mp->dense_layout;
+  m->dense_row_split = mp->dense_row_split;
+  m->share_rows = j->opt ? j->opt->share_rows : 0;
+  m->digital_lanes = j->hw->digital_lanes;
+  m->fold_permute = j->hw->fold_permute;
+  m->adc_lossless = j->hw->adc_lossless;
   double err_sum = 0;
   int err_n = 0;
   int64_t weights = 0;
@@ -119,8 +125,8 @@ int pipe_run(const pipe_job *j, job_metrics *m, job_layer *layers, pipe_timing *
     /* Weights need the simulator: it maps, schedules and programs. */
     if (cim_model_from_mon(&own, j->model, j->model->cfg.n_positions)) goto out;
     mm = &own;
-    if (cim_runner_create(&run, mm, j->hw, j->strategy, NULL, j->cfg)) goto out;
-  } else if (map_build(&mpl, mm, j->hw, j->strategy, NULL) ||
+    if (cim_runner_create(&run, mm, j->hw, j->strategy, j->opt, j->cfg)) goto out;
+  } else if (map_build(&mpl, mm, j->hw, j->strategy, j->opt) ||
              map_schedule(&csl, &mpl, mm, j->hw)) {
     goto out;
   }

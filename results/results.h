@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define RES_SCHEMA_VERSION 3
+#define RES_SCHEMA_VERSION 4
 #define RES_ERR_LEN        128
 #define RES_HOST_LEN       64
 #define RES_CMD_LEN        1024

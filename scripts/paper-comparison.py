@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates docs/paper-comparison.md from jobs/paper.sweep.
 
-Reads the workloads (`models`) and Monarch block counts (`nblocks`) of the sweep file, runs
+Reads the workloads (`models`), Monarch block counts (`nblocks`) and digital lanes
+(`digital_lanes`) of the sweep file, runs
 `moncim map --json` for each under the settings every table names (the one cost model of
 docs/cost-model.md), and writes the page: every quantitative claim we hold from arXiv 2510.11192
 beside moncim's figure, with where the claim comes from and why the figures differ.
@@ -38,8 +39,23 @@ SUMMARY_QUOTE = (
     "and lowers energy consumption by up to 1.74x compared to dense CIM baselines\"")
 
 
+def ints(path, key, vals):
+    """An integer axis of a sweep file: a, b, c and a..b ranges."""
+    out = []
+    for v in vals:
+        try:
+            if ".." in v:
+                a, b = v.split("..")
+                out.extend(range(int(a), int(b) + 1))
+            else:
+                out.append(int(v))
+        except ValueError:
+            sys.exit(f"{path}: field '{key}': '{v}' is not an integer or a..b")
+    return out
+
+
 def parse_sweep(path):
-    """models and nblocks of a sweep file (key = a, b, c; a..b ranges)."""
+    """models, nblocks and digital_lanes of a sweep file (key = a, b, c; a..b ranges)."""
     axes = {}
     with open(path) as f:
         for no, line in enumerate(f, 1):
@@ -50,7 +66,7 @@ def parse_sweep(path):
                 sys.exit(f"{path}:{no}: expected 'key = values'")
             k, v = (s.strip() for s in line.split("=", 1))
             axes[k] = [s.strip() for s in v.split(",") if s.strip()]
-    for key in ("models", "nblocks"):
+    for key in ("models", "nblocks", "digital_lanes"):
         if key not in axes:
             sys.exit(f"{path}: field '{key}' missing")
     models = []
@@ -58,16 +74,13 @@ def parse_sweep(path):
         if not m.startswith("shape:"):
             continue  # accuracy models have no paper counterpart
         models.append(m[len("shape:"):])
-    nbs = []
-    for v in axes["nblocks"]:
-        if ".." in v:
-            a, b = v.split("..")
-            nbs.extend(range(int(a), int(b) + 1))
-        else:
-            nbs.append(int(v))
+    nbs = ints(path, "nblocks", axes["nblocks"])
+    lanes = ints(path, "digital_lanes", axes["digital_lanes"])
     if not models:
         sys.exit(f"{path}: field 'models': no shape: workloads")
-    return models, nbs
+    if 0 in lanes:
+        sys.exit(f"{path}: field 'digital_lanes': give the lanes (0 = the hardware's is not shown)")
+    return models, nbs, lanes
 
 
 class Runner:
@@ -110,12 +123,11 @@ def rng(vals, fmt):
 
 
 def build(args):
-    models, nbs = parse_sweep(args.sweep)
+    models, nbs, lanes = parse_sweep(args.sweep)
     R = Runner(args.moncim)
     base = {(m, nb): R.map(m, nb) for m in models for nb in nbs}
     shared = {(m, nb): R.map(m, nb, "--strategy", "dense", "--share-rows", 1)
               for m in models for nb in nbs}
-    lanes = (1, 16, 64)
     var = {}
     for m in models:
         for nb in nbs:
@@ -297,7 +309,9 @@ def build(args):
     w("")
     w("`digital_lanes` (elements a digital op handles per 0.83 ns cycle) is an assumption: "
       "ISAAC's digital units are per-tile shift-and-add and output registers, not a vector unit "
-      "of known width, so moncim shows the verdict at 1, 16 and 64 lanes. Latency speedup over "
+      "of known width, so moncim shows the verdict at "
+      + ", ".join(map(str, lanes[:-1])) + f" and {lanes[-1]} lanes (`digital_lanes` of "
+      "jobs/paper.sweep). Latency speedup over "
       "Linear (Linear latency / strategy latency), without / with the folded permutation "
       "(`--fold-permute 1`: the first factor writes its outputs straight to their permuted "
       "addresses).")

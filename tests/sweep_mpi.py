@@ -25,9 +25,12 @@ checks a property of the HDF5 files with h5py:
                the type of /layers): `report` and `merge` fail naming the dataset, never crash
   sigterm      SIGTERM / SIGUSR1 mid-sweep: exit 75, running jobs finished or marked interrupted,
                the end record written, --resume completes and equals an uninterrupted run
+  real         the real executor (zoo model + shape-only): ranks/threads invariance, accuracy
+  mapopts      option.dense_layout ... option.adc_lossless cost exactly as `moncim map --json`
 usage: sweep_mpi.py SCENARIO --moncim BIN --mpiexec MPIEXEC --src SRCDIR --work DIR
 """
 import argparse
+import json
 import os
 import random
 import re
@@ -774,6 +777,79 @@ def corrupt():
         check(not os.path.exists(merged), "%s: merge wrote an output" % name)
     run([ARGS.moncim, "report", good])
     print("corrupt: %d corruptions rejected by report and merge naming the dataset" % len(cases))
+MAPOPTS = """# the mapping and cost settings as sweep options, shape-only workloads (cost only)
+name = mapopts
+executor = real
+models = shape:bert-large, shape:zoo-shape
+nblocks = 16
+mappings = sparse, dense, auto
+adc_bits = 6
+dac_bits = 2
+noise = none
+seeds = 1
+"""
+# Every setting away from its default (docs/mapping.md, docs/cost-model.md).
+SETTINGS = {"dense_layout": "contiguous", "dense_row_split": "2", "share_rows": "1",
+            "digital_lanes": "16", "fold_permute": "1", "adc_lossless": "1"}
+# `moncim map --json` cost keys whose /jobs column has another name.
+JSON_COST = {"latency_ns_per_token": "latency_ns", "energy_pj_per_token": "energy_pj",
+             "conversions_per_token": "conversions", "drive_steps_per_token": "steps"}
+
+
+def mapopts():
+    """option.dense_layout ... option.adc_lossless: every row's cost columns equal `moncim map
+    --json` with the same settings exactly, the row records the settings, the settings change the
+    cost, and a bad value is refused naming file:line and the key before any job runs."""
+    opts = "".join("option.%s = %s\n" % kv for kv in SETTINGS.items())
+    path = os.path.join(ARGS.work, "mapopts.sweep")
+    with open(path, "w") as f:
+        f.write(MAPOPTS + opts)
+    out = os.path.join(ARGS.work, "mapopts.h5")
+    run(sweep_cmd(1, path, out), threads=2)
+    check(all_done(out), "mapopts sweep left jobs not done")
+    j = read(out)[0]["jobs"]
+    layout = {"interleaved": 0, "contiguous": 1}
+    flags = sum((["--" + k.replace("_", "-"), v] for k, v in SETTINGS.items()), [])
+    maps = {}  # (model, nblocks, adc_bits, dac_bits) -> ({strategy: cost} with, without settings)
+    changed = 0
+    for r in j:
+        model, mapping = r["model"].decode()[len("shape:"):], r["mapping"].decode()
+        key = (model, int(r["nblocks"]), int(r["adc_bits"]), int(r["dac_bits"]))
+        if key not in maps:
+            hw = os.path.join(ARGS.work, "hw_a%d_d%d.json" % key[2:])
+            with open(hw, "w") as f:
+                f.write('{"adc_bits": %d, "dac_bits": %d}' % key[2:])
+            cmd = [ARGS.moncim, "map", "--model", model, "--nblocks", str(key[1]), "--hw", hw,
+                   "--json"]
+            maps[key] = tuple({s["strategy"]: s["cost"] for s in
+                               json.loads(run(cmd + extra).stdout)["strategies"]}
+                              for extra in (flags, []))
+        cost, plain = maps[key][0][mapping], maps[key][1][mapping]
+        what = "%s nblocks %d %s" % (model, r["nblocks"], mapping)
+        for name, val in cost.items():
+            col = JSON_COST.get(name, name)
+            check(r[col] == val, "%s: column %s = %r, moncim map --json says %r"
+                  % (what, col, r[col], val))
+        for k, v in SETTINGS.items():
+            want = layout[v] if k == "dense_layout" else int(v)
+            check(r[k] == want, "%s: column %s = %r, the sweep set %s" % (what, k, r[k], v))
+        changed += plain != cost
+    check(changed == len(j), "the settings change the cost of every job (%d of %d)"
+          % (changed, len(j)))
+    # every setting's bad values: tests/test_pipeline.c; here the whole command under mpiexec
+    for key, val, expect in (("dense_layout", "diagonal", "interleaved or contiguous"),):
+        bad = os.path.join(ARGS.work, "bad.sweep")
+        with open(bad, "w") as f:
+            f.write(MAPOPTS + "option.%s = %s\n" % (key, val))
+        badout = os.path.join(ARGS.work, "bad.h5")
+        p = run(sweep_cmd(1, bad, badout), expect=1, timeout=60)
+        line = MAPOPTS.count("\n") + 1
+        check(re.search(r"bad\.sweep:%d: key 'option\.%s'" % (line, key), p.stderr)
+              and expect in p.stderr and val in p.stderr,
+              "option.%s = %s: message %r" % (key, val, p.stderr))
+        check(not os.path.exists(badout), "option.%s = %s: an output was created" % (key, val))
+    print("mapopts: %d jobs cost exactly as moncim map --json with the same settings; "
+          "bad values refused before any job" % len(j))
 
 
 def main():
@@ -789,7 +865,7 @@ def main():
     shutil.rmtree(ARGS.work, ignore_errors=True)  # every run starts from nothing
     os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
-     "failures": failures, "plot": plot, "real": real, "lock": lock,
+     "failures": failures, "plot": plot, "real": real, "mapopts": mapopts, "lock": lock,
      "sigterm": sigterm, "fulldisk": fulldisk, "corrupt": corrupt,
      "threads": threads}[ARGS.scenario]()
 

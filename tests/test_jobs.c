@@ -109,6 +109,30 @@ Test(jobs, canonical_string_names_every_parameter) {
   job_sweep_destroy(&s);
 }
 
+/* The digital_lanes axis: 0 (its default) leaves the canonical string and so every id of a sweep
+ * without the axis unchanged; a set value is part of the string (distinct jobs, distinct ids). */
+Test(jobs, digital_lanes_axis_keeps_old_ids) {
+  job_sweep a, b;
+  cr_assert_eq(parse(&a, "models = m1\nnblocks = 2, 4\n"), 0, "%s", mon_errmsg());
+  cr_assert_eq(parse(&b, "models = m1\nnblocks = 2, 4\ndigital_lanes = 0, 16\n"), 0, "%s",
+               mon_errmsg());
+  cr_assert_eq(b.njobs, 2 * a.njobs);
+  char buf[1024];
+  for (int64_t i = 0; i < b.njobs; i++) {
+    const job_params *p = &b.jobs[i];
+    cr_assert_eq(p->digital_lanes, i % 2 ? 16 : 0, "digital_lanes is inside nblocks");
+    cr_assert_gt(job_canonical(p, &b, buf, sizeof buf), 0);
+    if (p->digital_lanes) {
+      cr_assert(strstr(buf, ";seed=1;digital_lanes=16;"), "%s", buf);
+    } else {
+      cr_assert_eq(p->id, a.jobs[i / 2].id, "%s", buf);
+    }
+  }
+  cr_assert_neq(b.jobs[0].id, b.jobs[1].id);
+  job_sweep_destroy(&a);
+  job_sweep_destroy(&b);
+}
+
 Test(jobs, comments_continuations_and_line_numbers) {
   job_sweep s;
   cr_assert_eq(parse(&s, "# comment\nmodels = a, \\\n  b   # two models\n\nseeds = 1\n"), 0, "%s",
@@ -172,6 +196,13 @@ Test(jobs_errors, everything_excluded) {
 }
 Test(jobs_errors, missing_models) {
   expect_error("seeds = 1\n", "t.sweep: key 'models'", "missing");
+}
+Test(jobs_errors, digital_lanes_axis_and_option) {
+  expect_error("models = a\ndigital_lanes = 1, 16\noption.digital_lanes = 4\n",
+               "t.sweep:3: key 'option.digital_lanes'", "line 2");
+}
+Test(jobs_errors, digital_lanes_out_of_range) {
+  expect_error("models = a\ndigital_lanes = 1, 2000000\n", "t.sweep:2: key 'digital_lanes'", NULL);
 }
 Test(jobs_errors, option_twice) {
   expect_error("models = a\noption.x = 1\noption.x = 2\n", "t.sweep:3: key 'option.x'", "twice");

@@ -233,3 +233,100 @@ Test(pipeline, executor_runs_the_pipeline, .init = load_text, .fini = free_text)
   pipe_reference_destroy(&ref);
   mon_model_destroy(&m);
 }
+
+/* The mapping and cost settings as sweep options: a shape-only job costs what pipe_run costs
+ * with the same fields set by hand on the hardware and the map_options, records them, and
+ * differs from the job without them. */
+Test(pipeline, executor_applies_the_mapping_settings) {
+  const char *base = "models = shape:bart-large\nnblocks = 16\nmappings = dense\n";
+  char text[1024];
+  snprintf(text, sizeof text,
+           "%soption.dense_layout = contiguous\noption.dense_row_split = 2\n"
+           "option.share_rows = 1\noption.digital_lanes = 16\noption.fold_permute = 1\n"
+           "option.adc_lossless = 1\n",
+           base);
+  job_metrics m1, d, m2;
+  job_layer L[256];
+  int nl;
+  executor_job(text, &m1, L, &nl);
+  executor_job(base, &d, L, &nl);
+
+  map_model mm;
+  cr_assert_eq(map_model_workload(&mm, "bart-large", 16), 0, "%s", mon_errmsg());
+  map_hw hw;
+  map_hw_default(&hw);
+  hw.adc_bits = 8, hw.dac_bits = 1; /* the sweep's axis defaults */
+  hw.digital_lanes = 16, hw.fold_permute = 1, hw.adc_lossless = 1;
+  map_options o = {.dense_layout = MAP_DENSE_CONTIGUOUS, .dense_row_split = 2, .share_rows = 1};
+  cim_config cfg;
+  cim_config_default(&cfg, &hw);
+  pipe_job j = {.shape = &mm, .hw = &hw, .strategy = MAP_DENSE, .opt = &o, .cfg = &cfg};
+  cr_assert_eq(pipe_run(&j, &m2, NULL, NULL), 0, "%s", mon_errmsg());
+  MON_COST_METRICS(EXPECT_BITS)
+  MON_SETTING_METRICS(EXPECT_BITS)
+  const job_metrics m = m1;
+  cr_expect_eq(m.dense_layout, MAP_DENSE_CONTIGUOUS);
+  cr_expect_eq(m.dense_row_split, 2);
+  cr_expect_eq(m.share_rows, 1);
+  cr_expect_eq(m.digital_lanes, 16);
+  cr_expect_eq(m.fold_permute, 1);
+  cr_expect_eq(m.adc_lossless, 1);
+  map_hw hw0;
+  map_hw_default(&hw0);
+  cr_expect(d.dense_layout == MAP_DENSE_INTERLEAVED && d.dense_row_split == 1 && !d.share_rows &&
+                d.digital_lanes == hw0.digital_lanes && d.fold_permute == hw0.fold_permute &&
+                d.adc_lossless == hw0.adc_lossless,
+            "the job without options records the defaults");
+  cr_expect_neq(m.latency_ns, d.latency_ns, "the settings have no effect on latency");
+  cr_expect_neq(m.energy_adc_pj, d.energy_adc_pj, "adc_lossless has no effect on ADC energy");
+  map_model_destroy(&mm);
+}
+
+/* The digital_lanes axis is option.digital_lanes per job: the same cost bit for bit. */
+Test(pipeline, digital_lanes_axis_equals_the_option) {
+  const char *base = "models = shape:bert-large\nnblocks = 16\nmappings = sparse\n";
+  char ax[256], op[256];
+  snprintf(ax, sizeof ax, "%sdigital_lanes = 64\n", base);
+  snprintf(op, sizeof op, "%soption.digital_lanes = 64\n", base);
+  job_metrics m1, m2, d;
+  job_layer L[256];
+  int nl;
+  executor_job(ax, &m1, L, &nl);
+  executor_job(op, &m2, L, &nl);
+  executor_job(base, &d, L, &nl);
+  MON_COST_METRICS(EXPECT_BITS)
+  MON_SETTING_METRICS(EXPECT_BITS)
+  cr_expect_eq(m1.digital_lanes, 64);
+  cr_expect_lt(m1.latency_digital_ns, d.latency_digital_ns, "64 lanes are not faster than 1");
+
+  job_sweep s;
+  cr_assert_eq(job_sweep_parse(&s, "t.sweep", "models = shape:zoo-shape\ndigital_lanes = 0, 3\n"),
+               0, "%s", mon_errmsg());
+  cr_expect_eq(job_sweep_check(&s, &pipe_executor), 0, "%s", mon_errmsg());
+  job_sweep_destroy(&s);
+}
+
+/* A bad value of any mapping setting fails the real checker, naming file:line, the key and what
+ * was expected, before any job runs. */
+Test(pipeline, bad_mapping_setting_is_rejected) {
+  static const char *bad[][3] = {
+      {"dense_layout", "diagonal", "interleaved or contiguous"},
+      {"dense_row_split", "0", "integer in [1, 65536]"},
+      {"share_rows", "yes", "integer in [0, 1]"},
+      {"digital_lanes", "16.5", "integer in [1, 1048576]"},
+      {"fold_permute", "2", "integer in [0, 1]"},
+      {"adc_lossless", "-1", "integer in [0, 1]"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[512], want[128];
+    snprintf(text, sizeof text, "models = shape:zoo-shape\nnblocks = 4\noption.%s = %s\n",
+             bad[i][0], bad[i][1]);
+    job_sweep s;
+    cr_assert_eq(job_sweep_parse(&s, "t.sweep", text), 0, "%s", mon_errmsg());
+    cr_expect_eq(job_sweep_check(&s, &pipe_executor), -1, "option.%s = %s accepted", bad[i][0],
+                 bad[i][1]);
+    snprintf(want, sizeof want, "t.sweep:3: key 'option.%s'", bad[i][0]);
+    cr_expect(strstr(mon_errmsg(), want) && strstr(mon_errmsg(), bad[i][2]), "%s", mon_errmsg());
+    job_sweep_destroy(&s);
+  }
+}
