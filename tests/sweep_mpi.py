@@ -521,12 +521,13 @@ def lock():
     # leak detection; every other scenario, under mpiexec, keeps it.
     solo_env = dict(ENV, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
     # The first run must still hold the lock when the second one (started with it) gets to the
-    # lock: its 6 jobs sleep for as long as a start-up takes here (longer under ASan or load).
+    # lock: its 6 jobs sleep for three start-ups (start-up time varies with the machine's load;
+    # once, with one start-up, the second run began after the first had ended).
     probe = write_small("lock_probe.sweep", 2, 0.0)
     t0 = time.time()
     run([ARGS.moncim, "sweep", probe, "-o", os.path.join(ARGS.work, "probe.h5")], env=solo_env)
     startup = time.time() - t0
-    sweep = write_small("lock.sweep", 6, max(0.06, startup / 6))
+    sweep = write_small("lock.sweep", 6, max(0.06, 3 * startup / 6))
     ref = os.path.join(ARGS.work, "lock_ref.h5")
     run(sweep_cmd(1, sweep, ref))
     out = os.path.join(ARGS.work, "lock.h5")
