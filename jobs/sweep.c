@@ -102,19 +102,29 @@ static int parse_long(const char *s, long *out) {
   return 0;
 }
 
+/* Capacity to grow to before appending element n: the arrays double when n reaches a power of
+ * two (0: no growth needed), so appending a long range one value at a time stays linear even
+ * where realloc always moves the block (ASan's allocator: 100000 seeds took 176 s). */
+static size_t axis_grow_to(int n) {
+  return n & (n - 1) ? 0 : n ? 2 * (size_t)n : 1;
+}
+
 static int axis_push(job_axis *ax, const char *v, long num, int line, int is_int) {
-  char **nv = realloc(ax->value, (size_t)(ax->n + 1) * sizeof *nv);
-  if (!nv) return mon_fail("out of memory");
-  ax->value = nv;
-  int *nl = realloc(ax->line, (size_t)(ax->n + 1) * sizeof *nl);
-  if (!nl) return mon_fail("out of memory");
-  ax->line = nl;
-  if (is_int) {
-    long *nn = realloc(ax->num, (size_t)(ax->n + 1) * sizeof *nn);
-    if (!nn) return mon_fail("out of memory");
-    ax->num = nn;
-    ax->num[ax->n] = num;
+  size_t cap = axis_grow_to(ax->n);
+  if (cap) {
+    char **nv = realloc(ax->value, cap * sizeof *nv);
+    if (!nv) return mon_fail("out of memory");
+    ax->value = nv;
+    int *nl = realloc(ax->line, cap * sizeof *nl);
+    if (!nl) return mon_fail("out of memory");
+    ax->line = nl;
+    if (is_int) {
+      long *nn = realloc(ax->num, cap * sizeof *nn);
+      if (!nn) return mon_fail("out of memory");
+      ax->num = nn;
+    }
   }
+  if (is_int) ax->num[ax->n] = num;
   ax->value[ax->n] = strdup(v);
   if (!ax->value[ax->n]) return mon_fail("out of memory");
   ax->line[ax->n] = line;
