@@ -60,7 +60,7 @@ test-slurm: build
 .PHONY: models
 models: build
 	bash scripts/make-models.sh
-# Benchmarks, not tests (they print timings against the issues' targets and exit 1 on a miss):
+# Benchmarks, not tests (they print timings against their stated targets and exit 1 on a miss):
 # `moncim project` on a random 4096x4096 weight, and sweep speedup with 1 vs 2 MPI ranks.
 .PHONY: bench
 bench: build

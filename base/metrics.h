@@ -1,7 +1,7 @@
 /* The metric columns of a job, in one place. Each list entry is
  *   X(TYPE, name, "unit", "meaning")      TYPE: F64 (double, NaN = not computed) or I64 (count)
- * and every consumer expands the lists it needs: the cost model's struct (map_cost, mapping.h), the job
- * record (job_metrics, job_layer) and its NaN initialisation, the pipeline's copy of the cost
+ * and every consumer expands the lists it needs: the cost model's struct (map_cost, mapping.h), the
+ * job record (job_metrics, job_layer) and its NaN initialisation, the pipeline's copy of the cost
  * into the record, and the HDF5 column tables (results/schema.c, checked against
  * results/SCHEMA.md by tests/test_results.c). Adding a column: docs/extending.md.
  *
@@ -24,41 +24,41 @@
 
 /* Accuracy of the simulated model on the evaluation text, next to the float model. */
 #define MON_ACCURACY_METRICS(X)                                                                    \
-  X(F64, bpc, "bit/char", "bits per character, simulated")                                        \
-  X(F64, bpc_float, "bit/char", "bits per char, float")                                           \
-  X(F64, top1, "", "next-char top-1 accuracy, simulated")                                         \
-  X(F64, top1_float, "", "top-1 accuracy, float")                                                 \
-  X(F64, agreement, "", "analog/float top-1 agreement")                                           \
-  X(F64, out_rel_err, "", "mean layer output rel. error")                                         \
+  X(F64, bpc, "bit/char", "bits per character, simulated")                                         \
+  X(F64, bpc_float, "bit/char", "bits per char, float")                                            \
+  X(F64, top1, "", "next-char top-1 accuracy, simulated")                                          \
+  X(F64, top1_float, "", "top-1 accuracy, float")                                                  \
+  X(F64, agreement, "", "analog/float top-1 agreement")                                            \
+  X(F64, out_rel_err, "", "mean layer output rel. error")                                          \
   X(I64, eval_chars, "char", "characters scored")
 
 /* Cost of one token (one vector through every linear layer), from the command stream
  * (docs/cost-model.md): latency = array + adc + digital, energy and area = sums of their parts. */
 #define MON_COST_METRICS(X)                                                                        \
-  X(F64, latency_ns, "ns", "latency per token")                                                   \
-  X(F64, latency_array_ns, "ns", "array steps")                                                   \
-  X(F64, latency_adc_ns, "ns", "conversions")                                                     \
-  X(F64, latency_digital_ns, "ns", "digital")                                                     \
-  X(F64, energy_pj, "pJ", "energy per token")                                                     \
-  X(F64, energy_dac_pj, "pJ", "row DACs")                                                         \
-  X(F64, energy_array_pj, "pJ", "cell reads")                                                     \
-  X(F64, energy_adc_pj, "pJ", "ADC conversions")                                                  \
-  X(F64, energy_shiftadd_pj, "pJ", "shift-add")                                                   \
-  X(F64, energy_digital_pj, "pJ", "digital ops")                                                  \
-  X(F64, energy_buffer_pj, "pJ", "buffers")                                                       \
-  X(F64, area_mm2, "mm^2", "total area")                                                          \
-  X(F64, area_array_mm2, "mm^2", "crossbars")                                                     \
-  X(F64, area_adc_mm2, "mm^2", "ADCs")                                                            \
-  X(F64, area_dac_mm2, "mm^2", "DACs")                                                            \
-  X(F64, area_digital_mm2, "mm^2", "digital")                                                     \
-  X(I64, arrays, "", "logical m x m arrays")                                                      \
-  X(I64, crossbars, "", "physical crossbars")                                                     \
-  X(I64, adcs, "", "ADCs")                                                                        \
-  X(I64, dacs, "", "row DACs")                                                                    \
-  X(I64, conversions, "", "ADC conversions per token")                                            \
-  X(I64, steps, "", "array drive steps per token")                                                \
-  X(F64, utilization, "", "used / total cells")                                                   \
-  X(I64, rows_per_conversion, "", "most rows a column sums per conversion")                       \
+  X(F64, latency_ns, "ns", "latency per token")                                                    \
+  X(F64, latency_array_ns, "ns", "array steps")                                                    \
+  X(F64, latency_adc_ns, "ns", "conversions")                                                      \
+  X(F64, latency_digital_ns, "ns", "digital")                                                      \
+  X(F64, energy_pj, "pJ", "energy per token")                                                      \
+  X(F64, energy_dac_pj, "pJ", "row DACs")                                                          \
+  X(F64, energy_array_pj, "pJ", "cell reads")                                                      \
+  X(F64, energy_adc_pj, "pJ", "ADC conversions")                                                   \
+  X(F64, energy_shiftadd_pj, "pJ", "shift-add")                                                    \
+  X(F64, energy_digital_pj, "pJ", "digital ops")                                                   \
+  X(F64, energy_buffer_pj, "pJ", "buffers")                                                        \
+  X(F64, area_mm2, "mm^2", "total area")                                                           \
+  X(F64, area_array_mm2, "mm^2", "crossbars")                                                      \
+  X(F64, area_adc_mm2, "mm^2", "ADCs")                                                             \
+  X(F64, area_dac_mm2, "mm^2", "DACs")                                                             \
+  X(F64, area_digital_mm2, "mm^2", "digital")                                                      \
+  X(I64, arrays, "", "logical m x m arrays")                                                       \
+  X(I64, crossbars, "", "physical crossbars")                                                      \
+  X(I64, adcs, "", "ADCs")                                                                         \
+  X(I64, dacs, "", "row DACs")                                                                     \
+  X(I64, conversions, "", "ADC conversions per token")                                             \
+  X(I64, steps, "", "array drive steps per token")                                                 \
+  X(F64, utilization, "", "used / total cells")                                                    \
+  X(I64, rows_per_conversion, "", "most rows a column sums per conversion")                        \
   X(I64, adc_bits_costed, "bit", "ADC resolution energy and area are costed at")
 
 /* The mapping and cost settings the job ran with (map_settings: the hardware file's values
@@ -81,14 +81,14 @@
 /* Per layer: a subset of the cost columns (same names as in MON_COST_METRICS, so the layer's
  * map_cost copies over by name; units as there), then the layer's accuracy. */
 #define MON_LAYER_COST_METRICS(X)                                                                  \
-  X(I64, arrays, "", "logical arrays")                                                            \
-  X(I64, adcs, "", "ADCs")                                                                        \
-  X(F64, utilization, "", "used / total cells")                                                   \
-  X(F64, latency_ns, "ns", "latency per token")                                                   \
-  X(F64, energy_pj, "pJ", "energy per token")                                                     \
-  X(F64, area_mm2, "mm^2", "area")                                                                \
-  X(F64, energy_adc_pj, "pJ", "ADC energy")                                                       \
-  X(F64, area_adc_mm2, "mm^2", "ADC area")                                                        \
+  X(I64, arrays, "", "logical arrays")                                                             \
+  X(I64, adcs, "", "ADCs")                                                                         \
+  X(F64, utilization, "", "used / total cells")                                                    \
+  X(F64, latency_ns, "ns", "latency per token")                                                    \
+  X(F64, energy_pj, "pJ", "energy per token")                                                      \
+  X(F64, area_mm2, "mm^2", "area")                                                                 \
+  X(F64, energy_adc_pj, "pJ", "ADC energy")                                                        \
+  X(F64, area_adc_mm2, "mm^2", "ADC area")                                                         \
   X(I64, conversions, "", "ADC conversions")
 #define MON_LAYER_ACCURACY_METRICS(X)                                                              \
   X(F64, out_rel_err, "", "output rel. error vs float on the eval inputs")

@@ -2,7 +2,7 @@
 #include "bench.h"
 #include "cimsim.h"
 
-#include <getopt.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,8 @@ static const char *CMD = "bench";
 static void usage(FILE *f) {
   fprintf(
       f, "usage: moncim bench mvm [--batch B] [--repeat R] [--nblocks N] [--size n]\n"
-         "                        [--hw FILE] [--noise SPEC] [--adc-bits A]\n\n"
+         "                        [--hw FILE] [--noise SPEC] [--adc-bits A] [--ir SPEC]\n"
+         "                        [--json]\n\n"
          "Figure of merit: effective analog MACs per second = driven rows x converted columns\n"
          "x device columns per weight (slices) x DAC steps x vectors / s, for an n x n Linear\n"
          "layer and an n x n Monarch layer (nblocks) under SparseMap and DenseMap, on a batch of\n"
@@ -26,8 +27,12 @@ static void usage(FILE *f) {
          "  --size n       layer size (default 1024)\n"
          "  --hw FILE      hardware JSON (default built-in: 256x256, 8-bit inputs bit-serial,\n"
          "                 8-bit weights on 2-bit cells (4 slices per sign), 8-bit ADC)\n"
-         "  --noise SPEC   non-idealities (default read-gauss:sigma=0.02)\n"
-         "  --adc-bits A   override the ADC resolution\n");
+         "  --noise SPEC   non-idealities (default read-gauss:sigma=0.02; none = ideal)\n"
+         "  --adc-bits A   override the ADC resolution\n"
+         "  --ir SPEC      IR-drop entry timed as well, added to --noise (default ir:model=fast;\n"
+         "                 'none' skips it): ir_x = median time with it / without it; ir_setup =\n"
+         "                 its extra untimed setup (solving the crossbars), s\n"
+         "  --json         one JSON object on stdout instead of the table\n");
 }
 
 static double relerr(const float *y, const float *ref, int n) {
@@ -49,63 +54,39 @@ typedef struct {
 } bcase;
 
 int bench_cmd_bench(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "mvm")) {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-      usage(stdout);
-      return BENCH_OK;
-    }
-    if (argc < 2) return bench_usage_error(CMD, "expected the benchmark name 'mvm'");
-    return bench_usage_error(CMD, "'%s': unknown benchmark or option (expected 'mvm')", argv[1]);
-  }
-  int B = 64, R = 7, nb = 8, n = 1024, adc = -1;
-  const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02";
-  static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
-                                       {"repeat", required_argument, 0, 'r'},
-                                       {"nblocks", required_argument, 0, 'n'},
-                                       {"size", required_argument, 0, 's'},
-                                       {"hw", required_argument, 0, 'w'},
-                                       {"noise", required_argument, 0, 'z'},
-                                       {"adc-bits", required_argument, 0, 'a'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  optind = 1;
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
-    switch (ch) {
-    case 'b':
-      if (bench_parse_int(CMD, "batch", optarg, 1, 1 << 20, &B)) return BENCH_USAGE;
-      break;
-    case 'r':
-      if (bench_parse_int(CMD, "repeat", optarg, 1, 10000, &R)) return BENCH_USAGE;
-      break;
-    case 'n':
-      if (bench_parse_int(CMD, "nblocks", optarg, 1, 1 << 20, &nb)) return BENCH_USAGE;
-      break;
-    case 's':
-      if (bench_parse_int(CMD, "size", optarg, 2, 1 << 16, &n)) return BENCH_USAGE;
-      break;
-    case 'w':
-      hwfile = optarg;
-      break;
-    case 'z':
-      noise = optarg;
-      break;
-    case 'a':
-      if (bench_parse_int(CMD, "adc-bits", optarg, 1, 32, &adc)) return BENCH_USAGE;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    default:
-      return bench_usage_error(CMD, "unknown option '%s'", argv[optind]);
-    }
-  }
+  int B = 64, R = 7, nb = 8, n = 1024, adc = -1, json = 0, nops;
+  const char *hwfile = NULL, *noise = "read-gauss:sigma=0.02", *ir = "ir:model=fast";
+  const bench_opt opts[] = {BENCH_INT("batch", &B, 1, 1 << 20),
+                            BENCH_INT("repeat", &R, 1, 10000),
+                            BENCH_INT("nblocks", &nb, 1, 1 << 20),
+                            BENCH_INT("size", &n, 2, 1 << 16),
+                            BENCH_STR("hw", &hwfile),
+                            BENCH_STR("noise", &noise),
+                            BENCH_INT("adc-bits", &adc, 1, 32),
+                            BENCH_STR("ir", &ir),
+                            BENCH_FLAG("json", &json),
+                            BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, &nops);
+  if (rc != BENCH_CONTINUE) return rc;
+  if (nops != 1 || strcmp(argv[1], "mvm"))
+    return bench_usage_error(CMD,
+                             nops ? "'%s': unknown benchmark (expected 'mvm')"
+                                  : "expected the benchmark name 'mvm'%s",
+                             nops ? argv[1] : "");
   map_hw hw;
   if (hwfile ? map_hw_load(&hw, hwfile) : (map_hw_default(&hw), 0))
     return bench_error(CMD, "%s", mon_errmsg());
   if (adc > 0) hw.adc_bits = adc;
   if (cim_noise_check(noise)) return bench_usage_error(CMD, "--noise: %s", mon_errmsg());
+  char noise_ir[sizeof((cim_config *)0)->noise] = "";
+  if (strcmp(ir, "none")) {
+    if (strncmp(ir, "ir", 2) || (ir[2] && ir[2] != ':'))
+      return bench_usage_error(CMD, "--ir '%s': expected an 'ir[:key=value,...]' entry or none",
+                               ir);
+    int ideal = !*noise || !strcmp(noise, "none");
+    snprintf(noise_ir, sizeof noise_ir, "%s%s%s", ideal ? "" : noise, ideal ? "" : "+", ir);
+    if (cim_noise_check(noise_ir)) return bench_usage_error(CMD, "--ir: %s", mon_errmsg());
+  }
   map_model md, mmon;
   map_model_init(&md, "bench-linear");
   map_model_init(&mmon, "bench-monarch");
@@ -120,31 +101,45 @@ int bench_cmd_bench(int argc, char **argv) {
   float *ref = malloc((size_t)B * n * sizeof(float));
   double *ts = malloc((size_t)R * sizeof(double)), *tg = malloc((size_t)R * sizeof(double));
   if (!x || !y || !ref || !ts || !tg) return bench_error(CMD, "out of memory");
-  uint64_t s = 9;
-  for (int i = 0; i < B * n; i++) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
+  for (int i = 0; i < B * n; i++) x[i] = (float)(2 * mon_u01(mon_hash64((uint64_t)i)) - 1);
+  cJSON *jo = json ? cJSON_CreateObject() : NULL, *jcases = NULL;
+  if (json) {
+    cJSON_AddStringToObject(jo, "moncim", bench_version_string());
+    cJSON_AddStringToObject(jo, "commit", bench_git_commit());
+    cJSON_AddNumberToObject(jo, "size", n);
+    cJSON_AddNumberToObject(jo, "nblocks", nb);
+    cJSON_AddNumberToObject(jo, "batch", B);
+    cJSON_AddNumberToObject(jo, "repeat", R);
+    bench_hw_json(jo, &hw);
+    cJSON_AddStringToObject(jo, "noise", noise);
+    cJSON_AddStringToObject(jo, "noise_ir", noise_ir);
+    jcases = cJSON_AddArrayToObject(jo, "cases");
+  } else {
+    bench_version(stdout);
+    printf("# bench mvm: %dx%d layer, Monarch nblocks %d, batch %d, %d repeats, arrays %dx%d,\n"
+           "# in_bits %d dac_bits %d (%d steps), w_bits %d cell_bits %d (%d device columns per "
+           "weight), adc_bits %d, noise '%s'\n",
+           n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
+           hw.w_bits, hw.cell_bits, map_hw_slices(&hw), hw.adc_bits, noise);
+    if (*noise_ir) printf("# IR drop timed with noise '%s'\n", noise_ir);
+    printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %7s %9s %s\n", "mapping", "arrays",
+           "sim_min", "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy",
+           "ir_x", "ir_setup", "(ideal)");
+    printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %7s %9s %s\n", "", "", "GMAC/s",
+           "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "med", "rel_err", "med", "s", "check");
   }
-  bench_version(stdout);
-  printf("# bench mvm: %dx%d layer, Monarch nblocks %d, batch %d, %d repeats, arrays %dx%d,\n"
-         "# in_bits %d dac_bits %d (%d steps), w_bits %d cell_bits %d (%d device columns per "
-         "weight), adc_bits %d, noise '%s'\n",
-         n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
-         hw.w_bits, hw.cell_bits, map_hw_slices(&hw), hw.adc_bits, noise);
-  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "mapping", "arrays", "sim_min",
-         "sim_med", "sim_max", "sgemm_min", "sgemm_med", "sgemm_max", "ratio", "noisy", "(ideal)");
-  printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %s\n", "", "", "GMAC/s", "GMAC/s",
-         "GMAC/s", "GMAC/s", "GMAC/s", "GMAC/s", "med", "rel_err", "check");
-  int rc = BENCH_OK;
+  rc = BENCH_OK;
   for (int c = 0; c < 3 && !rc; c++) {
     cim_config cfg;
     cim_config_default(&cfg, &hw);
     snprintf(cfg.noise, sizeof cfg.noise, "%s", noise);
     cim_runner *r;
+    double tc0 = bench_now();
     if (cim_runner_create(&r, cases[c].monarch ? &mmon : &md, &hw, cases[c].st, NULL, &cfg)) {
       rc = bench_error(CMD, "%s: %s", cases[c].name, mon_errmsg());
       break;
     }
+    double tsetup = bench_now() - tc0;
     double macs = cim_runner_macs(r, 0) * B;
     /* warm-up, untimed */
     if (cim_runner_apply(r, 0, 0, B, x, y) || cim_runner_sgemm_equiv(r, 0, B)) {
@@ -160,6 +155,39 @@ int bench_cmd_bench(int argc, char **argv) {
       if (!rc && cim_runner_sgemm_equiv(r, 0, B)) rc = bench_error(CMD, "%s", mon_errmsg());
       double t2 = bench_now();
       ts[k] = macs / (t1 - t0) * 1e-9, tg[k] = macs / (t2 - t1) * 1e-9;
+    }
+    /* the same work with the IR-drop entry added: time ratio of the medians, extra setup */
+    double irx = NAN, irsetup = NAN;
+    if (!rc && *noise_ir) {
+      cim_config ci = cfg;
+      snprintf(ci.noise, sizeof ci.noise, "%s", noise_ir);
+      cim_runner *ri;
+      double t0 = bench_now();
+      if (cim_runner_create(&ri, cases[c].monarch ? &mmon : &md, &hw, cases[c].st, NULL, &ci)) {
+        rc = bench_error(CMD, "%s: %s", cases[c].name, mon_errmsg());
+      } else {
+        irsetup = bench_now() - t0 - tsetup;
+        double *ti = malloc((size_t)R * sizeof(double));
+        if (!ti || cim_runner_apply(ri, 0, 0, B, x, y)) rc = bench_error(CMD, "out of memory");
+        for (int k = 0; k < R && !rc; k++) {
+          double t1 = bench_now();
+          if (cim_runner_apply(ri, 0, (int64_t)k * B, B, x, y))
+            rc = bench_error(CMD, "%s", mon_errmsg());
+          ti[k] = macs / (bench_now() - t1) * 1e-9;
+        }
+        if (!rc) {
+          qsort(ti, R, sizeof(double), cmpd);
+          double *tcp = malloc((size_t)R * sizeof(double));
+          if (tcp) {
+            memcpy(tcp, ts, (size_t)R * sizeof(double));
+            qsort(tcp, R, sizeof(double), cmpd);
+            irx = tcp[R / 2] / ti[R / 2]; /* GMAC/s without / with = time with / without */
+          }
+          free(tcp);
+        }
+        free(ti);
+        cim_runner_destroy(ri);
+      }
     }
     /* self-check (untimed): the noisy output's relative error, and an ideal lossless runner with
      * 16-bit weights and inputs on the same mapping must reproduce the float product */
@@ -188,13 +216,39 @@ int bench_cmd_bench(int argc, char **argv) {
     if (!rc) {
       qsort(ts, R, sizeof(double), cmpd);
       qsort(tg, R, sizeof(double), cmpd);
-      printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f %9.4f %s (%.1e)\n",
-             cases[c].name, cim_runner_mapping(r)->narrays, ts[0], ts[R / 2], ts[R - 1], tg[0],
-             tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err, errv < 1e-3 ? "VALID" : "INVALID",
-             errv);
+      if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "mapping", cases[c].name);
+        cJSON_AddNumberToObject(o, "arrays", cim_runner_mapping(r)->narrays);
+        cJSON_AddNumberToObject(o, "sim_gmacs_min", ts[0]);
+        cJSON_AddNumberToObject(o, "sim_gmacs_median", ts[R / 2]);
+        cJSON_AddNumberToObject(o, "sim_gmacs_max", ts[R - 1]);
+        cJSON_AddNumberToObject(o, "sgemm_gmacs_min", tg[0]);
+        cJSON_AddNumberToObject(o, "sgemm_gmacs_median", tg[R / 2]);
+        cJSON_AddNumberToObject(o, "sgemm_gmacs_max", tg[R - 1]);
+        cJSON_AddNumberToObject(o, "ratio_median", ts[R / 2] / tg[R / 2]);
+        cJSON_AddNumberToObject(o, "noisy_rel_err", err);
+        cJSON_AddNumberToObject(o, "ideal_rel_err", errv);
+        cJSON_AddNumberToObject(o, "ir_x", irx);
+        cJSON_AddNumberToObject(o, "ir_setup_s", irsetup);
+        cJSON_AddBoolToObject(o, "valid", errv < 1e-3);
+        cJSON_AddItemToArray(jcases, o);
+      } else {
+        printf("%-8s %7d %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %7.3f %9.4f %7.2f %9.3f %s "
+               "(%.1e)\n",
+               cases[c].name, cim_runner_mapping(r)->narrays, ts[0], ts[R / 2], ts[R - 1], tg[0],
+               tg[R / 2], tg[R - 1], ts[R / 2] / tg[R / 2], err, irx, irsetup,
+               errv < 1e-3 ? "VALID" : "INVALID", errv);
+      }
       if (errv >= 1e-3) rc = BENCH_FAIL;
     }
     cim_runner_destroy(r);
+  }
+  if (json) {
+    char *t = cJSON_Print(jo);
+    if (t) printf("%s\n", t);
+    free(t);
+    cJSON_Delete(jo);
   }
   free(x), free(y), free(ref), free(ts), free(tg);
   map_model_destroy(&md), map_model_destroy(&mmon);

@@ -6,7 +6,6 @@
 #include "model.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,52 +31,22 @@ static void usage(FILE *f) {
 }
 
 int bench_cmd_d2s(int argc, char **argv) {
-  static const struct option opts[] = {{"in", required_argument, NULL, 'i'},
-                                       {"nblocks", required_argument, NULL, 'n'},
-                                       {"out", required_argument, NULL, 'o'},
-                                       {"eval-positions", required_argument, NULL, 'e'},
-                                       {"json", no_argument, NULL, 'j'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       BENCH_TRAIN_LONGOPTS,
-                                       {NULL, 0, NULL, 0}};
   const char *cmd = "d2s", *in = NULL, *out = NULL;
-  int nblocks = 0, json = 0, save_every = 0, evalpos = 16384, c;
+  int nblocks = 0, json = 0, save_every = 0, evalpos = 16384;
   mon_train_opts o;
   mon_train_opts_default(&o);
   o.steps = 300, o.lr = 5e-4, o.min_lr = 5e-5, o.warmup = 20;
-  opterr = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    int bad = 0;
-    switch (c) {
-    case 'i':
-      in = optarg;
-      break;
-    case 'o':
-      out = optarg;
-      break;
-    case 'n':
-      bad = bench_parse_int(cmd, "nblocks", optarg, 2, 4096, &nblocks);
-      break;
-    case 'e':
-      bad = bench_parse_int(cmd, "eval-positions", optarg, 1, 1 << 30, &evalpos);
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    case ':':
-      return bench_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-    case '?':
-      return bench_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-    default:
-      bad = bench_train_option(cmd, c, optarg, &o, &save_every);
-    }
-    if (bad) return BENCH_USAGE;
-  }
-  if (optind != argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  bench_opt train[BENCH_TRAIN_NOPTS];
+  bench_train_options(train, &o, &save_every);
+  const bench_opt opts[] = {BENCH_STR("in", &in),
+                            BENCH_INT("nblocks", &nblocks, 2, 4096),
+                            BENCH_STR("out", &out),
+                            BENCH_INT("eval-positions", &evalpos, 1, 1 << 30),
+                            BENCH_FLAG("json", &json),
+                            BENCH_TABLE(train),
+                            BENCH_END};
+  int rc = bench_options(cmd, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   if (!in || !out || !nblocks)
     return bench_usage_error(cmd, "--in, --nblocks and --out are required");
   mon_model m;
@@ -94,7 +63,7 @@ int bench_cmd_d2s(int argc, char **argv) {
     mon_model_destroy(&m);
     return bench_error(cmd, "%s", mon_errmsg());
   }
-  int rc = BENCH_FAIL;
+  rc = BENCH_FAIL;
   cJSON *log = cJSON_CreateObject(), *ej = cJSON_CreateObject();
   cJSON_AddStringToObject(log, "command", "d2s");
   cJSON_AddStringToObject(log, "moncim", bench_version_string());

@@ -4,7 +4,6 @@
 #include "model.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,40 +26,13 @@ static void usage(FILE *f) {
 }
 
 int bench_cmd_eval(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"model", required_argument, NULL, 'm'}, {"positions", required_argument, NULL, 'p'},
-      {"batch", required_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
-      {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
   const char *cmd = "eval", *dir = NULL;
-  int positions = 16384, batch = 0, json = 0, c;
-  opterr = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    int bad = 0;
-    switch (c) {
-    case 'm':
-      dir = optarg;
-      break;
-    case 'p':
-      bad = bench_parse_int(cmd, "positions", optarg, 1, 1 << 30, &positions);
-      break;
-    case 'b':
-      bad = bench_parse_int(cmd, "batch", optarg, 1, 4096, &batch);
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    case ':':
-      return bench_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      return bench_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-    }
-    if (bad) return BENCH_USAGE;
-  }
-  if (optind != argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  int positions = 16384, batch = 0, json = 0;
+  const bench_opt opts[] = {
+      BENCH_STR("model", &dir), BENCH_INT("positions", &positions, 1, 1 << 30),
+      BENCH_INT("batch", &batch, 1, 4096), BENCH_FLAG("json", &json), BENCH_END};
+  int rc = bench_options(cmd, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   if (!dir) return bench_usage_error(cmd, "--model DIR is required");
   double t0 = bench_now();
   mon_model m;
@@ -75,7 +47,7 @@ int bench_cmd_eval(int argc, char **argv) {
   mon_eval_opts eo = {.positions = positions, .batch = batch};
   mon_eval_result r;
   t0 = bench_now();
-  int rc = mon_model_eval(&m, ev, nev, &eo, &r);
+  rc = mon_model_eval(&m, ev, nev, &eo, &r);
   double dt = bench_now() - t0;
   free(tr), free(ev);
   if (rc) {

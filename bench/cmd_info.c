@@ -4,7 +4,6 @@
 #include "base.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,31 +87,16 @@ static void print_table(const mon_safetensors *st) {
 }
 
 int bench_cmd_info(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-  int json = 0, c;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (c) {
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    case ':':
-      return bench_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
-    default:
-      if (optopt) return bench_usage_error("info", "unknown option '-%c'", optopt);
-      return bench_usage_error("info", "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind != argc - 1)
-    return bench_usage_error("info", optind == argc ? "missing FILE.safetensors"
-                                                    : "expected exactly one FILE.safetensors");
+  int json = 0, nops;
+  const bench_opt opts[] = {BENCH_FLAG("json", &json), BENCH_END};
+  int rc = bench_options("info", argc, argv, opts, usage, &nops);
+  if (rc != BENCH_CONTINUE) return rc;
+  if (nops != 1)
+    return bench_usage_error("info", nops ? "expected exactly one FILE.safetensors"
+                                          : "missing FILE.safetensors");
   mon_safetensors st;
-  if (mon_st_open(&st, argv[optind])) return bench_error("info", "%s", mon_errmsg());
-  int rc = BENCH_OK;
+  if (mon_st_open(&st, argv[1])) return bench_error("info", "%s", mon_errmsg());
+  rc = BENCH_OK;
   if (json)
     rc = print_json(&st);
   else

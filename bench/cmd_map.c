@@ -1,10 +1,8 @@
 /* moncim map: how a model maps onto crossbar arrays under each strategy. */
 #include "bench.h"
 #include "cimsim.h"
-#include "map_cli.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,117 +47,6 @@ static void usage(FILE *f) {
       "  --adc-lossless B   override hw adc_lossless (1: ADCs costed at each mapping's\n"
       "                     lossless bits)\n"
       "  --json             one JSON object on stdout instead of the table\n");
-}
-
-int bench_map_parse(const char *cmd, int argc, char **argv, map_cli *c, int trace) {
-  *c = (map_cli){.nblocks = MAP_NBLOCKS_CONFIG};
-  map_settings_init(&c->set);
-  static const struct option opts[] = {{"model", required_argument, 0, 'm'},
-                                       {"nblocks", required_argument, 0, 'b'},
-                                       {"hw", required_argument, 0, 'w'},
-                                       {"array-size", required_argument, 0, 'a'},
-                                       {"strategy", required_argument, 0, 's'},
-                                       {"mapping", required_argument, 0, 's'},
-                                       {"budget-arrays", required_argument, 0, 'A'},
-                                       {"budget-adcs", required_argument, 0, 'D'},
-                                       {"objective", required_argument, 0, 'o'},
-                                       {"dense-layout", required_argument, 0, 'X'},
-                                       {"dense-row-split", required_argument, 0, 'X'},
-                                       {"share-rows", required_argument, 0, 'X'},
-                                       {"digital-lanes", required_argument, 0, 'X'},
-                                       {"fold-permute", required_argument, 0, 'X'},
-                                       {"adc-lossless", required_argument, 0, 'X'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"out", required_argument, 0, 'O'},
-                                       {"binary", no_argument, 0, 'B'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  optind = 1;
-  opterr = 0;
-  int ch, li = 0;
-  while ((ch = getopt_long(argc, argv, "h", opts, &li)) != -1) {
-    switch (ch) {
-    case 'm':
-      c->model = optarg;
-      break;
-    case 'b':
-      if (!strcmp(optarg, "sqrt"))
-        c->nblocks = MAP_NBLOCKS_SQRT;
-      else if (bench_parse_int(cmd, "nblocks", optarg, 0, 1 << 20, &c->nblocks))
-        return BENCH_USAGE;
-      break;
-    case 'w':
-      c->hw_file = optarg;
-      break;
-    case 'a':
-      if (bench_parse_int(cmd, "array-size", optarg, 1, 65536, &c->array_size)) return BENCH_USAGE;
-      break;
-    case 's':
-      c->strategy = optarg;
-      break;
-    case 'A':
-      if (bench_parse_int(cmd, "budget-arrays", optarg, 1, 1 << 30, &c->opt.budget_arrays))
-        return BENCH_USAGE;
-      break;
-    case 'D':
-      if (bench_parse_int(cmd, "budget-adcs", optarg, 1, 1 << 30, &c->opt.budget_adcs))
-        return BENCH_USAGE;
-      break;
-    case 'o':
-      if (!strcmp(optarg, "latency"))
-        c->opt.objective = MAP_OBJ_LATENCY;
-      else if (!strcmp(optarg, "energy"))
-        c->opt.objective = MAP_OBJ_ENERGY;
-      else
-        return bench_usage_error(cmd, "--objective '%s': expected latency or energy", optarg);
-      break;
-    case 'X': { /* a mapping/cost setting: the parser a sweep's option.NAME uses too */
-      char name[32];
-      snprintf(name, sizeof name, "%s", opts[li].name);
-      for (char *q = name; *q; q++)
-        if (*q == '-') *q = '_';
-      if (map_settings_set(&c->set, name, optarg))
-        return bench_usage_error(cmd, "--%s: %s", opts[li].name, mon_errmsg());
-      break;
-    }
-    case 'j':
-      if (trace) return bench_usage_error(cmd, "unknown option '--json'");
-      c->json = 1;
-      break;
-    case 'O':
-      if (!trace) return bench_usage_error(cmd, "unknown option '--out'");
-      c->out = optarg;
-      break;
-    case 'B':
-      if (!trace) return bench_usage_error(cmd, "unknown option '--binary'");
-      c->binary = 1;
-      break;
-    case 'h':
-      return -1;
-    default:
-      return bench_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-  if (!c->model) return bench_usage_error(cmd, "--model is required");
-  map_settings_apply(&c->set, NULL, &c->opt);
-  return 0;
-}
-
-int bench_map_setup(const char *cmd, const map_cli *c, map_model *mm, map_hw *hw) {
-  if (c->hw_file) {
-    if (map_hw_load(hw, c->hw_file)) return bench_error(cmd, "%s", mon_errmsg());
-  } else {
-    map_hw_default(hw);
-  }
-  if (c->array_size) {
-    hw->rows = hw->cols = c->array_size;
-    if (hw->cols_per_adc > hw->cols) hw->cols_per_adc = hw->cols;
-    if (map_hw_validate(hw, "--array-size")) return bench_error(cmd, "%s", mon_errmsg());
-  }
-  map_settings_apply(&c->set, hw, NULL);
-  if (map_model_from_spec(mm, c->model, c->nblocks)) return bench_error(cmd, "%s", mon_errmsg());
-  return 0;
 }
 
 /* A number that reads back to the same double: cJSON prints 15 significant digits and accepts a
@@ -227,12 +114,12 @@ static void add_stats(cJSON *o, const map_stats *s, const map_mapping *mp, long 
 
 int bench_cmd_map(int argc, char **argv) {
   map_cli c;
-  int rc = bench_map_parse(CMD, argc, argv, &c, 0);
-  if (rc < 0) {
-    usage(stdout);
-    return BENCH_OK;
-  }
-  if (rc) return rc;
+  bench_opt shared[BENCH_MAP_NOPTS];
+  bench_map_options(shared, &c);
+  const bench_opt opts[] = {BENCH_TABLE(shared), BENCH_FLAG("json", &c.json), BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
+  if (!c.model) return bench_usage_error(CMD, "--model is required");
   map_model mm;
   map_hw hw;
   memset(&mm, 0, sizeof mm);

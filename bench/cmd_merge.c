@@ -4,7 +4,6 @@
 #include "base.h"
 #include "results.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,41 +23,21 @@ static void usage(FILE *f) {
 }
 
 int bench_cmd_merge(int argc, char **argv) {
-  static const struct option lo[] = {{"output", required_argument, 0, 'o'},
-                                     {"force", no_argument, 0, 'f'},
-                                     {"allow-missing", no_argument, 0, 'm'},
-                                     {"help", no_argument, 0, 'h'},
-                                     {0, 0, 0, 0}};
   const char *out = NULL;
-  int force = 0, allow_missing = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
-    switch (c) {
-    case 'o':
-      out = optarg;
-      break;
-    case 'f':
-      force = 1;
-      break;
-    case 'm':
-      allow_missing = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    default:
-      fprintf(stderr, "Try 'moncim merge --help'.\n");
-      return BENCH_USAGE;
-    }
-  }
-  if (!out) return bench_usage_error(CMD, "-o OUT.h5 is required");
-  if (optind >= argc) return bench_usage_error(CMD, "expected at least one input file");
+  int force = 0, allow_missing = 0, nops;
+  const bench_opt opts[] = {BENCH_STR_SHORT("output", 'o', &out), BENCH_FLAG("force", &force),
+                            BENCH_FLAG("allow-missing", &allow_missing), BENCH_END};
+  /* recorded as typed, before bench_options moves the operands to the front */
   res_run_row run;
   memset(&run, 0, sizeof run);
   snprintf(run.kind, sizeof run.kind, "merge");
   size_t len = (size_t)snprintf(run.command_line, sizeof run.command_line, "moncim");
   for (int i = 0; i < argc && len < sizeof run.command_line; i++)
     len += (size_t)snprintf(run.command_line + len, sizeof run.command_line - len, " %s", argv[i]);
+  int rc = bench_options(CMD, argc, argv, opts, usage, &nops);
+  if (rc != BENCH_CONTINUE) return rc;
+  if (!out) return bench_usage_error(CMD, "-o OUT.h5 is required");
+  if (!nops) return bench_usage_error(CMD, "expected at least one input file");
   gethostname(run.host, sizeof run.host - 1);
   snprintf(run.version, sizeof run.version, "%s", bench_version_string());
   snprintf(run.git_commit, sizeof run.git_commit, "%s", bench_git_commit());
@@ -68,8 +47,8 @@ int bench_cmd_merge(int argc, char **argv) {
   res_iso_time(run.start_unix, run.start_time, sizeof run.start_time);
   run.end_unix = run.start_unix;
   snprintf(run.end_time, sizeof run.end_time, "%s", run.start_time);
-  if (res_merge(out, (const char *const *)argv + optind, argc - optind, force, allow_missing, &run))
+  if (res_merge(out, (const char *const *)argv + 1, nops, force, allow_missing, &run))
     return bench_error(CMD, "%s", mon_errmsg());
-  fprintf(stderr, "moncim merge: %d files -> %s\n", argc - optind, out);
+  fprintf(stderr, "moncim merge: %d files -> %s\n", nops, out);
   return BENCH_OK;
 }

@@ -4,7 +4,6 @@
 #include "sim_opts.h"
 #include "cimsim.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,53 +34,19 @@ int bench_cmd_mvm(int argc, char **argv) {
   const char *wpath = NULL, *tname = NULL, *xpath = NULL, *xname = "x", *out = NULL;
   int K = 1, asz = 0;
   bench_sim_opts so;
-  bench_sim_opts_init(&so, "linear");
-  static const struct option opts[] = {BENCH_SIM_LONGOPTS,
-                                       {"weights", required_argument, 0, 'W'},
-                                       {"tensor", required_argument, 0, 'T'},
-                                       {"inputs", required_argument, 0, 'X'},
-                                       {"input-tensor", required_argument, 0, 'x'},
-                                       {"repeat", required_argument, 0, 'k'},
-                                       {"out", required_argument, 0, 'o'},
-                                       {"array-size", required_argument, 0, 'A'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  optind = 1;
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    int shared = bench_sim_option(CMD, ch, optarg, &so);
-    if (shared < 0) return BENCH_USAGE;
-    if (shared) continue;
-    switch (ch) {
-    case 'W':
-      wpath = optarg;
-      break;
-    case 'T':
-      tname = optarg;
-      break;
-    case 'X':
-      xpath = optarg;
-      break;
-    case 'x':
-      xname = optarg;
-      break;
-    case 'k':
-      if (bench_parse_int(CMD, "repeat", optarg, 1, 1000000, &K)) return BENCH_USAGE;
-      break;
-    case 'A':
-      if (bench_parse_int(CMD, "array-size", optarg, 1, 65536, &asz)) return BENCH_USAGE;
-      break;
-    case 'o':
-      out = optarg;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    default:
-      return bench_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
+  bench_opt sim[BENCH_SIM_NOPTS];
+  bench_sim_options(sim, &so, "linear");
+  const bench_opt opts[] = {BENCH_TABLE(sim),
+                            BENCH_STR("weights", &wpath),
+                            BENCH_STR("tensor", &tname),
+                            BENCH_STR("inputs", &xpath),
+                            BENCH_STR("input-tensor", &xname),
+                            BENCH_INT("repeat", &K, 1, 1000000),
+                            BENCH_STR("out", &out),
+                            BENCH_INT("array-size", &asz, 1, 65536),
+                            BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   if (!wpath || !tname || !xpath || !out)
     return bench_usage_error(CMD, "--weights, --tensor, --inputs and --out are required");
   map_hw hw;
@@ -98,7 +63,8 @@ int bench_cmd_mvm(int argc, char **argv) {
     mon_st_close(&ws);
     return bench_error(CMD, "%s", mon_errmsg());
   }
-  int rc = BENCH_OK, nout = 0, nin = 0, N = 0;
+  int nout = 0, nin = 0, N = 0;
+  rc = BENCH_OK;
   float *w = NULL, *w1 = NULL, *w2 = NULL, *x = NULL, *y = NULL, *yref = NULL;
   mon_monarch mon;
   memset(&mon, 0, sizeof mon);
@@ -193,6 +159,7 @@ int bench_cmd_mvm(int argc, char **argv) {
       rc = bench_error(CMD, "%s", mon_errmsg());
   double t1 = bench_now();
   int narr = cim_runner_mapping(run)->narrays;
+  double irdrop = cim_runner_ir_drop(run);
   cim_runner_destroy(run);
   if (rc) goto done;
   double num = 0, den = 0;
@@ -207,6 +174,8 @@ int bench_cmd_mvm(int argc, char **argv) {
   snprintf(hwtxt, sizeof hwtxt, "adc %d dac %d in %d w %d cell %d", hw.adc_bits, hw.dac_bits,
            hw.in_bits, hw.w_bits, hw.cell_bits);
   snprintf(seedtxt, sizeof seedtxt, "%lld", seed);
+  char droptxt[32];
+  snprintf(droptxt, sizeof droptxt, "%.6g", irdrop);
   if (!sw || mon_st_writer_add(sw, "y", 3, shy, y) ||
       mon_st_writer_add(sw, "y_ref", 2, shr, yref) ||
       mon_st_writer_meta(sw, "moncim_version", bench_version_string()) ||
@@ -214,7 +183,7 @@ int bench_cmd_mvm(int argc, char **argv) {
       mon_st_writer_meta(sw, "mapping", st->name) || mon_st_writer_meta(sw, "converters", hwtxt) ||
       mon_st_writer_meta(sw, "encoding", hw.differential ? "differential" : "offset") ||
       mon_st_writer_meta(sw, "noise", noise) || mon_st_writer_meta(sw, "seed", seedtxt) ||
-      mon_st_writer_write(sw, out))
+      mon_st_writer_meta(sw, "ir_drop_max", droptxt) || mon_st_writer_write(sw, out))
     rc = bench_error(CMD, "%s: %s", out, mon_errmsg());
   mon_st_writer_destroy(sw);
   if (!rc)
@@ -222,6 +191,8 @@ int bench_cmd_mvm(int argc, char **argv) {
            "%.4g, %.3f s -> %s\n",
            tname, nout, nin, is_mon ? ", Monarch" : "", N, K, st->name, narr,
            den > 0 ? sqrt(num / den) : 0.0, t1 - t0, out);
+  if (!rc && irdrop > 0)
+    printf("moncim mvm: largest first-order IR drop of a cell %.3g %%\n", 100 * irdrop);
 done:
   free(w), free(w1), free(w2), free(x), free(y), free(yref);
   map_model_destroy(&mm);

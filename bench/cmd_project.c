@@ -5,7 +5,6 @@
 #include "kernels.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -64,46 +63,16 @@ typedef struct {
 #define ENERGY_TOL 1e-4
 
 static int parse(int argc, char **argv, project_opts *o) {
-  static const struct option lo[] = {
-      {"in", required_argument, NULL, 'i'},      {"tensor", required_argument, NULL, 't'},
-      {"nblocks", required_argument, NULL, 'b'}, {"out", required_argument, NULL, 'o'},
-      {"prefix", required_argument, NULL, 'p'},  {"json", no_argument, NULL, 'j'},
-      {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
   memset(o, 0, sizeof *o);
-  opterr = 0;
-  optind = 1;
-  int c;
-  while ((c = getopt_long(argc, argv, ":i:t:b:o:p:h", lo, NULL)) != -1) {
-    switch (c) {
-    case 'i':
-      o->in = optarg;
-      break;
-    case 't':
-      o->tensor = optarg;
-      break;
-    case 'b':
-      if (bench_parse_int(CMD, "nblocks", optarg, 1, INT_MAX, &o->nblocks)) return BENCH_USAGE;
-      break;
-    case 'o':
-      o->out = optarg;
-      break;
-    case 'p':
-      o->prefix = optarg;
-      break;
-    case 'j':
-      o->json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return -1;
-    case ':':
-      return bench_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
-    default:
-      if (optopt) return bench_usage_error(CMD, "unknown option '-%c'", optopt);
-      return bench_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc) return bench_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+  const bench_opt opts[] = {BENCH_STR_SHORT("in", 'i', &o->in),
+                            BENCH_STR_SHORT("tensor", 't', &o->tensor),
+                            BENCH_INT_SHORT("nblocks", 'b', &o->nblocks, 1, INT_MAX),
+                            BENCH_STR_SHORT("out", 'o', &o->out),
+                            BENCH_STR_SHORT("prefix", 'p', &o->prefix),
+                            BENCH_FLAG("json", &o->json),
+                            BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc == BENCH_OK ? -1 : rc;
   if (!o->in) return bench_usage_error(CMD, "--in FILE is required");
   if (!o->tensor) return bench_usage_error(CMD, "--tensor NAME is required");
   if (!o->nblocks) return bench_usage_error(CMD, "--nblocks B is required");

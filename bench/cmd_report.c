@@ -3,8 +3,6 @@
 #include "base.h"
 #include "results.h"
 
-#include <getopt.h>
-
 #define CMD "report"
 
 static void usage(FILE *f) {
@@ -18,27 +16,14 @@ static void usage(FILE *f) {
 }
 
 int bench_cmd_report(int argc, char **argv) {
-  static const struct option lo[] = {
-      {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-  int json = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    switch (c) {
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    default:
-      fprintf(stderr, "Try 'moncim report --help'.\n");
-      return BENCH_USAGE;
-    }
-  }
-  if (optind != argc - 1) return bench_usage_error(CMD, "expected one HDF5 file");
+  int json = 0, nops;
+  const bench_opt opts[] = {BENCH_FLAG("json", &json), BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, &nops);
+  if (rc != BENCH_CONTINUE) return rc;
+  if (nops != 1) return bench_usage_error(CMD, "expected one HDF5 file");
   res_data d;
-  if (res_read(&d, argv[optind])) return bench_error(CMD, "%s", mon_errmsg());
-  int rc = res_report(&d, stdout, json);
+  if (res_read(&d, argv[1])) return bench_error(CMD, "%s", mon_errmsg());
+  rc = res_report(&d, stdout, json);
   res_data_free(&d);
   return rc ? bench_error(CMD, "%s", mon_errmsg()) : BENCH_OK;
 }

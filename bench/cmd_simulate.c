@@ -5,7 +5,6 @@
 #include "sim_opts.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,8 @@ static void usage(FILE *f) {
           "bits/char must equal the float one to 1e-4; VALID / INVALID (exit 1).\n\n"
           "  --mapping S     linear | sparse | dense | auto (default sparse)\n"
           "  --adc-bits A    ADC resolution (default: the hardware file)\n"
-          "  --noise SPEC    e.g. 'prog-pcm+read-gauss:sigma=0.02' (docs/analog-model.md)\n"
+          "  --noise SPEC    e.g. 'prog-pcm+read-gauss:sigma=0.02' (docs/analog-model.md);\n"
+          "                  none (default) = ideal devices\n"
           "  --positions N   scored next-character predictions (default 4096)\n"
           "  --seed N        keys every random draw (default 1)\n"
           "  --attn-bits B   digital attention operands (q, k, v, output) rounded to B-bit\n"
@@ -41,41 +41,16 @@ int bench_cmd_simulate(int argc, char **argv) {
   const char *dir = NULL;
   int json = 0, positions = 4096, attn_bits = 0;
   bench_sim_opts so;
-  bench_sim_opts_init(&so, "sparse");
-  static const struct option opts[] = {BENCH_SIM_LONGOPTS,
-                                       {"model", required_argument, 0, 'M'},
-                                       {"positions", required_argument, 0, 'P'},
-                                       {"attn-bits", required_argument, 0, 'A'},
-                                       {"json", no_argument, 0, 'j'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  optind = 1;
-  opterr = 0;
-  int ch;
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-    int shared = bench_sim_option(CMD, ch, optarg, &so);
-    if (shared < 0) return BENCH_USAGE;
-    if (shared) continue;
-    switch (ch) {
-    case 'M':
-      dir = optarg;
-      break;
-    case 'A':
-      if (bench_parse_int(CMD, "attn-bits", optarg, 2, 24, &attn_bits)) return BENCH_USAGE;
-      break;
-    case 'P':
-      if (bench_parse_int(CMD, "positions", optarg, 1, 1 << 30, &positions)) return BENCH_USAGE;
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    default:
-      return bench_usage_error(CMD, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
+  bench_opt sim[BENCH_SIM_NOPTS];
+  bench_sim_options(sim, &so, "sparse");
+  const bench_opt opts[] = {BENCH_TABLE(sim),
+                            BENCH_STR("model", &dir),
+                            BENCH_INT("positions", &positions, 1, 1 << 30),
+                            BENCH_INT("attn-bits", &attn_bits, 2, 24),
+                            BENCH_FLAG("json", &json),
+                            BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   if (!dir) return bench_usage_error(CMD, "--model is required");
   map_hw hw;
   cim_config cfg;
@@ -92,7 +67,7 @@ int bench_cmd_simulate(int argc, char **argv) {
   pipe_reference ref = {0};
   job_metrics r;
   pipe_timing tm;
-  int rc = BENCH_OK;
+  rc = BENCH_OK;
   double t0 = bench_now();
   if (mon_kjv_text(&train, &ntrain, &eval, &neval) ||
       pipe_reference_eval(&ref, &m, eval, neval, positions)) {
@@ -118,12 +93,7 @@ int bench_cmd_simulate(int argc, char **argv) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", dir);
     cJSON_AddStringToObject(o, "mapping", st->name);
-    cJSON_AddNumberToObject(o, "adc_bits", hw.adc_bits);
-    cJSON_AddNumberToObject(o, "dac_bits", hw.dac_bits);
-    cJSON_AddNumberToObject(o, "in_bits", hw.in_bits);
-    cJSON_AddNumberToObject(o, "w_bits", hw.w_bits);
-    cJSON_AddNumberToObject(o, "cell_bits", hw.cell_bits);
-    cJSON_AddStringToObject(o, "encoding", hw.differential ? "differential" : "offset");
+    bench_hw_json(o, &hw);
     cJSON_AddBoolToObject(o, "lossless", lossless);
     cJSON_AddStringToObject(o, "adc_range", cfg.adc_range ? "calibrated" : "fullscale");
     cJSON_AddStringToObject(o, "noise", noise);

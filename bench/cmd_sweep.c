@@ -27,7 +27,6 @@
 #include <omp.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -126,64 +125,28 @@ static void usage(FILE *f) {
 }
 
 static int parse_opts(int argc, char **argv, sweep_opts *o, int rank) {
-  static const struct option lo[] = {
-      {"output", required_argument, 0, 'o'},   {"resume", no_argument, 0, 'r'},
-      {"force", no_argument, 0, 'f'},          {"part", required_argument, 0, 'p'},
-      {"executor", required_argument, 0, 'e'}, {"retry-failed", no_argument, 0, 'R'},
-      {"dry-run", no_argument, 0, 'n'},        {"progress", required_argument, 0, 'P'},
-      {"grace", required_argument, 0, 'g'},    {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
   memset(o, 0, sizeof *o);
   o->progress_s = 5.0;
   o->grace_s = 25.0;
   o->nparts = 1;
-  opterr = rank == 0;
-  optind = 1;
-  int c;
-  FILE *quiet = rank == 0 ? stderr : NULL;
-  while ((c = getopt_long(argc, argv, "o:vh", lo, NULL)) != -1) {
-    switch (c) {
-    case 'o':
-      o->out = optarg;
-      break;
-    case 'r':
-      o->resume = 1;
-      break;
-    case 'f':
-      o->force = 1;
-      break;
-    case 'p':
-      o->part_str = optarg;
-      break;
-    case 'e':
-      o->executor = optarg;
-      break;
-    case 'R':
-      o->retry_failed = 1;
-      break;
-    case 'n':
-      o->dry_run = 1;
-      break;
-    case 'v':
-      o->verbose = 1;
-      break;
-    case 'P':
-      if (bench_parse_double(CMD, "progress", optarg, 0, 1e6, &o->progress_s)) return BENCH_USAGE;
-      break;
-    case 'g':
-      if (bench_parse_double(CMD, "grace", optarg, 0, 1e6, &o->grace_s)) return BENCH_USAGE;
-      break;
-    case 'h':
-      if (rank == 0) usage(stdout);
-      return -1;
-    default:
-      if (quiet) fprintf(stderr, "Try 'moncim sweep --help'.\n");
-      return BENCH_USAGE;
-    }
-  }
-  if (optind != argc - 1)
-    return rank == 0 ? bench_usage_error(CMD, "expected one sweep file") : BENCH_USAGE;
-  o->sweep = argv[optind];
+  const bench_opt opts[] = {BENCH_STR_SHORT("output", 'o', &o->out),
+                            BENCH_FLAG("resume", &o->resume),
+                            BENCH_FLAG("force", &o->force),
+                            BENCH_STR("part", &o->part_str),
+                            BENCH_STR("executor", &o->executor),
+                            BENCH_FLAG("retry-failed", &o->retry_failed),
+                            BENCH_FLAG("dry-run", &o->dry_run),
+                            BENCH_DOUBLE("progress", &o->progress_s, 0, 1e6),
+                            BENCH_DOUBLE("grace", &o->grace_s, 0, 1e6),
+                            BENCH_FLAG_SHORT("verbose", 'v', &o->verbose),
+                            BENCH_END};
+  int nops;
+  bench_quiet = rank != 0;
+  int rc = bench_options(CMD, argc, argv, opts, usage, &nops);
+  bench_quiet = 0;
+  if (rc != BENCH_CONTINUE) return rc == BENCH_OK ? -1 : rc;
+  if (nops != 1) return rank == 0 ? bench_usage_error(CMD, "expected one sweep file") : BENCH_USAGE;
+  o->sweep = argv[1];
   if (!o->out && !o->dry_run)
     return rank == 0 ? bench_usage_error(CMD, "-o OUT.h5 is required") : BENCH_USAGE;
   if (o->resume && o->force)

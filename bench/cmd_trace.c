@@ -1,6 +1,5 @@
 /* moncim trace: the CIM command stream of one token, as text or binary. */
 #include "bench.h"
-#include "map_cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,12 +20,13 @@ static void usage(FILE *f) {
 
 int bench_cmd_trace(int argc, char **argv) {
   map_cli c;
-  int rc = bench_map_parse(CMD, argc, argv, &c, 1);
-  if (rc < 0) {
-    usage(stdout);
-    return BENCH_OK;
-  }
-  if (rc) return rc;
+  bench_opt shared[BENCH_MAP_NOPTS];
+  bench_map_options(shared, &c);
+  const bench_opt opts[] = {BENCH_TABLE(shared), BENCH_STR("out", &c.out),
+                            BENCH_FLAG("binary", &c.binary), BENCH_END};
+  int rc = bench_options(CMD, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
+  if (!c.model) return bench_usage_error(CMD, "--model is required");
   if (!c.out) return bench_usage_error(CMD, "--out is required");
   if (!c.strategy) return bench_usage_error(CMD, "--mapping is required");
   const map_strategy *st = map_strategy_find(c.strategy);

@@ -1,175 +1,12 @@
 /* moncim train: a character-level GPT-2 (dense or Monarch) trained from scratch on the King
- * James Bible training split; plus the helpers shared with moncim d2s / moncim eval. */
+ * James Bible training split. */
 #include "bench.h"
 #include "model.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------- shared helpers */
-
-typedef struct {
-  const char *cmd;
-  mon_model *m;
-  const char *out;
-  int save_every, quiet;
-  cJSON *curve;
-  FILE *f;
-} progress_ctx;
-
-static void progress(void *vctx, int step, double lr, double loss, double gn, double secs) {
-  progress_ctx *c = vctx;
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "step", step);
-  cJSON_AddNumberToObject(o, "lr", lr);
-  cJSON_AddNumberToObject(o, "loss_nats", loss);
-  cJSON_AddNumberToObject(o, "bits_per_char", loss / 0.6931471805599453);
-  cJSON_AddNumberToObject(o, "grad_norm", gn);
-  cJSON_AddNumberToObject(o, "seconds", secs);
-  cJSON_AddItemToArray(c->curve, o);
-  if (!c->quiet) {
-    fprintf(c->f, "%8d  %10.3g  %10.4f  %10.4f  %10.3f  %9.1f\n", step, lr, loss,
-            loss / 0.6931471805599453, gn, secs);
-    fflush(c->f);
-  }
-  if (c->save_every > 0 && step % c->save_every == 0 && c->out && mon_model_save(c->m, c->out))
-    fprintf(stderr, "moncim %s: checkpoint at step %d not saved: %s\n", c->cmd, step, mon_errmsg());
-}
-
-int bench_model_train_run(const char *cmd, mon_model *m, const uint8_t *text, size_t len,
-                          const mon_train_opts *o, const char *out, int save_every, int quiet,
-                          cJSON *log, double *secs) {
-  progress_ctx c = {.cmd = cmd,
-                    .m = m,
-                    .out = out,
-                    .save_every = save_every,
-                    .quiet = quiet,
-                    .curve = cJSON_AddArrayToObject(log, "curve"),
-                    .f = stderr};
-  mon_train_opts oo = *o;
-  oo.progress = progress;
-  oo.progress_ctx = &c;
-  if (!quiet) /* progress goes to stderr, the result tables / JSON to stdout */
-    fprintf(stderr, "%8s  %10s  %10s  %10s  %10s  %9s\n", "step", "lr", "loss", "bits/char",
-            "grad_norm", "seconds");
-  double t0 = bench_now(), fl;
-  int rc = mon_model_train(m, text, len, &oo, &fl);
-  *secs = bench_now() - t0;
-  if (rc) return bench_error(cmd, "%s", mon_errmsg());
-  cJSON *h = cJSON_AddObjectToObject(log, "hyperparameters");
-  cJSON_AddNumberToObject(h, "steps", o->steps);
-  cJSON_AddNumberToObject(h, "batch", o->batch);
-  cJSON_AddNumberToObject(h, "warmup", o->warmup);
-  cJSON_AddNumberToObject(h, "lr", o->lr);
-  cJSON_AddNumberToObject(h, "min_lr", o->min_lr);
-  cJSON_AddNumberToObject(h, "weight_decay", o->weight_decay);
-  cJSON_AddNumberToObject(h, "beta1", o->beta1);
-  cJSON_AddNumberToObject(h, "beta2", o->beta2);
-  cJSON_AddNumberToObject(h, "clip", o->clip);
-  cJSON_AddNumberToObject(h, "data_seed", (double)o->seed);
-  cJSON_AddNumberToObject(log, "train_seconds", *secs);
-  cJSON_AddNumberToObject(log, "seconds_per_step", o->steps ? *secs / o->steps : 0);
-  cJSON_AddNumberToObject(log, "final_train_loss_nats", fl);
-  cJSON_AddNumberToObject(log, "omp_threads", omp_get_max_threads());
-  return BENCH_OK;
-}
-
-/* Held-out evaluation into a JSON object {positions, bits_per_char, top1, seconds}. */
-int bench_model_eval_json(const char *cmd, const mon_model *m, const uint8_t *ev, size_t nev,
-                          int64_t positions, cJSON *parent, const char *key, mon_eval_result *res) {
-  mon_eval_opts eo = {.positions = positions};
-  double t0 = bench_now();
-  if (mon_model_eval(m, ev, nev, &eo, res)) return bench_error(cmd, "%s", mon_errmsg());
-  double dt = bench_now() - t0;
-  cJSON *o = cJSON_AddObjectToObject(parent, key);
-  cJSON_AddNumberToObject(o, "positions", (double)res->positions);
-  cJSON_AddNumberToObject(o, "bits_per_char", res->bpc);
-  cJSON_AddNumberToObject(o, "top1", res->top1);
-  cJSON_AddNumberToObject(o, "seconds", dt);
-  return BENCH_OK;
-}
-
-int bench_write_json(const char *cmd, const char *dir, const char *file, const cJSON *j) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  char *txt = cJSON_Print(j);
-  if (!txt) return bench_error(cmd, "out of memory");
-  size_t n = strlen(txt);
-  txt[n] = '\n';
-  const void *parts[1] = {txt};
-  size_t lens[1] = {n + 1};
-  int rc = mon_write_atomic(path, 1, parts, lens);
-  free(txt);
-  if (rc) return bench_error(cmd, "%s", mon_errmsg());
-  return BENCH_OK;
-}
-
-void bench_model_describe(const mon_model *m, cJSON *o) {
-  const mon_gpt2_config *c = &m->cfg;
-  cJSON_AddNumberToObject(o, "nblocks", c->monarch_nblocks ? c->monarch_nblocks : 1);
-  cJSON_AddNumberToObject(o, "monarch_nblocks", c->monarch_nblocks);
-  cJSON_AddNumberToObject(o, "n_embd", c->n_embd);
-  cJSON_AddNumberToObject(o, "n_layer", c->n_layer);
-  cJSON_AddNumberToObject(o, "n_head", c->n_head);
-  cJSON_AddNumberToObject(o, "n_inner", c->n_inner);
-  cJSON_AddNumberToObject(o, "n_positions", c->n_positions);
-  cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
-  cJSON_AddNumberToObject(o, "params", (double)mon_model_nparams(m));
-  cJSON_AddNumberToObject(o, "flops_per_token", mon_model_flops_per_token(m));
-}
-
-/* The fine-tuning / training options shared by train and d2s (getopt codes >= 1000). */
-int bench_train_option(const char *cmd, int c, const char *arg, mon_train_opts *o,
-                       int *save_every) {
-  double v;
-  int iv;
-  switch (c) {
-  case 1000:
-    return bench_parse_int(cmd, "steps", arg, 0, 10000000, &o->steps);
-  case 1001:
-    return bench_parse_int(cmd, "batch", arg, 1, 4096, &o->batch);
-  case 1002:
-    return bench_parse_int(cmd, "warmup", arg, 0, 10000000, &o->warmup);
-  case 1003:
-    return bench_parse_double(cmd, "lr", arg, 0, 10, &o->lr);
-  case 1004:
-    return bench_parse_double(cmd, "min-lr", arg, 0, 10, &o->min_lr);
-  case 1005:
-    return bench_parse_double(cmd, "weight-decay", arg, 0, 10, &o->weight_decay);
-  case 1006:
-    return bench_parse_double(cmd, "clip", arg, 0, 1e9, &o->clip);
-  case 1007:
-    if (bench_parse_double(cmd, "seed", arg, 0, 9007199254740992.0, &v)) return -1;
-    o->seed = (uint64_t)v;
-    return 0;
-  case 1008:
-    return bench_parse_int(cmd, "log-every", arg, 0, 10000000, &o->log_every);
-  case 1009:
-    if (bench_parse_int(cmd, "save-every", arg, 0, 10000000, &iv)) return -1;
-    *save_every = iv;
-    return 0;
-  }
-  bench_usage_error(cmd, "unhandled option code %d", c);
-  return -1;
-}
-
-const char bench_train_options_help[] =
-    "  --steps N          optimizer steps\n"
-    "  --batch N          sequences (windows of ctx+1 bytes) per step (default 16)\n"
-    "  --warmup N         linear warm-up steps (default 100)\n"
-    "  --lr X             peak learning rate (default 1e-3); cosine decay to --min-lr\n"
-    "  --min-lr X         final learning rate (default 1e-4)\n"
-    "  --weight-decay X   AdamW decoupled weight decay of matrices/embeddings (default 0.1)\n"
-    "  --clip X           global gradient-norm clip (default 1.0; 0 = off)\n"
-    "  --seed N           seed of the batch sampling (and of the initialisation in train)\n"
-    "  --log-every N      progress line every N steps (default 50)\n"
-    "  --save-every N     also save the checkpoint every N steps (default 0 = only at the end)\n";
-
-/* ---------------------------------------------------------------- moncim train */
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -197,73 +34,27 @@ static void usage(FILE *f) {
 }
 
 int bench_cmd_train(int argc, char **argv) {
-  static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                       {"nblocks", required_argument, NULL, 'n'},
-                                       {"d-model", required_argument, NULL, 'd'},
-                                       {"layers", required_argument, NULL, 'L'},
-                                       {"heads", required_argument, NULL, 'H'},
-                                       {"ctx", required_argument, NULL, 'c'},
-                                       {"d-ff", required_argument, NULL, 'f'},
-                                       {"eval-positions", required_argument, NULL, 'e'},
-                                       {"init", required_argument, NULL, 'I'},
-                                       {"json", no_argument, NULL, 'j'},
-                                       {"help", no_argument, NULL, 'h'},
-                                       BENCH_TRAIN_LONGOPTS,
-                                       {NULL, 0, NULL, 0}};
   const char *cmd = "train", *out = NULL, *init = NULL;
   int nblocks = 1, d = 256, L = 4, H = 8, ctx = 128, dff = 0, json = 0, save_every = 0;
   int evalpos = 16384;
   mon_train_opts o;
   mon_train_opts_default(&o);
-  int c;
-  opterr = 0;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    int bad = 0;
-    switch (c) {
-    case 'o':
-      out = optarg;
-      break;
-    case 'n':
-      bad = bench_parse_int(cmd, "nblocks", optarg, 1, 4096, &nblocks);
-      break;
-    case 'd':
-      bad = bench_parse_int(cmd, "d-model", optarg, 1, 65536, &d);
-      break;
-    case 'L':
-      bad = bench_parse_int(cmd, "layers", optarg, 1, 1024, &L);
-      break;
-    case 'H':
-      bad = bench_parse_int(cmd, "heads", optarg, 1, 1024, &H);
-      break;
-    case 'c':
-      bad = bench_parse_int(cmd, "ctx", optarg, 1, 65536, &ctx);
-      break;
-    case 'f':
-      bad = bench_parse_int(cmd, "d-ff", optarg, 1, 1 << 20, &dff);
-      break;
-    case 'e':
-      bad = bench_parse_int(cmd, "eval-positions", optarg, 1, 1 << 30, &evalpos);
-      break;
-    case 'I':
-      init = optarg;
-      break;
-    case 'j':
-      json = 1;
-      break;
-    case 'h':
-      usage(stdout);
-      return BENCH_OK;
-    case ':':
-      return bench_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
-    case '?':
-      return bench_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
-    default:
-      bad = bench_train_option(cmd, c, optarg, &o, &save_every);
-    }
-    if (bad) return BENCH_USAGE;
-  }
-  if (optind != argc) return bench_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+  bench_opt train[BENCH_TRAIN_NOPTS];
+  bench_train_options(train, &o, &save_every);
+  const bench_opt opts[] = {BENCH_STR("out", &out),
+                            BENCH_INT("nblocks", &nblocks, 1, 4096),
+                            BENCH_INT("d-model", &d, 1, 65536),
+                            BENCH_INT("layers", &L, 1, 1024),
+                            BENCH_INT("heads", &H, 1, 1024),
+                            BENCH_INT("ctx", &ctx, 1, 65536),
+                            BENCH_INT("d-ff", &dff, 1, 1 << 20),
+                            BENCH_INT("eval-positions", &evalpos, 1, 1 << 30),
+                            BENCH_STR("init", &init),
+                            BENCH_FLAG("json", &json),
+                            BENCH_TABLE(train),
+                            BENCH_END};
+  int rc = bench_options(cmd, argc, argv, opts, usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   if (!out) return bench_usage_error(cmd, "--out DIR is required");
   if (d % H) return bench_usage_error(cmd, "--d-model %d is not divisible by --heads %d", d, H);
   uint8_t *tr, *ev;
@@ -290,7 +81,7 @@ int bench_cmd_train(int argc, char **argv) {
                          .monarch_nblocks = nblocks > 1 ? nblocks : 0,
                          .layer_norm_epsilon = 1e-5};
   mon_model m;
-  int rc = BENCH_FAIL;
+  rc = BENCH_FAIL;
   if (init ? mon_model_load(&m, init) : mon_model_alloc(&m, &cfg, b2)) {
     free(tr), free(ev);
     return bench_error(cmd, "%s", mon_errmsg());

@@ -5,13 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
+static void version_usage(FILE *f) {
+  fprintf(f, "usage: moncim version\n\nPrints the version and the git commit moncim was built "
+             "from.\n");
+}
+
 static int cmd_version(int argc, char **argv) {
-  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: moncim version\n\nPrints the version and the git commit moncim was built "
-           "from.\n");
-    return BENCH_OK;
-  }
-  if (argc > 1) return bench_usage_error("version", "unknown option '%s'", argv[1]);
+  const bench_opt opts[] = {BENCH_END};
+  int rc = bench_options("version", argc, argv, opts, version_usage, NULL);
+  if (rc != BENCH_CONTINUE) return rc;
   bench_version(stdout);
   return BENCH_OK;
 }
@@ -21,20 +23,38 @@ static const bench_command commands[] = {
     {.name = "info",
      .summary = "list the tensors and metadata of a safetensors file",
      .run = bench_cmd_info},
-    {.name = "map", .summary = "map a model onto crossbar arrays, table per strategy", .run = bench_cmd_map},
-    {.name = "trace", .summary = "write the CIM command stream of one token", .run = bench_cmd_trace},
-    {.name = "sweep", .summary = "run a sweep file across MPI ranks into HDF5", .run = bench_cmd_sweep},
+    {.name = "map",
+     .summary = "map a model onto crossbar arrays, table per strategy",
+     .run = bench_cmd_map},
+    {.name = "trace",
+     .summary = "write the CIM command stream of one token",
+     .run = bench_cmd_trace},
+    {.name = "sweep",
+     .summary = "run a sweep file across MPI ranks into HDF5",
+     .run = bench_cmd_sweep},
     {.name = "report", .summary = "summary tables of a sweep's HDF5 file", .run = bench_cmd_report},
     {.name = "merge", .summary = "combine the part files of a sweep", .run = bench_cmd_merge},
     {.name = "project",
      .summary = "project a dense weight onto the nearest Monarch matrix",
      .run = bench_cmd_project},
-    {.name = "train", .summary = "train a character-level GPT-2 on the KJV text", .run = bench_cmd_train},
-    {.name = "d2s", .summary = "dense-to-Monarch projection + fine-tuning of a model", .run = bench_cmd_d2s},
-    {.name = "eval", .summary = "bits/char and top-1 of a model on the held-out text", .run = bench_cmd_eval},
-    {.name = "bench", .summary = "micro-benchmarks (bench mvm: simulator vs sgemm)", .run = bench_cmd_bench},
-    {.name = "mvm", .summary = "simulate one matrix on input vectors from files", .run = bench_cmd_mvm},
-    {.name = "simulate", .summary = "model accuracy on the simulated analog hardware", .run = bench_cmd_simulate},
+    {.name = "train",
+     .summary = "train a character-level GPT-2 on the KJV text",
+     .run = bench_cmd_train},
+    {.name = "d2s",
+     .summary = "dense-to-Monarch projection + fine-tuning of a model",
+     .run = bench_cmd_d2s},
+    {.name = "eval",
+     .summary = "bits/char and top-1 of a model on the held-out text",
+     .run = bench_cmd_eval},
+    {.name = "bench",
+     .summary = "micro-benchmarks (bench mvm: simulator vs sgemm)",
+     .run = bench_cmd_bench},
+    {.name = "mvm",
+     .summary = "simulate one matrix on input vectors from files",
+     .run = bench_cmd_mvm},
+    {.name = "simulate",
+     .summary = "model accuracy on the simulated analog hardware",
+     .run = bench_cmd_simulate},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -1,12 +1,17 @@
 /* Shared converter/device/noise options of moncim simulate and moncim mvm (sim_opts.h). */
 #include "sim_opts.h"
 
-#include "bench.h"
-
 #include <stdio.h>
 #include <string.h>
 
-void bench_sim_opts_init(bench_sim_opts *o, const char *strategy) {
+/* "none" names the ideal device, as on a sweep's noise axis. */
+static int parse_noise(const char *cmd, const char *arg, void *dst) {
+  (void)cmd;
+  *(const char **)dst = strcmp(arg, "none") ? arg : "";
+  return 0;
+}
+
+void bench_sim_options(bench_opt t[BENCH_SIM_NOPTS], bench_sim_opts *o, const char *strategy) {
   *o = (bench_sim_opts){.strategy = strategy,
                         .noise = "",
                         .adc = -1,
@@ -16,45 +21,21 @@ void bench_sim_opts_init(bench_sim_opts *o, const char *strategy) {
                         .cell = -1,
                         .seed = 1,
                         .percentile = 99.99};
-}
-
-int bench_sim_option(const char *cmd, int ch, const char *arg, bench_sim_opts *o) {
-  switch (ch) {
-  case 'w':
-    o->hwfile = arg;
-    return 1;
-  case 'm':
-    o->strategy = arg;
-    return 1;
-  case 'a':
-    return bench_parse_int(cmd, "adc-bits", arg, 1, 32, &o->adc) ? -1 : 1;
-  case 'd':
-    return bench_parse_int(cmd, "dac-bits", arg, 1, 16, &o->dac) ? -1 : 1;
-  case 'i':
-    return bench_parse_int(cmd, "in-bits", arg, 2, 31, &o->in) ? -1 : 1;
-  case 'b':
-    return bench_parse_int(cmd, "w-bits", arg, 2, 31, &o->w) ? -1 : 1;
-  case 'c':
-    return bench_parse_int(cmd, "cell-bits", arg, 1, 8, &o->cell) ? -1 : 1;
-  case 'e':
-    o->encoding = arg;
-    return 1;
-  case 'l':
-    o->lossless = 1;
-    return 1;
-  case 'r':
-    o->range = arg;
-    return 1;
-  case 'p':
-    return bench_parse_double(cmd, "percentile", arg, 1e-9, 100, &o->percentile) ? -1 : 1;
-  case 'n':
-    o->noise = arg;
-    return 1;
-  case 's':
-    return bench_parse_int(cmd, "seed", arg, 0, 2147483647, &o->seed) ? -1 : 1;
-  default:
-    return 0;
-  }
+  const bench_opt tab[BENCH_SIM_NOPTS] = {BENCH_STR("hw", &o->hwfile),
+                                          BENCH_STR("mapping", &o->strategy),
+                                          BENCH_INT("adc-bits", &o->adc, 1, 32),
+                                          BENCH_INT("dac-bits", &o->dac, 1, 16),
+                                          BENCH_INT("in-bits", &o->in, 2, 31),
+                                          BENCH_INT("w-bits", &o->w, 2, 31),
+                                          BENCH_INT("cell-bits", &o->cell, 1, 8),
+                                          BENCH_STR("encoding", &o->encoding),
+                                          BENCH_FLAG("lossless", &o->lossless),
+                                          BENCH_STR("adc-range", &o->range),
+                                          BENCH_DOUBLE("percentile", &o->percentile, 1e-9, 100),
+                                          BENCH_FN("noise", parse_noise, &o->noise),
+                                          BENCH_INT("seed", &o->seed, 0, 2147483647),
+                                          BENCH_END};
+  memcpy(t, tab, sizeof tab);
 }
 
 int bench_sim_setup(const char *cmd, const bench_sim_opts *o, int array_size, map_hw *hw,

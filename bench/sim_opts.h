@@ -3,8 +3,7 @@
 #ifndef MONCIM_BENCH_SIM_OPTS_H
 #define MONCIM_BENCH_SIM_OPTS_H
 
-#include <getopt.h>
-
+#include "bench.h"
 #include "cimsim.h"
 #include "mapping.h"
 
@@ -20,21 +19,9 @@ typedef struct {
   double percentile;
 } bench_sim_opts;
 
-/* getopt_long entries of the shared options (their codes: w m a d i b c e l r p n s). */
-#define BENCH_SIM_LONGOPTS                                                                         \
-  {"hw", required_argument, 0, 'w'}, {"mapping", required_argument, 0, 'm'},                       \
-      {"adc-bits", required_argument, 0, 'a'}, {"dac-bits", required_argument, 0, 'd'},            \
-      {"in-bits", required_argument, 0, 'i'}, {"w-bits", required_argument, 0, 'b'},               \
-      {"cell-bits", required_argument, 0, 'c'}, {"encoding", required_argument, 0, 'e'},           \
-      {"lossless", no_argument, 0, 'l'}, {"adc-range", required_argument, 0, 'r'},                 \
-      {"percentile", required_argument, 0, 'p'}, {"noise", required_argument, 0, 'n'}, {           \
-    "seed", required_argument, 0, 's'                                                              \
-  }
-
-void bench_sim_opts_init(bench_sim_opts *o, const char *strategy);
-/* Parses option code ch: 1 if it is a shared option (stored), 0 if not, -1 on a bad value (the
- * message is printed, the caller returns BENCH_USAGE). */
-int bench_sim_option(const char *cmd, int ch, const char *arg, bench_sim_opts *o);
+#define BENCH_SIM_NOPTS 14
+/* The shared options into t (--noise none = ideal devices), their defaults into o. */
+void bench_sim_options(bench_opt t[BENCH_SIM_NOPTS], bench_sim_opts *o, const char *strategy);
 /* The hardware (file or defaults, then the overrides; array_size > 0 sets rows = cols), the
  * strategy and the simulator configuration. Returns BENCH_OK, or the exit status after printing
  * the error. */

@@ -13,28 +13,41 @@ double bench_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-const char *bench_git_commit(void) { return MONCIM_GIT_COMMIT; }
-const char *bench_version_string(void) { return MONCIM_VERSION; }
+const char *bench_git_commit(void) {
+  return MONCIM_GIT_COMMIT;
+}
+const char *bench_version_string(void) {
+  return MONCIM_VERSION;
+}
 
-void bench_version(FILE *f) { fprintf(f, "moncim %s (commit %s)\n", MONCIM_VERSION, MONCIM_GIT_COMMIT); }
+void bench_version(FILE *f) {
+  fprintf(f, "moncim %s (commit %s)\n", MONCIM_VERSION, MONCIM_GIT_COMMIT);
+}
 
-int bench_error(const char *cmd, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+int bench_quiet;
+
+static void say(const char *cmd, const char *fmt, va_list ap) {
   fprintf(stderr, "moncim %s: ", cmd);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
+}
+
+int bench_error(const char *cmd, const char *fmt, ...) {
+  if (bench_quiet) return BENCH_FAIL;
+  va_list ap;
+  va_start(ap, fmt);
+  say(cmd, fmt, ap);
   va_end(ap);
   return BENCH_FAIL;
 }
 
 int bench_usage_error(const char *cmd, const char *fmt, ...) {
+  if (bench_quiet) return BENCH_USAGE;
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "moncim %s: ", cmd);
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\nTry 'moncim %s --help'.\n", cmd);
+  say(cmd, fmt, ap);
   va_end(ap);
+  fprintf(stderr, "Try 'moncim %s --help'.\n", cmd);
   return BENCH_USAGE;
 }
 
@@ -61,4 +74,15 @@ int bench_parse_double(const char *cmd, const char *opt, const char *s, double l
   }
   *out = v;
   return 0;
+}
+
+void bench_hw_json(cJSON *o, const map_hw *hw) {
+  cJSON_AddNumberToObject(o, "rows", hw->rows);
+  cJSON_AddNumberToObject(o, "cols", hw->cols);
+  cJSON_AddNumberToObject(o, "adc_bits", hw->adc_bits);
+  cJSON_AddNumberToObject(o, "dac_bits", hw->dac_bits);
+  cJSON_AddNumberToObject(o, "in_bits", hw->in_bits);
+  cJSON_AddNumberToObject(o, "w_bits", hw->w_bits);
+  cJSON_AddNumberToObject(o, "cell_bits", hw->cell_bits);
+  cJSON_AddStringToObject(o, "encoding", hw->differential ? "differential" : "offset");
 }

@@ -31,12 +31,12 @@ typedef enum { CIM_ADC_FULLSCALE = 0, CIM_ADC_CALIBRATED } cim_adc_range;
 /* One simulation's settings besides the hardware (converter resolutions come from map_hw:
  * hw.adc_bits, hw.dac_bits, hw.w_bits, hw.in_bits, hw.cell_bits; callers override them there). */
 typedef struct {
-  cim_encoding encoding;  /* default: from hw.differential */
+  cim_encoding encoding; /* default: from hw.differential */
   cim_adc_range adc_range;
-  double adc_percentile;  /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
-  char noise[256];        /* non-idealities, "" = ideal: "name[:k=v,...]" joined by '+' */
-  uint64_t seed;          /* keys every random draw */
-  int lossless;           /* 1: ignore hw.adc_bits, convert every column losslessly */
+  double adc_percentile; /* CIM_ADC_CALIBRATED: clip at this percentile of |column sums| */
+  char noise[256];       /* non-idealities, "" or "none" = ideal: "name[:k=v,...]" joined by '+' */
+  uint64_t seed;         /* keys every random draw */
+  int lossless;          /* 1: ignore hw.adc_bits, convert every column losslessly */
 } cim_config;
 
 void cim_config_default(cim_config *c, const map_hw *hw);
@@ -76,7 +76,7 @@ double cim_runner_layer_err(const cim_runner *r, int layer);
 /* Calibrates the ADC ranges of layer `layer` (cim_config.adc_range = CIM_ADC_CALIBRATED): the
  * cim_config.adc_percentile-th percentile of |ideal column sums| per (factor, DAC step, slice) on
  * these calibration inputs x (batch, in). The hook calibrates each layer on the first batch it
- * sees when this was not called. (Added by the cimsim helper.) */
+ * sees when this was not called. */
 int cim_runner_calibrate(cim_runner *r, int layer, int batch, const float *x);
 int cim_runner_is_calibrated(const cim_runner *r, int layer);
 /* Effective analog MACs per input vector of a layer: sum over its MVM blocks of driven rows x
@@ -89,6 +89,9 @@ int cim_runner_sgemm_equiv(const cim_runner *r, int layer, int batch);
  * out (rows, slices * cols): out[r * slices*cols + j*cols + c] for device column j of logical
  * column c; NAN where no piece is programmed. */
 int cim_runner_levels(const cim_runner *r, int array, float *out);
+/* Largest first-order fractional voltage drop of a cell under the `ir` noise entry (0 without
+ * it): where the fast IR-drop model is valid (docs/analog-model.md, "IR drop"). */
+double cim_runner_ir_drop(const cim_runner *r);
 /* Philox-4x32-10 (Salmon et al., SC'11), exposed for tests and other modules. */
 void cim_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
 

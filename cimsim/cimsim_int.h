@@ -24,6 +24,11 @@ typedef struct {
   double adc_gain;     /* std of the static ADC gain error, relative */
   double gmax_us;      /* device Gmax, uS */
   double onoff;        /* on/off ratio Gmax / Gmin */
+  int ir;              /* 1: IR drop on the crossbar wires (irdrop.h) */
+  double ir_r_wire;    /* wire resistance per cell pitch, ohm */
+  double ir_r_drv;     /* row driver output resistance, ohm */
+  double ir_r_sns;     /* column sense input resistance, ohm */
+  double ir_model;     /* 0: fast (ladders), 1: exact (nodal solve), 2: first order */
 } cim_noise;
 
 int cim_noise_parse(cim_noise *n, const char *spec);

@@ -2,6 +2,7 @@
  * steps and weight slices, read noise, ADC, shift-and-add, then the stream's digital commands.
  * Equations: docs/analog-model.md. */
 #include "cimsim_int.h"
+#include "irdrop.h"
 #include "runner_int.h"
 
 #include <cblas.h>
@@ -163,6 +164,7 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, K->G, N, 0.0f,
               s->O, N);
+  if (K->nx) cim_ir_foreign(R, K, qin, b0, nb, s->D + (size_t)M * nr, s->O);
   if (calv) {
     for (int m = 0; m < M; m++)
       for (int j = 0; j < nsl; j++) {
@@ -320,7 +322,7 @@ static int calibrate_factor(cim_runner *R, cfac *F, int B, const int32_t *qin, c
   for (int i = 0; i < F->nblk && !rc; i++) {
     const cblk *K = &R->blk[F->blk0 + i];
     scratch s;
-    if (scratch_alloc(&s, chunk * S, K->nr, nsl * K->nc, K->nc, 0)) {
+    if (scratch_alloc(&s, chunk * S, K->nr + K->nx, nsl * K->nc, K->nc, 0)) {
       scratch_free(&s);
       rc = mon_fail("cimsim: out of memory");
       break;
@@ -364,7 +366,7 @@ static int run_factor(cim_runner *R, cfac *F, int64_t row0, int B, float *buf, i
   double work = 0;
   for (int i = 0; i < F->nblk && gs; i++) {
     const cblk *K = &R->blk[F->blk0 + i];
-    if (K->nr > maxnr) maxnr = K->nr;
+    if (K->nr + K->nx > maxnr) maxnr = K->nr + K->nx; /* digits of the rows, then of IR drop's */
     if (K->nc > maxnc) maxnc = K->nc;
     anyV |= K->V != NULL;
     if (i == 0 || work >= TASK_WORK) gs[ng++] = i, work = 0;

@@ -75,7 +75,20 @@ static const noise_model specs[] = {
     {"device",
      "device conductance range",
      {K("gmax", gmax_us, 25, 1e-6, 1e6), K("onoff", onoff, 100, 1.0001, 1e12)},
-     NOFLAG},
+     NOFLAG}, /* IR drop on the crossbar wires (irdrop.h). r_wire per cell pitch for the hardware
+               * file's technology (ISAAC, 32 nm): copper wire of width F = 32 nm with NeuroSim's
+               * size-effect resistivity 5.08e-8 ohm m and aspect ratio 2.0 for 25-40 nm wires
+               * (NeuroSim Param.cpp, from the ITRS interconnect tables), over a cell pitch of 2F =
+               * 64 nm (4F^2 crossbar cell, NeuroSim widthInFeatureSizeCrossbar = 2): 5.08e-8 *
+               * 64e-9 / (32e-9 * 32e-9 * 2.0) = 1.59 ohm. (aihwkit's IOParameters.ir_drop_g_ratio
+               * assumes 0.35 ohm.) r_drv, r_sns: ideal driver and virtual ground by default
+               * (assumption). model: fast (first order) or exact (nodal). */
+    {"ir",
+     "IR drop on row/column wires: r_wire ohm per cell pitch, driver/sense ohm, "
+     "model=fast|exact|first",
+     {K("r_wire", ir_r_wire, 1.59, 0, 1e6), K("r_drv", ir_r_drv, 0, 0, 1e9),
+      K("r_sns", ir_r_sns, 0, 0, 1e9), K("model", ir_model, 0, 0, 1)}, /* model: see below */
+     offsetof(cim_noise, ir)},
 };
 static const int nspecs = (int)(sizeof specs / sizeof specs[0]);
 
@@ -105,7 +118,7 @@ static int fail_key(const char *spec, const noise_model *m, const char *key) {
 
 int cim_noise_parse(cim_noise *n, const char *spec) {
   set_defaults(n);
-  if (!spec || !*spec) return 0;
+  if (!spec || !*spec || !strcmp(spec, "none")) return 0; /* ideal devices */
   char buf[512];
   if (strlen(spec) >= sizeof buf)
     return mon_fail("noise spec: longer than %zu characters", sizeof buf - 1);
@@ -143,6 +156,15 @@ int cim_noise_parse(cim_noise *n, const char *spec) {
       for (int k = 0; k < nkeys(m); k++)
         if (!strcmp(m->keys[k].key, kv)) nk = &m->keys[k];
       if (!nk) return fail_key(spec, m, kv);
+      if (m->flag == offsetof(cim_noise, ir) && !strcmp(nk->key, "model")) {
+        /* ir_model: 0 fast, 1 exact, 2 first (irdrop.h) */
+        n->ir_model = !strcmp(eq + 1, "fast") ? 0 : !strcmp(eq + 1, "exact") ? 1 : 2;
+        if (n->ir_model == 2 && strcmp(eq + 1, "first"))
+          return mon_fail("noise spec '%s': model 'ir': key 'model' = '%s': expected fast, exact "
+                          "or first",
+                          spec, eq + 1);
+        continue;
+      }
       char *end;
       errno = 0;
       double v = strtod(eq + 1, &end);

@@ -14,6 +14,7 @@
  * sums are exact integers in float (checked: rows * (2^cell_bits - 1) * (2^dac_bits - 1) < 2^24),
  * and shift-and-add accumulates in double. */
 #include "cimsim_int.h"
+#include "irdrop.h"
 #include "runner_int.h"
 
 #include <cblas.h>
@@ -500,6 +501,7 @@ int cim_runner_create(cim_runner **out, const map_model *mm, const map_hw *hw, m
     rc = mon_fail("cimsim: out of memory");
   else
     rc = compile(R);
+  if (!rc) rc = cim_ir_apply(R);
   if (rc) {
     cim_runner_destroy(R);
     return -1;
@@ -513,6 +515,7 @@ void cim_runner_destroy(cim_runner *R) {
   for (int i = 0; i < R->nblk; i++) {
     cblk *K = &R->blk[i];
     free(K->src), free(K->rows), free(K->G), free(K->V), free(K->aoff), free(K->again);
+    free(K->srcx), free(K->rowsx), free(K->Gx);
   }
   free(R->blk);
   if (R->fac)

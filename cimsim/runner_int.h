@@ -19,6 +19,11 @@ typedef struct {
   float *V;     /* (nr, nsl * nc): read-noise variance per device (level^2), or NULL */
   float *aoff;  /* (nsl * nc): static ADC offset (LSB) per converted bitline, or NULL */
   float *again; /* (nsl * nc): static ADC gain error per converted bitline, or NULL */
+  /* IR drop (irdrop.c): rows driven in the same MVM outside the piece, whose cells on the
+   * block's columns the wires couple in; nx = 0 without IR drop */
+  int nx;
+  int32_t *srcx, *rowsx; /* (nx) input address and array row of each */
+  float *Gx;             /* (nx, nsl * nc) effective levels, as G */
 } cblk;
 
 typedef struct {
@@ -63,6 +68,7 @@ struct cim_runner {
   clayer *lay;
   float **dense;   /* per model layer: materialised Monarch (Linear strategy on Monarch layers) */
   double *slice_w; /* (nsl) shift-add weight of each device column */
+  double ir_drop_max; /* largest first-order fractional IR drop of a cell (0 without `ir`) */
 };
 
 /* Digit k (0 = least significant) of the in_bits two's complement pattern of q, in DAC steps of

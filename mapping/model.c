@@ -215,9 +215,9 @@ int map_model_workload(map_model *mm, const char *name, int nblocks) {
                   name);
 }
 
-/* A pure function of (seed, a, b): the splitmix64 finaliser of a combined counter. */
+/* A pure function of (seed, a, b): nested splitmix64 hashes of the counters. */
 static uint64_t mix(uint64_t seed, uint64_t a, uint64_t b) {
-  return mon_mix64(seed ^ (a * MON_GOLDEN64) ^ (b * 0xBF58476D1CE4E5B9ull + 0x94D049BB133111EBull));
+  return mon_hash64(seed ^ mon_hash64(a ^ mon_hash64(b)));
 }
 
 static float urand(uint64_t seed, uint64_t a, uint64_t b, float scale) {

@@ -51,6 +51,7 @@ typedef struct {
 } real_model;
 
 typedef struct {
+  char *sweep_dir; /* relative hardware files are looked up here first (job_hardware_path) */
   char models_dir[JOB_PATH_LEN];
   int64_t eval_chars;
   int attn_bits;
@@ -167,6 +168,11 @@ static int real_check(const char *key, const char *value) {
 static int real_create(void **state, const job_sweep *s) {
   real_state *st = calloc(1, sizeof *st);
   if (!st) return mon_fail("out of memory");
+  st->sweep_dir = strdup(s->dir ? s->dir : ".");
+  if (!st->sweep_dir) {
+    free(st);
+    return mon_fail("out of memory");
+  }
   const char *md = job_sweep_option(s, "models_dir");
   if (!md) md = getenv("MONCIM_MODELS_DIR");
   snprintf(st->models_dir, sizeof st->models_dir, "%s", md ? md : MONCIM_SOURCE_DIR "/models");
@@ -202,14 +208,18 @@ static void real_destroy(void *state) {
   for (int i = 0; i < st->nmodels; i++) model_free(st->models[i]);
   free(st->train);
   free(st->eval);
+  free(st->sweep_dir);
   free(st);
 }
 
-/* The job's hardware: the file (or built-in defaults) with the job's converter resolutions. */
-static int job_hw(const job_params *p, map_hw *hw) {
+/* The job's hardware: the file as the sweep's check found it (or built-in defaults) with the
+ * job's converter resolutions. */
+static int job_hw(const real_state *st, const job_params *p, map_hw *hw) {
+  char path[2 * JOB_PATH_LEN];
+  job_sweep where = {.dir = st->sweep_dir};
   if (!strcmp(p->hardware, "default")) {
     map_hw_default(hw);
-  } else if (map_hw_load(hw, p->hardware)) {
+  } else if (job_hardware_path(&where, p->hardware, path, sizeof path) || map_hw_load(hw, path)) {
     return -1;
   }
   hw->adc_bits = p->adc_bits;
@@ -291,7 +301,7 @@ static int real_run(void *state, const job_params *p, job_metrics *m, job_layer 
   job_metrics_nan(m);
   map_model_init(&shape, p->model);
   const map_strategy *sg = map_strategy_find(p->mapping);
-  if (!sg || job_hw(p, &hw)) goto out;
+  if (!sg || job_hw(st, p, &hw)) goto out;
   map_options opt = {0};
   map_settings_apply(&st->set, &hw, &opt);
   if (p->digital_lanes > 0) hw.digital_lanes = p->digital_lanes;

@@ -35,17 +35,17 @@ void pipe_reference_destroy(pipe_reference *ref);
 /* One job. Either `model` (accuracy and cost) or `shape` (cost only: the accuracy columns stay
  * NaN) is set. */
 typedef struct {
-  const mon_model *model;     /* weights, or NULL */
-  const map_model *shape;     /* shape-only workload when model is NULL */
-  const map_hw *hw;           /* hardware, with the job's converter resolutions */
-  map_strategy_id strategy;   /* mapping strategy */
-  const map_options *opt;     /* placement options (dense layout, row split, shared rows); NULL =
-                                 defaults */
-  const cim_config *cfg;      /* ADC ranges, noise spec, seed (cim_config_default + job) */
-  const uint8_t *text;        /* evaluation text (with model) */
-  size_t ntext;               /* its length, bytes */
-  const pipe_reference *ref;  /* the float model on that text (with model) */
-  int attn_bits;              /* digital attention operands rounded to this many bits; 0 = float */
+  const mon_model *model;    /* weights, or NULL */
+  const map_model *shape;    /* shape-only workload when model is NULL */
+  const map_hw *hw;          /* hardware, with the job's converter resolutions */
+  map_strategy_id strategy;  /* mapping strategy */
+  const map_options *opt;    /* placement options (dense layout, row split, shared rows); NULL =
+                                defaults */
+  const cim_config *cfg;     /* ADC ranges, noise spec, seed (cim_config_default + job) */
+  const uint8_t *text;       /* evaluation text (with model) */
+  size_t ntext;              /* its length, bytes */
+  const pipe_reference *ref; /* the float model on that text (with model) */
+  int attn_bits;             /* digital attention operands rounded to this many bits; 0 = float */
 } pipe_job;
 
 /* Where a job's time went, s. */

@@ -505,6 +505,16 @@ static int read_column(hid_t d, const char *name, hid_t t, size_t size, int64_t 
   return rc < 0 ? h5fail("read column '%s'", name) : 0;
 }
 
+/* 1 when dataset d's rows have exactly the columns cols (by name: HDF5 may order members by
+ * offset). */
+static int same_columns(hid_t d, const res_column *cols, int n) {
+  hid_t t = H5Dget_type(d);
+  int ok = t >= 0 && H5Tget_class(t) == H5T_COMPOUND && H5Tget_nmembers(t) == n;
+  for (int i = 0; ok && i < n; i++) ok = H5Tget_member_index(t, cols[i].name) >= 0;
+  if (t >= 0) H5Tclose(t);
+  return ok;
+}
+
 int res_open(res_file **out, const char *path, const job_sweep *s) {
   quiet();
   *out = NULL;
@@ -557,6 +567,11 @@ int res_open(res_file **out, const char *path, const job_sweep *s) {
     }
   }
   if (!rc && table_len(r->dj) != (hsize_t)n) rc = mon_fail("%s: /jobs has the wrong length", path);
+  if (!rc && (!same_columns(r->dj, res_job_columns, res_njob_columns) ||
+              !same_columns(r->dl, res_layer_columns, res_nlayer_columns)))
+    rc = mon_fail("%s: written with other columns than this moncim's (schema version %d, "
+                  "results/SCHEMA.md): use another output or --force",
+                  path, RES_SCHEMA_VERSION);
   r->njobs = n;
   r->jt = JOB_TYPE();
   r->lt = LAYER_TYPE();

@@ -14,7 +14,8 @@
   { name, t, offsetof(st, field), sizeof(((st *)0)->field), unit, run, doc }
 
 /* The metric columns, generated from the lists in metrics.h. */
-#define JOB_METRIC_COL(type, name, unit, doc) NCOL(res_row, #name, m.name, RES_T_##type, unit, 0, doc),
+#define JOB_METRIC_COL(type, name, unit, doc)                                                      \
+  NCOL(res_row, #name, m.name, RES_T_##type, unit, 0, doc),
 #define LAYER_METRIC_COL(type, name, unit, doc)                                                    \
   NCOL(res_layer_row, #name, l.name, RES_T_##type, unit, 0, doc),
 
@@ -33,7 +34,7 @@ const res_column res_job_columns[] = {
     COL(res_row, layer_first, RES_T_I64, "", 0, "first row of this job in /layers"),
     COL(res_row, layer_count, RES_T_I32, "", 0, "rows of this job in /layers"),
     MON_JOB_METRICS(JOB_METRIC_COL)
-    COL(res_row, status, RES_T_STATUS, "", 0, "pending, done or failed"),
+        COL(res_row, status, RES_T_STATUS, "", 0, "pending, done or failed"),
     COL(res_row, error, RES_T_STR, "", 0, "failure message, or why a pending job was interrupted"),
     COL(res_row, run, RES_T_I32, "", 1, "row of /runs that computed the job"),
     COL(res_row, rank, RES_T_I32, "", 1, "MPI rank that ran the job"),
@@ -54,8 +55,7 @@ const res_column res_layer_columns[] = {
     NCOL(res_layer_row, "in", l.in, RES_T_I32, "", 0, "input features"),
     NCOL(res_layer_row, "out", l.out, RES_T_I32, "", 0, "output features"),
     NCOL(res_layer_row, "nblocks", l.nblocks, RES_T_I32, "", 0, "Monarch blocks (1 = dense)"),
-    MON_LAYER_METRICS(LAYER_METRIC_COL)
-};
+    MON_LAYER_METRICS(LAYER_METRIC_COL)};
 const int res_nlayer_columns = (int)(sizeof res_layer_columns / sizeof res_layer_columns[0]);
 
 const res_column res_run_columns[] = {

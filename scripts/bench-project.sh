@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `moncim project` (issue 2): a random 4096x4096 F32 weight projected to Monarch
+# Benchmark of `moncim project`: a random 4096x4096 F32 weight projected to Monarch
 # with nblocks 4 and 64 (rank-1 Monarch). Targets on a 2-core machine: < 30 s and < 5 s.
 # Figure of merit: wall time of the whole command (read + project + write), min/median/max over
 # REPS runs; the projection time alone (from --json) is shown too.

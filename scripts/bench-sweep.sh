@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of the sweep harness (issue 6): the same 32-job sweep with 1 and with 2 MPI ranks
+# Benchmark of the sweep harness: the same 32-job sweep with 1 and with 2 MPI ranks
 # (OMP_NUM_THREADS=1, synthetic executor), for equal jobs (scripts/sweeps/equal.sweep, target
 # speedup >= 1.8x) and mixed-cost jobs (scripts/sweeps/mixed.sweep, costs 1..16, target >= 1.6x).
 # Figure of merit: wall time of `mpirun moncim sweep` from launch to exit (startup, job

@@ -413,12 +413,24 @@ option.models_dir = {models}
 """
 
 
+# IR drop (fast model, default wire) at 12-bit ADCs on SparseMap (rows driven outside a block)
+# and DenseMap (packed arrays)
+REAL_IR = """noise.ir = prog-pcm+ir:model=fast
+exclude = noise=ir adc_bits=5
+exclude = noise=ir nblocks=4
+exclude = noise=ir models=shape:zoo-shape
+exclude = noise=ir mappings=linear
+"""
+
+
 def real():
-    """The real executor: identical results for 1 or 2 ranks and 1 or 2 threads; lossless-enough
-    converters on ideal devices track the float model; noise and few ADC bits cost accuracy."""
+    """The real executor: identical results for 1 or 2 ranks and 1 or 2 threads (also with IR
+    drop); lossless-enough converters on ideal devices track the float model; noise and few ADC
+    bits cost accuracy."""
     path = os.path.join(ARGS.work, "real.sweep")
     with open(path, "w") as f:
-        f.write(REAL.format(models=os.path.join(ARGS.src, "models")))
+        f.write(REAL.format(models=os.path.join(ARGS.src, "models"))
+                .replace("noise = none, pcm", "noise = none, pcm, ir") + REAL_IR)
     ref = os.path.join(ARGS.work, "real_np1_t1.h5")
     run(sweep_cmd(1, path, ref), threads=1)
     check(all_done(ref), "real sweep left jobs not done")
@@ -437,6 +449,9 @@ def real():
           % (j["bpc"][ideal], j["bpc_float"][ideal]))
     coarse = zoo & (j["noise"] == b"none") & (j["adc_bits"] == 5)
     check(np.all(j["bpc"][coarse] > j["bpc"][ideal]), "5-bit ADCs cost accuracy")
+    irj = zoo & (j["noise"] == b"ir")
+    check(np.sum(irj) == 2 and np.all(j["bpc"][irj] > j["bpc_float"][irj]),
+          "IR-drop jobs ran and cost accuracy: %s" % j["bpc"][irj])
     # calibrated ADC ranges (option.adc_range): same jobs, better at few bits on 256-row columns
     cal = os.path.join(ARGS.work, "cal.sweep")
     with open(cal, "w") as f:

@@ -660,7 +660,8 @@ Test(cimsim, mvm_command_files) {
     snprintf(cmd, sizeof cmd,
              "%s mvm --weights %s --tensor m --inputs %s --mapping dense --array-size 16 "
              "--w-bits 16 --in-bits 16 %s --repeat %d --out %s > /dev/null 2>&1",
-             MONCIM_BIN, wp, xp, noisy ? "--noise read-gauss:sigma=0.01" : "--lossless", K, yp);
+             MONCIM_BIN, wp, xp,
+             noisy ? "--noise read-gauss:sigma=0.01" : "--lossless --noise none", K, yp);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     mon_safetensors st;
     cr_assert_eq(mon_st_open(&st, yp), 0, "%s", mon_errmsg());

@@ -136,18 +136,45 @@ Test(cli, every_subcommand_help_exits_0_with_usage_line) {
   cr_expect(saw_project, "moncim --help does not list 'project'");
 }
 
-Test(cli, unknown_option_exits_2_with_message) {
+/* Every command answers an unknown option, a missing value and a malformed value with the
+ * same words and exit status 2 (bench/options.c is the one parser). */
+Test(cli, option_errors_read_the_same_in_every_command) {
   char names[64][32];
   int n = subcommands(names, 64);
   for (int i = 0; i < n; i++) {
+    char want[256];
     run_result r = RUN(names[i], "--no-such-option");
+    snprintf(want, sizeof want,
+             "moncim %.31s: unknown option '--no-such-option'\nTry 'moncim %.31s --help'.\n",
+             names[i], names[i]);
     cr_expect_eq(r.status, 2, "moncim %s --no-such-option: exit %d (signal %d)", names[i], r.status,
                  r.signal);
-    cr_expect(strstr(r.err, "--no-such-option") != NULL,
-              "moncim %s: the message does not name the option: '%s'", names[i], r.err);
+    cr_expect_str_eq(r.err, want, "moncim %s", names[i]);
     run_free(&r);
   }
-  run_result r = RUN("no-such-command");
+  /* a value option as the last word, of a command with several kinds of options each */
+  const char *missing[][2] = {
+      {"simulate", "--positions"}, {"map", "--model"},  {"sweep", "--output"}, {"train", "--lr"},
+      {"project", "-i"},           {"bench", "--size"}, {"mvm", "--noise"},    {"merge", "-o"}};
+  for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
+    char want[256];
+    run_result r = RUN(missing[i][0], missing[i][1]);
+    snprintf(want, sizeof want, "moncim %s: option '%s' needs a value\nTry 'moncim %s --help'.\n",
+             missing[i][0], missing[i][1], missing[i][0]);
+    cr_expect_eq(r.status, 2, "moncim %s %s: exit %d", missing[i][0], missing[i][1], r.status);
+    cr_expect_str_eq(r.err, want);
+    run_free(&r);
+  }
+  run_result r = RUN("eval", "--positions=12x");
+  cr_expect_eq(r.status, 2);
+  cr_expect_str_eq(r.err, "moncim eval: --positions '12x': expected an integer in [1, 1073741824]\n"
+                          "Try 'moncim eval --help'.\n");
+  run_free(&r);
+  r = RUN("report", "--json=1");
+  cr_expect_eq(r.status, 2);
+  cr_expect(strstr(r.err, "option '--json' takes no value"), "%s", r.err);
+  run_free(&r);
+  r = RUN("no-such-command");
   cr_expect_eq(r.status, 2);
   cr_expect(strstr(r.err, "no-such-command") != NULL, "%s", r.err);
   run_free(&r);
@@ -527,4 +554,44 @@ Test(cli_bad_input, report_missing_and_truncated_h5) {
   fclose(f);
   r = RUN("report", cut, "--json");
   expect_failure(&r, 0, cut, NULL);
+}
+
+/* `moncim bench mvm --json`: one JSON object, a row per mapping, the ideal self-check valid; and
+ * `--noise none` names the ideal device as it does in sweep files. */
+Test(cli, bench_mvm_json) {
+  run_result r = RUN("bench", "mvm", "--size", "64", "--nblocks", "4", "--batch", "4", "--repeat",
+                     "1", "--noise", "none", "--json");
+  cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+  cJSON *j = parse_json(r.out, "bench mvm --json");
+  cr_expect_eq(jnum(j, "size"), 64);
+  const cJSON *cases = cJSON_GetObjectItem(j, "cases");
+  cr_assert(cJSON_IsArray(cases));
+  cr_expect_eq(cJSON_GetArraySize(cases), 3);
+  const char *want[] = {"linear", "sparse", "dense"};
+  for (int i = 0; i < cJSON_GetArraySize(cases); i++) {
+    const cJSON *c = cJSON_GetArrayItem(cases, i);
+    cr_expect_str_eq(cJSON_GetObjectItem(c, "mapping")->valuestring, want[i]);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(c, "valid")));
+    cr_expect_gt(jnum(c, "sim_gmacs_median"), 0);
+  }
+  cJSON_Delete(j);
+  run_free(&r);
+}
+
+/* `moncim simulate` runs the pipeline: lossless converters and 16-bit weights and inputs
+ * reproduce the float model, and `--noise none` is the ideal device (the self-check runs). */
+Test(cli, simulate_ideal_is_valid) {
+  run_result r = RUN("simulate", "--model", MONCIM_SOURCE_DIR "/models/kjv-nb8", "--positions",
+                     "64", "--lossless", "--w-bits", "16", "--in-bits", "16", "--noise", "none",
+                     "--mapping", "dense", "--json");
+  cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+  cJSON *j = parse_json(r.out, "simulate --json");
+  cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(j, "valid")), "no passing self-check:\n%s", r.out);
+  cr_expect_str_eq(cJSON_GetObjectItem(j, "noise")->valuestring, "");
+  cr_expect_eq(jnum(j, "positions"), 64);
+  cr_expect_eq(jnum(j, "agreement"), 1.0);
+  cr_expect(fabs(jnum(j, "bpc") - jnum(j, "bpc_float")) < 1e-4);
+  cr_expect_gt(jnum(j, "energy_pj"), 0);
+  cJSON_Delete(j);
+  run_free(&r);
 }

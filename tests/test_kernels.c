@@ -51,7 +51,8 @@ static void check_multiply(int out, int in, int nb, int batch) {
   mon_dense_apply(w, out, in, batch, x, y_dense);
   double e1 = rel_diff(y_ref, y_dense, (size_t)batch * out);
   double e2 = rel_diff(y_fast, y_ref, (size_t)batch * out);
-  cr_expect_lt(e1, 1e-5, "%dx%d nb=%d: reference vs dense materialization rel err %g", out, in, nb, e1);
+  cr_expect_lt(e1, 1e-5, "%dx%d nb=%d: reference vs dense materialization rel err %g", out, in, nb,
+               e1);
   cr_expect_lt(e2, 1e-5, "%dx%d nb=%d: fast vs reference rel err %g", out, in, nb, e2);
   /* batch row 0 through the matvec path too */
   float *y1 = calloc(out, sizeof(float));
@@ -66,8 +67,12 @@ Test(monarch_multiply, square) {
   check_multiply(256, 256, 16, 2);
   check_multiply(64, 64, 8, 1);
 }
-Test(monarch_multiply, rectangular_768x3072) { check_multiply(768, 3072, 4, 2); }
-Test(monarch_multiply, rectangular_3072x768) { check_multiply(3072, 768, 4, 2); }
+Test(monarch_multiply, rectangular_768x3072) {
+  check_multiply(768, 3072, 4, 2);
+}
+Test(monarch_multiply, rectangular_3072x768) {
+  check_multiply(3072, 768, 4, 2);
+}
 Test(monarch_multiply, odd_sizes_padding) {
   check_multiply(120, 360, 7, 3);
   check_multiply(360, 120, 7, 3);
@@ -132,13 +137,15 @@ static void check_identity(int out, int in, int nb) {
   cr_assert_eq(mon_monarch_project(d, out, in, nb, &pm, &info), 0, "%s", mon_errmsg());
   mon_monarch_to_dense(&pm, dm);
   double err2 = 0;
-  for (size_t i = 0; i < (size_t)out * in; i++) err2 += ((double)d[i] - dm[i]) * ((double)d[i] - dm[i]);
+  for (size_t i = 0; i < (size_t)out * in; i++)
+    err2 += ((double)d[i] - dm[i]) * ((double)d[i] - dm[i]);
   double rel = fabs(err2 - info.discarded_sq) / info.discarded_sq;
   cr_expect_lt(rel, 1e-4, "%dx%d nb=%d: ||D-M||^2 %.8g vs discarded %.8g (rel %g)", out, in, nb,
                err2, info.discarded_sq, rel);
   cr_expect_lt(fabs(info.err_fro * info.err_fro - err2) / err2, 1e-4);
   cr_expect_lt(fabs(info.kept_sq + info.discarded_sq - info.norm_fro * info.norm_fro) /
-                   (info.norm_fro * info.norm_fro), 1e-4, "kept + discarded = ||D||^2");
+                   (info.norm_fro * info.norm_fro),
+               1e-4, "kept + discarded = ||D||^2");
   free(d), free(dm);
   mon_monarch_destroy(&pm);
 }
@@ -166,7 +173,8 @@ Test(monarch_project, optimal_against_perturbations) {
     for (size_t i = 0; i < mon_monarch_w2_len(&q); i++) q.w2[i] = pm.w2[i] + eps * urand(&st);
     mon_monarch_to_dense(&q, dm);
     double e2 = 0;
-    for (size_t i = 0; i < (size_t)n * n; i++) e2 += ((double)d[i] - dm[i]) * ((double)d[i] - dm[i]);
+    for (size_t i = 0; i < (size_t)n * n; i++)
+      e2 += ((double)d[i] - dm[i]) * ((double)d[i] - dm[i]);
     cr_expect_geq(sqrt(e2) * (1 + 1e-6), info.err_fro, "trial %d eps %g: %g < projected %g", trial,
                   eps, sqrt(e2), info.err_fro);
     mon_monarch_destroy(&q);

@@ -800,9 +800,9 @@ Test(data, missing_bible_program_is_a_clear_error) {
   rmdir(dir);
 }
 
-/* The issue's targets, on the recorded held-out evaluation (16,384 positions, ~1 s per model):
- * each model reproduces its recorded value, the dense model is at most 2.0 bits/char and the
- * nblocks-4 model after fine-tuning within 0.25 bits/char of it. */
+/* The zoo's accuracy targets, on the recorded held-out evaluation (16,384 positions, ~1 s per
+ * model): each model reproduces its recorded value, the dense model is at most 2.0 bits/char and
+ * the nblocks-4 model after fine-tuning within 0.25 bits/char of it. */
 Test(zoo, heldout_targets, .timeout = 300) {
   const char *names[] = {"kjv-dense", "kjv-nb4", "kjv-nb8", "kjv-nb16"};
   double bpc[4];

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ZOO_NB4 MONCIM_SOURCE_DIR "/models/kjv-nb4"
 
@@ -90,8 +91,7 @@ Test(pipeline, ideal_job_equals_float_and_fills_every_metric, .init = load_text,
   mon_model m;
   cr_assert_eq(mon_model_load(&m, ZOO_NB4), 0, "%s", mon_errmsg());
   pipe_reference ref;
-  cr_assert_eq(pipe_reference_eval(&ref, &m, eval_text, neval, POSITIONS), 0, "%s",
-               mon_errmsg());
+  cr_assert_eq(pipe_reference_eval(&ref, &m, eval_text, neval, POSITIONS), 0, "%s", mon_errmsg());
   map_hw hw;
   map_hw_default(&hw);
   hw.w_bits = hw.in_bits = 16;
@@ -128,8 +128,7 @@ Test(pipeline, ideal_job_equals_float_and_fills_every_metric, .init = load_text,
     cr_expect_eq(L[l].nblocks, 4);
   }
   cr_expect_str_eq(L[0].name, "h.0.qkv");
-  cr_expect(fabs(e - r.energy_pj) <= 1e-9 * r.energy_pj, "layer energies %g vs %g", e,
-            r.energy_pj);
+  cr_expect(fabs(e - r.energy_pj) <= 1e-9 * r.energy_pj, "layer energies %g vs %g", e, r.energy_pj);
   cr_expect(fabs(lat - r.latency_ns) <= 1e-9 * r.latency_ns);
   cr_expect_eq(conv, r.conversions);
   cr_expect(t.setup_s >= 0 && t.sim_s > 0);
@@ -151,8 +150,8 @@ Test(pipeline, shape_job_costs_like_the_cost_model) {
   job_metrics r;
   cr_assert_eq(pipe_run(&j, &r, NULL, NULL), 0, "%s", mon_errmsg());
 #define EXPECT_NAN(type, name, unit, doc) cr_expect(type##_UNSET(r.name), #name);
-#define F64_UNSET(x) isnan(x)
-#define I64_UNSET(x) ((x) == 0)
+#define F64_UNSET(x)                      isnan(x)
+#define I64_UNSET(x)                      ((x) == 0)
   MON_ACCURACY_METRICS(EXPECT_NAN)
   map_mapping mp;
   map_stream cs;
@@ -329,4 +328,33 @@ Test(pipeline, bad_mapping_setting_is_rejected) {
     cr_expect(strstr(mon_errmsg(), want) && strstr(mon_errmsg(), bad[i][2]), "%s", mon_errmsg());
     job_sweep_destroy(&s);
   }
+}
+
+/* A hardware file named relative to its sweep file is found by the check and by the run alike,
+ * whatever the current directory. */
+Test(pipeline, hardware_relative_to_the_sweep_file) {
+  char dir[] = "/tmp/test_pipeline_hwXXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char hwp[256], swp[256], cmd[1024];
+  snprintf(hwp, sizeof hwp, "%s/small.json", dir);
+  snprintf(swp, sizeof swp, "%s/t.sweep", dir);
+  snprintf(cmd, sizeof cmd, "cp '%s/configs/hw-default.json' '%s'", MONCIM_SOURCE_DIR, hwp);
+  cr_assert_eq(system(cmd), 0);
+  job_sweep s;
+  cr_assert_eq(job_sweep_parse(&s, swp,
+                               "models = shape:zoo-shape\nhardware = small.json\nnblocks = 4\n"
+                               "mappings = sparse\n"),
+               0, "%s", mon_errmsg());
+  cr_assert_eq(job_sweep_check(&s, &pipe_executor), 0, "%s", mon_errmsg());
+  void *st;
+  int nl;
+  job_metrics m;
+  job_layer L[64];
+  cr_assert_eq(pipe_executor.create(&st, &s), 0, "%s", mon_errmsg());
+  cr_assert_eq(pipe_executor.plan(st, &s.jobs[0], &nl), 0, "%s", mon_errmsg());
+  cr_assert_eq(pipe_executor.run(st, &s.jobs[0], &m, L), 0, "%s", mon_errmsg());
+  cr_expect_gt(m.arrays, 0);
+  pipe_executor.destroy(st);
+  job_sweep_destroy(&s);
+  remove(hwp), rmdir(dir);
 }

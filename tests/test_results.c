@@ -7,6 +7,7 @@
 #include "results.h"
 
 #include <cjson/cJSON.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,12 +331,24 @@ Test(results, report_pareto_front_is_the_nondominated_set) {
 /* The type of a column as SCHEMA.md writes it. */
 static void schema_type(const res_column *c, char *buf, size_t n) {
   switch (c->type) {
-  case RES_T_I8: snprintf(buf, n, "int8"); break;
-  case RES_T_I32: snprintf(buf, n, "int32"); break;
-  case RES_T_I64: snprintf(buf, n, "int64"); break;
-  case RES_T_F64: snprintf(buf, n, "float64"); break;
-  case RES_T_STR: snprintf(buf, n, "S%zu", c->size); break;
-  case RES_T_STATUS: snprintf(buf, n, "enum int8"); break;
+  case RES_T_I8:
+    snprintf(buf, n, "int8");
+    break;
+  case RES_T_I32:
+    snprintf(buf, n, "int32");
+    break;
+  case RES_T_I64:
+    snprintf(buf, n, "int64");
+    break;
+  case RES_T_F64:
+    snprintf(buf, n, "float64");
+    break;
+  case RES_T_STR:
+    snprintf(buf, n, "S%zu", c->size);
+    break;
+  case RES_T_STATUS:
+    snprintf(buf, n, "enum int8");
+    break;
   }
 }
 
@@ -397,4 +410,31 @@ Test(results, schema_md_matches_the_column_tables) {
   char v[64];
   snprintf(v, sizeof v, "(schema version %d)", RES_SCHEMA_VERSION);
   cr_expect(strstr(md, v), "SCHEMA.md title names schema version %d", RES_SCHEMA_VERSION);
+}
+
+/* A file whose /jobs rows have other columns (another schema version) is refused on resume,
+ * instead of rows being written through a type conversion that drops or zero-fills columns. */
+Test(results, open_refuses_other_columns) {
+  job_sweep s;
+  cr_assert_eq(job_sweep_parse(&s, "t.sweep", SWEEP), 0);
+  void *st;
+  job_executor_synthetic.create(&st, &s);
+  char p[512];
+  path(p, "cols.h5");
+  create(p, &s, st);
+  hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+  cr_assert_geq(f, 0);
+  cr_assert_geq(H5Ldelete(f, "jobs", H5P_DEFAULT), 0);
+  hid_t t = H5Tcreate(H5T_COMPOUND, 8);
+  H5Tinsert(t, "job_index", 0, H5T_NATIVE_INT64);
+  hsize_t dim = (hsize_t)s.njobs;
+  hid_t sp = H5Screate_simple(1, &dim, NULL);
+  hid_t d = H5Dcreate2(f, "jobs", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  cr_assert_geq(d, 0);
+  H5Dclose(d), H5Sclose(sp), H5Tclose(t), H5Fclose(f);
+  res_file *rf;
+  cr_assert_eq(res_open(&rf, p, &s), -1);
+  cr_assert(strstr(mon_errmsg(), "other columns"), "%s", mon_errmsg());
+  job_executor_synthetic.destroy(st);
+  job_sweep_destroy(&s);
 }
