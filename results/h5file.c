@@ -262,8 +262,8 @@ static int check_table(hid_t d, const char *name, hid_t mtype) {
   if (ndims != 1)
     return mon_fail("dataset '/%s': not a 1-D table (%d dimensions): corrupt file", name, ndims);
   if (same <= 0)
-    return mon_fail("dataset '/%s': its row type differs from the one this moncim writes "
-                    "(results/SCHEMA.md): corrupt file",
+    return mon_fail("dataset '/%s': its rows have other columns or types than this moncim "
+                    "writes (results/SCHEMA.md): corrupt file or another schema",
                     name);
   return 0;
 }

@@ -598,7 +598,8 @@ def sigterm():
         out = os.path.join(ARGS.work, "term_%s.h5" % name)
         p = start(sweep_cmd(np_, sweep, out, "-v", "--grace", grace), "term_" + name)
         # signal once the first job is reported: the sweep is running, most jobs are not done
-        wait_for(lambda: "done job" in open(p.errf.name).read(), "the first finished job")
+        wait_for(lambda: "done job" in open(p.errf.name).read(), "the first finished job",
+                 timeout=200)
         if how == "TERM-ranks":  # Slurm signals every task of the step
             for pid in moncim_pids(p):
                 os.kill(pid, signal.SIGTERM)
