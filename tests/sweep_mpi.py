@@ -85,7 +85,7 @@ def sweep_cmd(np_, sweep, out, *opts):
             ARGS.moncim, "sweep", sweep, "-o", out, *opts]
 
 
-def run(cmd, threads=1, expect=0, timeout=300, env=None):
+def run(cmd, threads=1, expect=0, timeout=1200, env=None):  # ctest TIMEOUT catches hangs
     env = dict(env or ENV, OMP_NUM_THREADS=str(threads))
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if expect is not None and p.returncode != expect:
