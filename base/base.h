@@ -109,6 +109,12 @@ const mon_tensor *mon_st_find(const mon_safetensors *st, const char *name);
  * expect_ndim > 0, also checks the shape against expect_shape (-1 = any) with a clear message. */
 int mon_st_read_f32(const mon_safetensors *st, const char *name, int expect_ndim,
                     const int64_t *expect_shape, float **out);
+/* The same into dst (numel floats), without an intermediate copy. */
+int mon_st_read_f32_into(const mon_safetensors *st, const char *name, int expect_ndim,
+                         const int64_t *expect_shape, float *dst);
+/* Drops the resident pages of tensor t's bytes from the mapping (after converting it), so that
+ * loading a model never holds the file's pages and the float copy of everything at once. */
+void mon_st_release(const mon_safetensors *st, const mon_tensor *t);
 const char *mon_dtype_name(mon_dtype t);
 /* Bytes per element of a dtype. */
 size_t mon_dtype_size(mon_dtype t);

@@ -6,6 +6,7 @@
  * ..., "__metadata__": {"key": "value"}}, then the data area; offsets are relative to the data
  * area's start (byte 8 + N). Everything in the header is untrusted input: the reader never
  * reads outside the mapping, whatever the file says. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "base.h"
 
 #include <cjson/cJSON.h>
@@ -414,9 +415,8 @@ static void shape_str(char *buf, size_t len, int ndim, const int64_t *shape) {
   if (u < len) snprintf(buf + u, len - u, ")");
 }
 
-int mon_st_read_f32(const mon_safetensors *st, const char *name, int expect_ndim,
-                    const int64_t *expect_shape, float **out) {
-  *out = NULL;
+static int check_f32_tensor(const mon_safetensors *st, const char *name, int expect_ndim,
+                            const int64_t *expect_shape, const mon_tensor **tp) {
   const mon_tensor *t = mon_st_find(st, name);
   if (!t) return -1;
   if (expect_ndim > 0) {
@@ -434,9 +434,12 @@ int mon_st_read_f32(const mon_safetensors *st, const char *name, int expect_ndim
   if (t->dtype != MON_F32 && t->dtype != MON_F16 && t->dtype != MON_BF16)
     return mon_fail("%s: tensor '%s' has dtype %s: only F32, F16 and BF16 convert to float32",
                     st->path, name, mon_dtype_name(t->dtype));
+  *tp = t;
+  return 0;
+}
+
+static void convert_f32(const mon_tensor *t, float *f) {
   size_t n = (size_t)t->numel;
-  float *f = malloc(n ? n * sizeof(float) : 1);
-  if (!f) return mon_fail("%s: tensor '%s': out of memory for %zu floats", st->path, name, n);
   /* memcpy per element: the data area carries no alignment guarantee. */
   const unsigned char *src = t->data;
   if (t->dtype == MON_F32) {
@@ -449,8 +452,38 @@ int mon_st_read_f32(const mon_safetensors *st, const char *name, int expect_ndim
       f[i] = conv(h);
     }
   }
+}
+
+int mon_st_read_f32(const mon_safetensors *st, const char *name, int expect_ndim,
+                    const int64_t *expect_shape, float **out) {
+  *out = NULL;
+  const mon_tensor *t;
+  if (check_f32_tensor(st, name, expect_ndim, expect_shape, &t)) return -1;
+  size_t n = (size_t)t->numel;
+  float *f = malloc(n ? n * sizeof(float) : 1);
+  if (!f) return mon_fail("%s: tensor '%s': out of memory for %zu floats", st->path, name, n);
+  convert_f32(t, f);
   *out = f;
   return 0;
+}
+
+int mon_st_read_f32_into(const mon_safetensors *st, const char *name, int expect_ndim,
+                         const int64_t *expect_shape, float *dst) {
+  const mon_tensor *t;
+  if (check_f32_tensor(st, name, expect_ndim, expect_shape, &t)) return -1;
+  convert_f32(t, dst);
+  return 0;
+}
+
+void mon_st_release(const mon_safetensors *st, const mon_tensor *t) {
+  /* Whole pages inside the tensor's bytes only: neighbours may still be read. The mapping is
+   * read-only and file-backed, so dropping pages loses nothing (a later read faults them in). */
+  const long pg = sysconf(_SC_PAGESIZE);
+  if (!st->map || pg <= 0 || !t->nbytes) return;
+  uintptr_t a = (uintptr_t)t->data, e = a + t->nbytes;
+  a = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+  e &= ~((uintptr_t)pg - 1);
+  if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
 /* ---------------------------------------------------------------- writer */

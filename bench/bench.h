@@ -33,6 +33,7 @@ int bench_cmd_mvm(int argc, char **argv);      /* cimsim: one matrix from files 
 int bench_cmd_train(int argc, char **argv);    /* model: train from scratch */
 int bench_cmd_d2s(int argc, char **argv);      /* model: dense -> Monarch + fine-tuning */
 int bench_cmd_eval(int argc, char **argv);     /* model: held-out accuracy */
+int bench_cmd_tokenize(int argc, char **argv); /* model: text <-> token ids */
 
 /* Shared CLI helpers. */
 double bench_now(void);      /* monotonic seconds */

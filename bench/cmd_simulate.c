@@ -18,8 +18,9 @@ static void usage(FILE *f) {
           "                       [--encoding differential|offset] [--lossless]\n"
           "                       [--adc-range fullscale|calibrated] [--percentile P]\n"
           "                       [--noise SPEC] [--seed N] [--positions N] [--attn-bits B]\n"
-          "                       [--json]\n\n"
-          "Evaluates the model on the held-out King James text twice: in float, and with every\n"
+          "                       [--text FILE] [--json]\n\n"
+          "Evaluates the model (a moncim model or a Hugging Face GPT-2 checkpoint directory) on\n"
+          "the held-out King James text (or --text FILE) twice: in float, and with every\n"
           "linear layer (attention qkv/out, MLP fc/proj) executed by the analog simulator on the\n"
           "chosen mapping (attention products, LayerNorm, GELU and softmax stay digital float).\n"
           "Prints bits/char and top-1 accuracy of both, the agreement of the simulated top-1\n"
@@ -31,15 +32,16 @@ static void usage(FILE *f) {
           "  --adc-bits A    ADC resolution (default: the hardware file)\n"
           "  --noise SPEC    e.g. 'prog-pcm+read-gauss:sigma=0.02' (docs/analog-model.md);\n"
           "                  none (default) = ideal devices\n"
-          "  --positions N   scored next-character predictions (default 4096)\n"
+          "  --positions N   scored next-token predictions (default 4096; with --text: all)\n"
+          "  --text FILE     UTF-8 text to evaluate on (windows of n_positions, as moncim eval)\n"
           "  --seed N        keys every random draw (default 1)\n"
           "  --attn-bits B   digital attention operands (q, k, v, output) rounded to B-bit\n"
           "                  integers in the simulated run (default: float)\n");
 }
 
 int bench_cmd_simulate(int argc, char **argv) {
-  const char *dir = NULL;
-  int json = 0, positions = 4096, attn_bits = 0;
+  const char *dir = NULL, *text = NULL;
+  int json = 0, positions = 0, attn_bits = 0;
   bench_sim_opts so;
   bench_opt sim[BENCH_SIM_NOPTS];
   bench_sim_options(sim, &so, "sparse");
@@ -47,6 +49,7 @@ int bench_cmd_simulate(int argc, char **argv) {
                             BENCH_STR("model", &dir),
                             BENCH_INT("positions", &positions, 1, 1 << 30),
                             BENCH_INT("attn-bits", &attn_bits, 2, 24),
+                            BENCH_STR("text", &text),
                             BENCH_FLAG("json", &json),
                             BENCH_END};
   int rc = bench_options(CMD, argc, argv, opts, usage, NULL);
@@ -69,8 +72,11 @@ int bench_cmd_simulate(int argc, char **argv) {
   pipe_timing tm;
   rc = BENCH_OK;
   double t0 = bench_now();
-  if (mon_kjv_text(&train, &ntrain, &eval, &neval) ||
-      pipe_reference_eval(&ref, &m, eval, neval, positions)) {
+  if ((text ? pipe_read_text(text, &eval, &neval) : mon_kjv_text(&train, &ntrain, &eval, &neval)) ||
+      pipe_reference_eval(&ref, &m, eval, neval,
+                          positions ? positions
+                          : text    ? -1
+                                    : 4096)) {
     rc = bench_error(CMD, "%s", mon_errmsg());
     goto done;
   }

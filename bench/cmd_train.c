@@ -24,6 +24,9 @@ static void usage(FILE *f) {
           "  --heads N          n_head (default 8)\n"
           "  --ctx N            context length n_positions (default 128)\n"
           "  --d-ff N           MLP width n_inner (default 4 d-model)\n"
+          "  --tokenizer DIR    GPT-2's BPE from DIR/vocab.json + DIR/merges.txt (vocab_size\n"
+          "                     from it; written into --out with the model, in the Hugging\n"
+          "                     Face layout) instead of the character vocabulary of the text\n"
           "  --init DIR         continue from the model in DIR (its config; the size options\n"
           "                     are ignored) with a fresh optimizer and schedule\n"
           "  --eval-positions N held-out positions scored at the end (default 16384)\n"
@@ -34,7 +37,7 @@ static void usage(FILE *f) {
 }
 
 int bench_cmd_train(int argc, char **argv) {
-  const char *cmd = "train", *out = NULL, *init = NULL;
+  const char *cmd = "train", *out = NULL, *init = NULL, *tokdir = NULL;
   int nblocks = 1, d = 256, L = 4, H = 8, ctx = 128, dff = 0, json = 0, save_every = 0;
   int evalpos = 16384;
   mon_train_opts o;
@@ -50,6 +53,7 @@ int bench_cmd_train(int argc, char **argv) {
                             BENCH_INT("d-ff", &dff, 1, 1 << 20),
                             BENCH_INT("eval-positions", &evalpos, 1, 1 << 30),
                             BENCH_STR("init", &init),
+                            BENCH_STR("tokenizer", &tokdir),
                             BENCH_FLAG("json", &json),
                             BENCH_TABLE(train),
                             BENCH_END};
@@ -81,11 +85,21 @@ int bench_cmd_train(int argc, char **argv) {
                          .monarch_nblocks = nblocks > 1 ? nblocks : 0,
                          .layer_norm_epsilon = 1e-5};
   mon_model m;
+  mon_tokenizer *tok = NULL;
   rc = BENCH_FAIL;
-  if (init ? mon_model_load(&m, init) : mon_model_alloc(&m, &cfg, b2)) {
+  if (tokdir && !init) {
+    if (mon_tokenizer_load_dir(&tok, tokdir)) {
+      free(tr), free(ev);
+      return bench_error(cmd, "%s", mon_errmsg());
+    }
+    cfg.vocab_size = mon_tokenizer_vocab_size(tok);
+  }
+  if (init ? mon_model_load(&m, init) : mon_model_alloc(&m, &cfg, tok ? NULL : b2)) {
+    mon_tokenizer_destroy(tok);
     free(tr), free(ev);
     return bench_error(cmd, "%s", mon_errmsg());
   }
+  if (tok) m.tok = tok;
   if (!init) mon_model_init_random(&m, o.seed);
   cJSON *log = cJSON_CreateObject();
   cJSON_AddStringToObject(log, "command", "train");
@@ -128,8 +142,8 @@ int bench_cmd_train(int argc, char **argv) {
     printf("# %s: %lld parameters, %.3g FLOPs/token, %.1f s (%.3f s/step)\n", out,
            mon_model_nparams(&m), mon_model_flops_per_token(&m), secs,
            o.steps ? secs / o.steps : 0);
-    printf("# held-out: %lld positions, %.4f bits/char, top-1 %.4f\n", (long long)res.positions,
-           res.bpc, res.top1);
+    printf("# held-out: %lld tokens, %.4f bits/byte, perplexity %.2f, top-1 %.4f\n",
+           (long long)res.positions, res.bpc, res.perplexity, res.top1);
   }
   rc = BENCH_OK;
 done:

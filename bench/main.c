@@ -55,6 +55,9 @@ static const bench_command commands[] = {
     {.name = "simulate",
      .summary = "model accuracy on the simulated analog hardware",
      .run = bench_cmd_simulate},
+    {.name = "tokenize",
+     .summary = "token ids of a text (GPT-2 BPE or characters), or back",
+     .run = bench_cmd_tokenize},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -83,6 +83,8 @@ int bench_model_eval_json(const char *cmd, const mon_model *m, const uint8_t *ev
   cJSON *o = cJSON_AddObjectToObject(parent, key);
   cJSON_AddNumberToObject(o, "positions", (double)res->positions);
   cJSON_AddNumberToObject(o, "bits_per_char", res->bpc);
+  cJSON_AddNumberToObject(o, "bits_per_byte", res->bpc);
+  cJSON_AddNumberToObject(o, "perplexity", res->perplexity);
   cJSON_AddNumberToObject(o, "top1", res->top1);
   cJSON_AddNumberToObject(o, "seconds", dt);
   return BENCH_OK;

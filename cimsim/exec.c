@@ -19,6 +19,7 @@
 
 typedef struct {
   float *D, *O, *OV, *Q, *Sd, *z, *fcc, *zw, *wv, *tmp, *vt;
+  float *VG; /* (nr, N) read-noise variance per device of the block at hand (read-prop only) */
   double *acc;
 } scratch;
 
@@ -27,6 +28,7 @@ static int scratch_alloc(scratch *s, int M, int nr, int N, int nc, int needV) {
   s->D = malloc((size_t)M * nr * sizeof(float));
   s->O = malloc((size_t)M * N * sizeof(float));
   s->OV = needV ? malloc((size_t)M * N * sizeof(float)) : NULL;
+  s->VG = needV ? malloc((size_t)nr * N * sizeof(float)) : NULL;
   s->Q = malloc((size_t)M * sizeof(float));
   s->Sd = malloc((size_t)M * sizeof(float));
   s->z = malloc((size_t)(nc + 8) * sizeof(float));
@@ -36,15 +38,15 @@ static int scratch_alloc(scratch *s, int M, int nr, int N, int nc, int needV) {
   s->wv = malloc((size_t)N * sizeof(float));
   s->tmp = malloc((size_t)N * sizeof(float));
   s->vt = malloc((size_t)N * sizeof(float));
-  return (!s->D || !s->O || (needV && !s->OV) || !s->Q || !s->Sd || !s->z || !s->acc || !s->fcc ||
-          !s->zw || !s->wv || !s->tmp || !s->vt)
+  return (!s->D || !s->O || (needV && (!s->OV || !s->VG)) || !s->Q || !s->Sd || !s->z || !s->acc ||
+          !s->fcc || !s->zw || !s->wv || !s->tmp || !s->vt)
              ? -1
              : 0;
 }
 
 static void scratch_free(scratch *s) {
   free(s->D), free(s->O), free(s->OV), free(s->Q), free(s->Sd), free(s->z), free(s->acc),
-      free(s->fcc), free(s->zw), free(s->wv), free(s->tmp), free(s->vt);
+      free(s->fcc), free(s->zw), free(s->wv), free(s->tmp), free(s->vt), free(s->VG);
 }
 
 /* The analog values reaching the ADC: column sums plus read noise (std sqrt(q0 + ov[e])), then
@@ -176,12 +178,23 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
     return;
   }
   int noisy = R->nz.read_gauss > 0 || R->nz.read_prop > 0;
-  if (K->V) {
+  const int hasV = R->nz.read_prop > 0; /* per-device read-noise variance */
+  if (hasV) {
+    /* Recomputed from the programmed levels instead of stored (halves the programmed state):
+     * var = (read_gauss L)^2 + (read_prop g / dG)^2 with g / dG = level + Gmin / dG, exactly the
+     * variance cimsim's programming step defines (runner.c: program_device). */
+    const cim_noise *z = &R->nz;
+    const double gmin = z->gmax_us / z->onoff, g0 = gmin / ((z->gmax_us - gmin) / R->L);
+    const double vg = (z->read_gauss * R->L) * (z->read_gauss * R->L), rp = z->read_prop;
+    for (size_t i = 0; i < (size_t)nr * N; i++) {
+      double a = rp * (K->G[i] + g0);
+      s->VG[i] = (float)(vg + a * a);
+    }
     for (size_t i = 0; i < (size_t)M * nr; i++) s->D[i] *= s->D[i];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, K->V, N, 0.0f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, s->VG, N, 0.0f,
                 s->OV, N);
   }
-  float vconst = K->V ? 0.0f : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L);
+  float vconst = hasV ? 0.0f : (float)(R->nz.read_gauss * R->L * R->nz.read_gauss * R->L);
   float lo[64], delta[64], cmax[64];
   for (int k = 0; k < S; k++)
     for (int j = 0; j < nsl; j++)
@@ -214,7 +227,7 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
                            (4u << 28) | ((uint32_t)((uint64_t)vec >> 32) & 0x0fffffffu));
         }
         int t = k * nsl;
-        adc_row_codes_wide(N, s->O + (size_t)m * N, K->V ? s->OV + (size_t)m * N : NULL,
+        adc_row_codes_wide(N, s->O + (size_t)m * N, hasV ? s->OV + (size_t)m * N : NULL,
                            vconst * s->Q[m], noisy ? s->zw : NULL, K->aoff, K->again, lo[t],
                            delta[t], cmax[t], s->wv, s->tmp, s->vt);
         for (int j = 0; j < nsl; j++)
@@ -231,7 +244,7 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
           z = s->z + (bl0 - a0);
         }
         if (S * nsl > 64) adc_range(R, K, k, j, &lo[t], &delta[t], &cmax[t]);
-        const float *ov = K->V ? s->OV + (size_t)m * N + j * nc : NULL;
+        const float *ov = hasV ? s->OV + (size_t)m * N + j * nc : NULL;
         const float *ao = K->aoff ? K->aoff + j * nc : NULL;
         const float *ag = K->again ? K->again + j * nc : NULL;
         if (codes_ok)
@@ -368,7 +381,7 @@ static int run_factor(cim_runner *R, cfac *F, int64_t row0, int B, float *buf, i
     const cblk *K = &R->blk[F->blk0 + i];
     if (K->nr + K->nx > maxnr) maxnr = K->nr + K->nx; /* digits of the rows, then of IR drop's */
     if (K->nc > maxnc) maxnc = K->nc;
-    anyV |= K->V != NULL;
+    anyV = R->nz.read_prop > 0;
     if (i == 0 || work >= TASK_WORK) gs[ng++] = i, work = 0;
     work += (double)K->nr * K->nc * R->nsl;
   }

@@ -126,9 +126,7 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
                          const int *rows, double *sum_t, double *sum_a) {
   int nsl = R->nsl, N = nsl * K->nc;
   K->G = malloc((size_t)K->nr * N * sizeof(float));
-  int needV = R->nz.read_prop > 0;
-  if (needV) K->V = malloc((size_t)K->nr * N * sizeof(float));
-  if (!K->G || (needV && !K->V)) return mon_fail("cimsim: out of memory for conductances");
+  if (!K->G) return mon_fail("cimsim: out of memory for conductances");
   double sw = R->fac[K->factor].sw;
   int cb = R->hw.cell_bits, off = 1 << (R->hw.w_bits - 1);
   for (int i = 0; i < K->nr; i++) {
@@ -148,10 +146,9 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
         } else {
           lt = ((q + off) >> (j * cb)) & R->L;
         }
-        float var;
+        float var; /* recomputed from the level when needed (exec.c) */
         float l = program_device(R, K->array, r, j * R->hw.cols + col, lt, &var);
         K->G[(size_t)i * N + j * K->nc + c] = l;
-        if (needV) K->V[(size_t)i * N + j * K->nc + c] = var;
         *sum_t += lt, *sum_a += l;
       }
     }
@@ -514,7 +511,7 @@ void cim_runner_destroy(cim_runner *R) {
   if (!R) return;
   for (int i = 0; i < R->nblk; i++) {
     cblk *K = &R->blk[i];
-    free(K->src), free(K->rows), free(K->G), free(K->V), free(K->aoff), free(K->again);
+    free(K->src), free(K->rows), free(K->G), free(K->aoff), free(K->again);
     free(K->srcx), free(K->rowsx), free(K->Gx);
   }
   free(R->blk);

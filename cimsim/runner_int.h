@@ -15,8 +15,9 @@ typedef struct {
   int64_t dstride; /* distance between consecutive columns' outputs (1, or a folded permute) */
   int factor;      /* mapping factor */
   int array, piece, step, row0, col0;
-  float *G;     /* (nr, nsl * nc): level of device (row i, slice j, column c) at [i][j*nc + c] */
-  float *V;     /* (nr, nsl * nc): read-noise variance per device (level^2), or NULL */
+  float *G;     /* (nr, nsl * nc): level of device (row i, slice j, column c) at [i][j*nc + c]; the
+                  whole programmed state: 4 bytes per device, nsl devices per weight (read-noise
+                  variances are recomputed from it: exec.c) */
   float *aoff;  /* (nsl * nc): static ADC offset (LSB) per converted bitline, or NULL */
   float *again; /* (nsl * nc): static ADC gain error per converted bitline, or NULL */
   /* IR drop (irdrop.c): rows driven in the same MVM outside the piece, whose cells on the

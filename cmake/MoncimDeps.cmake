@@ -22,6 +22,7 @@ target_compile_definitions(moncim_hdf5 INTERFACE ${HDF5_C_DEFINITIONS})
 pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
 pkg_check_modules(LAPACKE REQUIRED IMPORTED_TARGET lapacke)
 pkg_check_modules(CJSON REQUIRED IMPORTED_TARGET libcjson)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(CRITERION REQUIRED IMPORTED_TARGET criterion)
 
 find_program(MPIEXEC_BIN NAMES mpiexec mpirun REQUIRED)

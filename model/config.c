@@ -131,6 +131,18 @@ int mon_gpt2_config_read(mon_gpt2_config *c, const char *path) {
   } else {
     c->layer_norm_epsilon = eps->valuedouble;
   }
+  /* GPT-2 uses the tanh approximation of GELU (transformers: "gelu_new"; "gelu_pytorch_tanh"
+   * is the same function), which is what model/layers.c computes. */
+  const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "activation_function");
+  if (act && !(cJSON_IsString(act) && (!strcmp(act->valuestring, "gelu_new") ||
+                                       !strcmp(act->valuestring, "gelu_pytorch_tanh")))) {
+    mon_fail("%s: field 'activation_function' is %s%.40s%s, expected \"gelu_new\" (GPT-2's "
+             "tanh GELU, the one moncim implements)",
+             path, cJSON_IsString(act) ? "\"" : "",
+             cJSON_IsString(act) ? act->valuestring : "not a string",
+             cJSON_IsString(act) ? "\"" : "");
+    goto done;
+  }
   int minff = c->n_embd < c->n_inner ? c->n_embd : c->n_inner;
   /* 0 = dense; a Monarch factor cannot have more blocks than its smaller dimension. */
   if (get_int(path, root, "monarch_nblocks", 0, minff, 1, 0, &c->monarch_nblocks)) goto done;
@@ -161,6 +173,7 @@ int mon_gpt2_config_write(const mon_gpt2_config *c, const char *path) {
   ok = ok && cJSON_AddNumberToObject(root, "n_head", c->n_head);
   ok = ok && cJSON_AddNumberToObject(root, "n_inner", c->n_inner);
   ok = ok && cJSON_AddNumberToObject(root, "layer_norm_epsilon", c->layer_norm_epsilon);
+  ok = ok && cJSON_AddStringToObject(root, "activation_function", "gelu_new");
   ok = ok && cJSON_AddNumberToObject(root, "monarch_nblocks", c->monarch_nblocks);
   char *txt = ok ? cJSON_Print(root) : NULL;
   cJSON_Delete(root);

@@ -236,13 +236,3 @@ void mon_quantize_rows(float *x, int n, int len, int stride, int bits) {
     for (int j = 0; j < len; j++) r[j] = nearbyintf(r[j] / step) * step;
   }
 }
-
-int mon_tokenize_bytes(const mon_model *m, const uint8_t *text, size_t len, int32_t *out) {
-  for (size_t i = 0; i < len; i++) {
-    int t = m->vocab[text[i]];
-    if (t < 0)
-      return mon_fail("model: byte %d at text offset %zu is not in the vocabulary", text[i], i);
-    out[i] = t;
-  }
-  return 0;
-}

@@ -35,7 +35,5 @@ int mon_ws_backward(const mon_model *m, mon_workspace *w, mon_model *g);
 double mon_ws_mean_loss(const mon_workspace *w);
 /* Zeroes every parameter tensor of g. */
 int mon_model_zero(mon_model *g);
-/* Character-level tokens of text through m->vocab; fails naming the first byte not in it. */
-int mon_tokenize_bytes(const mon_model *m, const uint8_t *text, size_t len, int32_t *out);
 
 #endif

@@ -48,6 +48,7 @@ static void lin_dims(const mon_gpt2_config *c, mon_lin_kind k, int *out, int *in
 
 void mon_model_destroy(mon_model *m) {
   if (!m) return;
+  mon_tokenizer_destroy(m->tok);
   free(m->wte), free(m->wpe), free(m->ln1_w), free(m->ln1_b), free(m->ln2_w), free(m->ln2_b);
   free(m->lnf_w), free(m->lnf_b);
   if (m->lin) {
@@ -62,8 +63,7 @@ void mon_model_destroy(mon_model *m) {
 }
 
 static int check_config(const mon_gpt2_config *c) {
-  if (c->vocab_size < 1 || c->vocab_size > 256)
-    return mon_fail("model: vocab_size %d, expected 1..256 (byte-level vocabulary)", c->vocab_size);
+  if (c->vocab_size < 1) return mon_fail("model: vocab_size %d, expected >= 1", c->vocab_size);
   if (c->n_embd < 1 || c->n_head < 1 || c->n_embd % c->n_head)
     return mon_fail("model: n_embd %d must be a positive multiple of n_head %d", c->n_embd,
                     c->n_head);
@@ -78,10 +78,11 @@ int mon_model_alloc(mon_model *m, const mon_gpt2_config *c, const uint8_t *bytes
   if (check_config(c)) return -1;
   m->cfg = *c;
   for (int i = 0; i < 256; i++) m->vocab[i] = -1;
-  for (int i = 0; i < c->vocab_size; i++) {
-    if (m->vocab[bytes[i]] >= 0)
-      return mon_fail("model: vocabulary byte %d occurs twice (token ids %d and %d)", bytes[i],
-                      m->vocab[bytes[i]], i);
+  if (bytes && c->vocab_size > 256)
+    return mon_fail("model: vocab_size %d, expected 1..256 for a character vocabulary",
+                    c->vocab_size);
+  if (bytes && mon_tokenizer_chars(&m->tok, bytes, c->vocab_size)) return -1;
+  for (int i = 0; bytes && i < c->vocab_size; i++) { /* distinct: mon_tokenizer_chars checked */
     m->vocab[bytes[i]] = i;
     m->bytes[i] = bytes[i];
   }
@@ -331,14 +332,18 @@ int mon_model_save(const mon_model *m, const char *dir) {
     }
     if (mon_st_writer_add(w, p[i].name, p[i].ndim, shape, data)) goto out;
   }
-  char vocab[256 * 4 + 1];
-  size_t used = 0;
-  for (int i = 0; i < m->cfg.vocab_size; i++)
-    used += (size_t)snprintf(vocab + used, sizeof vocab - used, "%s%d", i ? "," : "", m->bytes[i]);
-  if (mon_st_writer_meta(w, VOCAB_META_KEY, vocab) || mon_st_writer_meta(w, "format", "pt"))
-    goto out;
+  if (m->tok && !strcmp(mon_tokenizer_kind(m->tok), "chars")) {
+    char vocab[256 * 4 + 1];
+    size_t used = 0;
+    for (int i = 0; i < m->cfg.vocab_size; i++)
+      used +=
+          (size_t)snprintf(vocab + used, sizeof vocab - used, "%s%d", i ? "," : "", m->bytes[i]);
+    if (mon_st_writer_meta(w, VOCAB_META_KEY, vocab)) goto out;
+  }
+  if (mon_st_writer_meta(w, "format", "pt")) goto out;
   if (join(path, sizeof path, dir, "model.safetensors") || mon_st_writer_write(w, path)) goto out;
   if (join(path, sizeof path, dir, "config.json") || mon_gpt2_config_write(&m->cfg, path)) goto out;
+  if (m->tok && mon_tokenizer_save(m->tok, dir)) goto out;
   rc = 0;
 out:
   if (tmp)
@@ -369,8 +374,44 @@ static int parse_vocab(const char *path, const char *s, int V, uint8_t *bytes) {
   return 0;
 }
 
+/* Buffers of the Hugging Face GPT2Attention that older exports save (the causal mask and the
+ * masking constant): recomputed, never weights. */
+static int is_attn_buffer(const char *name) {
+  const char *a = strstr(name, ".attn.");
+  return a && (!strcmp(a, ".attn.bias") || !strcmp(a, ".attn.masked_bias"));
+}
+
+/* The tensor name a checkpoint uses for parameter `name`: with prefix ("transformer." in
+ * GPT2LMHeadModel exports), without it (GPT2Model and moncim's own files). */
+static const char *st_name(char *buf, size_t n, const char *prefix, const char *name) {
+  snprintf(buf, n, "%s%s", prefix, name);
+  return buf;
+}
+
+static int load_tokenizer(mon_model *m, const mon_gpt2_config *c, const mon_safetensors *st,
+                          const char *dir, uint8_t bytes[256], int *chars) {
+  *chars = 0;
+  if (mon_tokenizer_dir_has_bpe(dir)) {
+    if (mon_tokenizer_load_dir(&m->tok, dir)) return -1;
+    if (mon_tokenizer_vocab_size(m->tok) > c->vocab_size)
+      return mon_fail("%s/vocab.json: %d tokens, more than config.json vocab_size %d", dir,
+                      mon_tokenizer_vocab_size(m->tok), c->vocab_size);
+    return 0;
+  }
+  const char *vs = mon_st_meta_get(st, VOCAB_META_KEY);
+  if (vs) {
+    if (parse_vocab(st->path, vs, c->vocab_size, bytes)) return -1;
+  } else if (c->vocab_size <= 256) { /* no vocabulary recorded: token id i is byte i */
+    for (int i = 0; i < c->vocab_size; i++) bytes[i] = (uint8_t)i;
+  } else {
+    return 0; /* weights without a tokenizer: usable for products, not for text */
+  }
+  *chars = 1;
+  return 0;
+}
+
 int mon_model_load(mon_model *m, const char *dir) {
-  char path[4096];
+  char path[4096], nm[MON_NAME_MAX + 32];
   mon_gpt2_config c;
   memset(m, 0, sizeof *m);
   if (join(path, sizeof path, dir, "config.json") || mon_gpt2_config_read(&c, path)) return -1;
@@ -378,77 +419,117 @@ int mon_model_load(mon_model *m, const char *dir) {
   mon_safetensors st;
   if (join(path, sizeof path, dir, "model.safetensors") || mon_st_open(&st, path)) return -1;
   uint8_t bytes[256];
-  const char *vs = mon_st_meta_get(&st, VOCAB_META_KEY);
-  if (vs) {
-    if (parse_vocab(path, vs, c.vocab_size, bytes)) goto fail_st;
-  } else { /* no vocabulary recorded: token id i is byte i */
-    for (int i = 0; i < c.vocab_size; i++) bytes[i] = (uint8_t)i;
+  int chars;
+  mon_tokenizer *tok = NULL;
+  if (load_tokenizer(m, &c, &st, dir, bytes, &chars)) {
+    mon_tokenizer_destroy(m->tok);
+    goto fail_st;
   }
-  if (mon_model_alloc(m, &c, bytes)) goto fail_st;
+  tok = m->tok;
+  if (mon_model_alloc(m, &c, chars ? bytes : NULL)) {
+    mon_tokenizer_destroy(tok);
+    goto fail_st;
+  }
+  if (!chars) m->tok = tok;
+  const char *prefix = mon_st_find(&st, "transformer.wte.weight") ? "transformer." : "";
   int n;
+  float *tmp = NULL;
   mon_param *p = param_table(m, &n);
   if (!p) goto fail;
   for (int i = 0; i < n; i++) {
-    if (!mon_st_find(&st, p[i].name)) {
-      char alt[MON_NAME_MAX + 16];
+    const mon_tensor *t = mon_st_find(&st, st_name(nm, sizeof nm, prefix, p[i].name));
+    if (!t) {
+      char alt[MON_NAME_MAX + 48];
       const char *hint = "";
-      size_t ln = strlen(p[i].name);
+      size_t ln = strlen(nm);
       /* a Monarch checkpoint under a dense config, or the reverse */
-      if (ln > 7 && !strcmp(p[i].name + ln - 7, ".weight"))
-        snprintf(alt, sizeof alt, "%.*s.blkdiag1", (int)(ln - 7), p[i].name);
-      else if (ln > 9 && !strcmp(p[i].name + ln - 9, ".blkdiag1"))
-        snprintf(alt, sizeof alt, "%.*s.weight", (int)(ln - 9), p[i].name);
+      if (ln > 7 && !strcmp(nm + ln - 7, ".weight"))
+        snprintf(alt, sizeof alt, "%.*s.blkdiag1", (int)(ln - 7), nm);
+      else if (ln > 9 && !strcmp(nm + ln - 9, ".blkdiag1"))
+        snprintf(alt, sizeof alt, "%.*s.weight", (int)(ln - 9), nm);
       else
         alt[0] = '\0';
-      for (int t = 0; alt[0] && t < st.ntensors; t++)
-        if (!strcmp(st.tensors[t].name, alt))
+      for (int k = 0; alt[0] && k < st.ntensors; k++)
+        if (!strcmp(st.tensors[k].name, alt))
           hint = " (the file holds the other linear kind: "
                  "config.json monarch_nblocks disagrees)";
       mon_fail("%s: missing tensor '%s' required by config.json (n_layer %d, monarch_nblocks "
                "%d)%s",
-               path, p[i].name, c.n_layer, c.monarch_nblocks, hint);
+               path, nm, c.n_layer, c.monarch_nblocks, hint);
       goto fail_p;
     }
     int64_t shape[3] = {p[i].shape[0], p[i].shape[1], p[i].shape[2]};
     if (p[i].conv1d) shape[0] = p[i].shape[1], shape[1] = p[i].shape[0];
-    float *f;
-    if (mon_st_read_f32(&st, p[i].name, p[i].ndim, shape, &f)) {
+    float *dst = p[i].data;
+    if (p[i].conv1d) {
+      free(tmp);
+      if (!(dst = tmp = malloc(p[i].n * sizeof(float)))) {
+        mon_fail("%s: out of memory loading tensor '%s'", path, nm);
+        goto fail_p;
+      }
+    }
+    if (mon_st_read_f32_into(&st, nm, p[i].ndim, shape, dst)) {
       mon_fail_ctx("config.json (n_embd %d, n_inner %d, n_positions %d, vocab_size %d, "
                    "monarch_nblocks %d) disagrees with the tensor",
                    c.n_embd, c.n_inner, c.n_positions, c.vocab_size, c.monarch_nblocks);
       goto fail_p;
     }
-    if (p[i].conv1d) {
+    mon_st_release(&st, t);
+    if (p[i].conv1d) { /* HF Conv1D (in, out) -> (out, in) */
       int64_t o = p[i].shape[0], in = p[i].shape[1];
       for (int64_t a = 0; a < o; a++)
-        for (int64_t b = 0; b < in; b++) p[i].data[a * in + b] = f[b * o + a];
-    } else {
-      memcpy(p[i].data, f, p[i].n * sizeof(float));
+        for (int64_t b = 0; b < in; b++) p[i].data[a * in + b] = tmp[b * o + a];
     }
-    free(f);
     for (size_t j = 0; j < p[i].n; j++)
       if (!isfinite(p[i].data[j])) {
-        mon_fail("%s: tensor '%s' element %zu is not finite (%g)", path, p[i].name, j,
+        mon_fail("%s: tensor '%s' element %zu is not finite (%g)", path, nm, j,
                  (double)p[i].data[j]);
         goto fail_p;
       }
   }
-  if (st.ntensors != n) { /* name the first tensor the config does not account for */
-    for (int t = 0; t < st.ntensors; t++) {
-      int found = 0;
-      for (int i = 0; i < n && !found; i++) found = !strcmp(st.tensors[t].name, p[i].name);
+  free(tmp);
+  tmp = NULL;
+  /* the language-model head: moncim ties it to wte; an untied head would be a different model */
+  const mon_tensor *head = mon_st_find(&st, "lm_head.weight");
+  int expected = n + (head != NULL);
+  if (head) {
+    const int64_t shape[2] = {c.vocab_size, c.n_embd};
+    size_t V = (size_t)c.vocab_size * c.n_embd;
+    if (!(tmp = malloc(V * sizeof(float)))) {
+      mon_fail("%s: out of memory loading tensor 'lm_head.weight'", path);
+      goto fail_p;
+    }
+    if (mon_st_read_f32_into(&st, "lm_head.weight", 2, shape, tmp)) goto fail_p;
+    mon_st_release(&st, head);
+    for (size_t j = 0; j < V; j++)
+      if (tmp[j] != m->wte[j]) {
+        mon_fail("%s: tensor 'lm_head.weight' differs from '%swte.weight' at element %zu (%g vs "
+                 "%g): moncim supports GPT-2's tied output head only",
+                 path, prefix, j, (double)tmp[j], (double)m->wte[j]);
+        goto fail_p;
+      }
+  }
+  for (int k = 0; k < st.ntensors; k++) expected += is_attn_buffer(st.tensors[k].name);
+  if (st.ntensors != expected) { /* name the first tensor the config does not account for */
+    for (int k = 0; k < st.ntensors; k++) {
+      const char *tn = st.tensors[k].name;
+      int found = is_attn_buffer(tn) || !strcmp(tn, "lm_head.weight");
+      for (int i = 0; i < n && !found; i++)
+        found = !strcmp(tn, st_name(nm, sizeof nm, prefix, p[i].name));
       if (!found) {
         mon_fail("%s: unexpected tensor '%s': config.json (n_layer %d, monarch_nblocks %d) "
                  "expects %d tensors, the file has %d",
-                 path, st.tensors[t].name, c.n_layer, c.monarch_nblocks, n, st.ntensors);
+                 path, tn, c.n_layer, c.monarch_nblocks, expected, st.ntensors);
         goto fail_p;
       }
     }
   }
+  free(tmp);
   free(p);
   mon_st_close(&st);
   return 0;
 fail_p:
+  free(tmp);
   free(p);
 fail:
   mon_model_destroy(m);

@@ -26,6 +26,41 @@ typedef struct {
 int mon_gpt2_config_read(mon_gpt2_config *c, const char *path);
 int mon_gpt2_config_write(const mon_gpt2_config *c, const char *path);
 
+/* ---------------------------------------------------------------- tokenizers */
+
+/* Text <-> token ids. Two implementations behind one table of functions: "chars" (the zoo's
+ * character vocabulary, one token per byte) and "gpt2-bpe" (GPT-2's byte-level BPE from a
+ * vocab.json + merges.txt, pre-tokenized by GPT-2's regex through PCRE2). Every token is a byte
+ * string; decode(encode(s)) == s for any bytes s, valid UTF-8 or not. */
+typedef struct mon_tokenizer mon_tokenizer;
+typedef struct {
+  const char *name; /* "chars", "gpt2-bpe" */
+  /* *ids: malloc'ed (*n), caller frees */
+  int (*encode)(const mon_tokenizer *t, const uint8_t *text, size_t len, int32_t **ids, size_t *n);
+} mon_tokenizer_ops;
+
+/* The character vocabulary bytes[0..n-1] (token id -> byte, distinct). */
+int mon_tokenizer_chars(mon_tokenizer **t, const uint8_t *bytes, int n);
+/* GPT-2 BPE from vocab.json (token -> id) and merges.txt (ranked pairs); errors name the file
+ * and line / token. */
+int mon_tokenizer_bpe_load(mon_tokenizer **t, const char *vocab_json, const char *merges_txt);
+/* DIR/vocab.json + DIR/merges.txt. */
+int mon_tokenizer_load_dir(mon_tokenizer **t, const char *dir);
+/* 1 if DIR holds vocab.json and merges.txt. */
+int mon_tokenizer_dir_has_bpe(const char *dir);
+/* Writes DIR/vocab.json + DIR/merges.txt for a BPE tokenizer (no-op for chars). */
+int mon_tokenizer_save(const mon_tokenizer *t, const char *dir);
+void mon_tokenizer_destroy(mon_tokenizer *t);
+int mon_tokenizer_encode(const mon_tokenizer *t, const uint8_t *text, size_t len, int32_t **ids,
+                         size_t *n);
+/* Concatenated bytes of ids (malloc'ed, NUL-terminated past *len); fails on an unknown id. */
+int mon_tokenizer_decode(const mon_tokenizer *t, const int32_t *ids, size_t n, uint8_t **out,
+                         size_t *len);
+/* The bytes of token id (NULL, *len 0 if out of range). */
+const uint8_t *mon_tokenizer_token(const mon_tokenizer *t, int32_t id, size_t *len);
+int mon_tokenizer_vocab_size(const mon_tokenizer *t);
+const char *mon_tokenizer_kind(const mon_tokenizer *t);
+
 /* ---------------------------------------------------------------- GPT-2 model */
 /* Character-level GPT-2 (learned positions, pre-LayerNorm, GELU MLP, causal multi-head
  * attention, tied embeddings). Linear layers are dense or Monarch. Checkpoints use the Hugging
@@ -63,8 +98,9 @@ typedef int (*mon_linear_fn)(void *ctx, int layer, mon_lin_kind kind, const mon_
 
 typedef struct {
   mon_gpt2_config cfg;
-  int vocab[256];                       /* byte -> token id, -1 for bytes not in the vocabulary */
-  uint8_t bytes[256];                   /* token id -> byte */
+  mon_tokenizer *tok;                   /* owned; NULL for a checkpoint without tokenizer files */
+  int vocab[256];                       /* chars: byte -> token id, -1 for bytes not in it */
+  uint8_t bytes[256];                   /* chars: token id -> byte */
   float *wte, *wpe;                     /* (vocab, d), (ctx, d) */
   float *ln1_w, *ln1_b, *ln2_w, *ln2_b; /* (n_layer, d) each */
   float *lnf_w, *lnf_b;                 /* (d) */
@@ -72,8 +108,16 @@ typedef struct {
 } mon_model;
 
 /* Loads DIR/config.json and DIR/model.safetensors; every tensor's presence and shape is checked
- * against the config (errors name the file and the tensor). Pair with mon_model_destroy. */
+ * against the config (errors name the file and the tensor). Pair with mon_model_destroy.
+ * Hugging Face hub checkpoints load as downloaded: tensor names with or without the
+ * "transformer." prefix, F32 / F16 / BF16, lm_head.weight absent (tied) or equal to wte, the
+ * attention-mask buffers h.N.attn.bias / masked_bias ignored, and the tokenizer from DIR/vocab.json
+ * + DIR/merges.txt (GPT-2 BPE); without them, the character vocabulary recorded by moncim.
+ * Memory: one float32 copy of the weights (4 bytes per weight) plus, transiently, one layer's
+ * transpose; each tensor's file pages are released once converted (mon_st_release). */
 int mon_model_load(mon_model *m, const char *dir);
+/* Writes DIR in the same hub layout (config.json, model.safetensors in F32 without prefix, tied
+ * head; vocab.json + merges.txt for a BPE tokenizer). */
 int mon_model_save(const mon_model *m, const char *dir);
 void mon_model_destroy(mon_model *m);
 static inline mon_linear *mon_model_linear(const mon_model *m, int layer, mon_lin_kind k) {
@@ -87,7 +131,10 @@ static inline mon_linear *mon_model_linear(const mon_model *m, int layer, mon_li
 int mon_kjv_text(uint8_t **train, size_t *ntrain, uint8_t **eval, size_t *neval);
 
 typedef struct {
-  int64_t positions;  /* next-character predictions scored (fixed, documented default) */
+  int64_t positions;  /* next-token predictions scored: > 0 exactly that many (the first ones),
+                         0 the fixed default 16384, < 0 every token of the text after the first */
+  int context;        /* tokens per window, 1..n_positions (0: n_positions) */
+  int stride;         /* tokens between window starts, 1..context (0: context) */
   int batch;          /* sequences per forward chunk (0 = default) */
   mon_linear_fn hook; /* NULL: float products (CBLAS / Monarch kernels) */
   void *hook_ctx;
@@ -102,21 +149,33 @@ typedef struct {
 void mon_quantize_rows(float *x, int n, int len, int stride, int bits);
 
 typedef struct {
-  double bpc;        /* mean cross-entropy, bits per character */
-  double top1;       /* next-character top-1 accuracy, 0..1 */
-  int64_t positions; /* positions scored */
+  double bpc;        /* bits per byte of the scored tokens' text (= per character for the
+                        character vocabulary, whose tokens are single bytes) */
+  double perplexity; /* exp(mean cross-entropy per token, nats) */
+  double top1;       /* next-token top-1 accuracy, 0..1 */
+  int64_t positions; /* tokens scored */
+  int64_t bytes;     /* bytes of text those tokens spell */
 } mon_eval_result;
 
-/* Scores `positions` next-character predictions on text (non-overlapping windows of the
- * model's context; every position of a window is scored). Deterministic for any thread count. */
+/* Tokenizes text with m->tok and scores next-token predictions (windowing, as documented in
+ * `moncim eval --help`): windows of `context` tokens start every `stride` tokens; the first
+ * window scores all its positions, each later one only the targets no earlier window scored
+ * (so with stride < context every scored token sees at least context - stride tokens of
+ * history); the last window is shifted back to end at the last target, keeping full context.
+ * A text shorter than context + 1 tokens is scored in one window of all its tokens.
+ * Deterministic for any thread count. */
 int mon_model_eval(const mon_model *m, const uint8_t *text, size_t len, const mon_eval_opts *o,
                    mon_eval_result *r);
+/* The same on token ids (ids[0..n-1]); bytes per token come from m->tok if set, else 1. */
+int mon_model_eval_ids(const mon_model *m, const int32_t *ids, size_t n, const mon_eval_opts *o,
+                       mon_eval_result *r);
 
 /* ---------------------------------------------------------------- construction, training */
 
 /* Allocates every tensor of a model for config c (zeroed; LayerNorm gains 1), with the byte
- * vocabulary bytes[0..c->vocab_size-1] (token id -> byte, distinct). Linear layers are Monarch
- * when c->monarch_nblocks > 0. Pair with mon_model_destroy. */
+ * vocabulary bytes[0..c->vocab_size-1] (token id -> byte, distinct), or with no tokenizer if
+ * bytes is NULL (set m->tok). Linear layers are Monarch when c->monarch_nblocks > 0. Pair with
+ * mon_model_destroy. */
 int mon_model_alloc(mon_model *m, const mon_gpt2_config *c, const uint8_t *bytes);
 /* GPT-2 initialisation: weights N(0, 0.02), residual projections (attn_out, proj) scaled by
  * 1/sqrt(2 n_layer), biases 0, LayerNorm gains 1; a Monarch factor pair gets the same output
@@ -163,7 +222,8 @@ typedef struct {
 } mon_train_opts;
 /* Defaults: lr 1e-3 -> 1e-4, warmup 100, wd 0.1, betas (0.9, 0.99), eps 1e-8, clip 1.0. */
 void mon_train_opts_default(mon_train_opts *o);
-/* AdamW training of m on random windows of text (m->cfg.n_positions + 1 bytes each). */
+/* AdamW training of m on random windows of text, tokenized by m->tok (n_positions + 1 tokens
+ * each). */
 int mon_model_train(mon_model *m, const uint8_t *text, size_t len, const mon_train_opts *o,
                     double *final_loss);
 

@@ -32,21 +32,27 @@ int mon_model_train(mon_model *m, const uint8_t *text, size_t len, const mon_tra
                     double *final_loss) {
   const int T = m->cfg.n_positions, B = o->batch, L = m->cfg.n_layer;
   if (B < 1 || o->steps < 0) return mon_fail("train: batch %d, steps %d", B, o->steps);
-  if (len < (size_t)T + 2)
-    return mon_fail("train: text of %zu bytes is shorter than a window (%d)", len, T + 1);
-  int32_t *ids = malloc(len * sizeof(int32_t));
+  if (!m->tok) return mon_fail("train: the model has no tokenizer");
+  if (o->steps == 0) { /* nothing to do: allocate nothing (a GPT-2-medium state is ~6 GB) */
+    if (final_loss) *final_loss = NAN;
+    return 0;
+  }
+  int32_t *ids = NULL;
   mon_model g, am, av;
   memset(&g, 0, sizeof g), memset(&am, 0, sizeof am), memset(&av, 0, sizeof av);
   mon_workspace *w = NULL;
   mon_param *pp = NULL, *pg = NULL, *pm = NULL, *pv = NULL;
   int rc = -1, np = 5 + 16 * L;
-  if (!ids) {
-    mon_fail("train: out of memory");
+  if (mon_tokenizer_encode(m->tok, text, len, &ids, &len)) {
+    mon_fail_ctx("train");
     goto out;
   }
-  if (mon_tokenize_bytes(m, text, len, ids)) goto out;
-  if (mon_model_alloc(&g, &m->cfg, m->bytes) || mon_model_alloc(&am, &m->cfg, m->bytes) ||
-      mon_model_alloc(&av, &m->cfg, m->bytes))
+  if (len < (size_t)T + 2) {
+    mon_fail("train: text of %zu tokens is shorter than a window (%d)", len, T + 1);
+    goto out;
+  }
+  if (mon_model_alloc(&g, &m->cfg, NULL) || mon_model_alloc(&am, &m->cfg, NULL) ||
+      mon_model_alloc(&av, &m->cfg, NULL))
     goto out;
   if (mon_model_zero(&am) || mon_model_zero(&av)) goto out;
   if (!(w = mon_ws_create(m, B, T, 1))) goto out;

@@ -9,10 +9,14 @@
  *                models/). Accuracy and cost.
  *   dir:PATH     a model directory (config.json + model.safetensors) taken as it is (the nblocks
  *                axis must match its monarch_nblocks, 1 for dense). Accuracy and cost.
+ *   hf:PATH      the same for a Hugging Face GPT-2 checkpoint directory as downloaded (tokenizer
+ *                vocab.json + merges.txt next to it; model.h: mon_model_load).
  *   shape:NAME   a shape-only workload of mapping/ (bert-large, gpt2-medium, bart-large,
  *                zoo-shape): cost only, the accuracy columns are NaN.
  *
- * Options: option.eval_chars (positions scored, default 4096), option.models_dir,
+ * Options: option.eval_chars (tokens scored, default 4096; with eval_text: all of it),
+ * option.eval_text (a UTF-8 text file to evaluate on instead of the held-out KJV books),
+ * option.models_dir,
  * option.attn_bits (digital attention operands rounded to that many bits in the simulated run;
  * default float; mon_eval_opts.attn_bits), option.adc_range = fullscale | calibrated and
  * option.adc_percentile (calibrated ADC ranges: cimsim calibrates each layer on the first batch
@@ -53,7 +57,8 @@ typedef struct {
 typedef struct {
   char *sweep_dir; /* relative hardware files are looked up here first (job_hardware_path) */
   char models_dir[JOB_PATH_LEN];
-  int64_t eval_chars;
+  int64_t eval_chars;           /* tokens scored; < 0: all of the text */
+  char eval_text[JOB_PATH_LEN]; /* file, or "" for the held-out KJV books */
   int attn_bits;
   int calibrated;
   double percentile;
@@ -78,11 +83,11 @@ static int model_dir(const real_state *st, const char *spec, int nblocks, char *
     int w = nblocks <= 1 ? snprintf(out, n, "%s/%s-dense", st->models_dir, name)
                          : snprintf(out, n, "%s/%s-nb%d", st->models_dir, name, nblocks);
     if (w < 0 || (size_t)w >= n) return mon_fail("model path too long for '%s'", spec);
-  } else if (is_prefix(spec, "dir:")) {
-    if ((size_t)snprintf(out, n, "%s", spec + 4) >= n)
+  } else if (is_prefix(spec, "dir:") || is_prefix(spec, "hf:")) {
+    if ((size_t)snprintf(out, n, "%s", strchr(spec, ':') + 1) >= n)
       return mon_fail("model path too long: '%s'", spec);
   } else {
-    return mon_fail("model '%s': expected zoo:NAME, dir:PATH or shape:WORKLOAD", spec);
+    return mon_fail("model '%s': expected zoo:NAME, dir:PATH, hf:PATH or shape:WORKLOAD", spec);
   }
   struct stat sb;
   char cfg[sizeof((real_model *)0)->dir + 16];
@@ -106,8 +111,8 @@ static int real_check(const char *key, const char *value) {
       map_model_destroy(&mm);
       return rc;
     }
-    if (is_prefix(value, "zoo:") || is_prefix(value, "dir:")) return 0;
-    return mon_fail("model '%s': expected zoo:NAME, dir:PATH or shape:WORKLOAD", value);
+    if (is_prefix(value, "zoo:") || is_prefix(value, "dir:") || is_prefix(value, "hf:")) return 0;
+    return mon_fail("model '%s': expected zoo:NAME, dir:PATH, hf:PATH or shape:WORKLOAD", value);
   }
   if (!strcmp(key, "mappings")) return map_strategy_find(value) ? 0 : -1;
   if (!strcmp(key, "noise")) return cim_noise_check(value);
@@ -158,10 +163,17 @@ static int real_check(const char *key, const char *value) {
     map_settings tmp;
     return map_settings_set(&tmp, key + 7, value);
   }
+  if (!strcmp(key, "option.eval_text")) {
+    struct stat sb;
+    return !stat(value, &sb) && S_ISREG(sb.st_mode)
+               ? 0
+               : mon_fail("'%s' is not a readable text file", value);
+  }
   if (is_prefix(key, "option."))
-    return mon_fail("unknown option (expected eval_chars, models_dir, attn_bits, adc_range, "
-                    "adc_percentile, dense_layout, dense_row_split, share_rows, digital_lanes, "
-                    "fold_permute, adc_lossless)");
+    return mon_fail(
+        "unknown option (expected eval_chars, eval_text, models_dir, attn_bits, adc_range, "
+        "adc_percentile, dense_layout, dense_row_split, share_rows, digital_lanes, "
+        "fold_permute, adc_lossless)");
   return 0;
 }
 
@@ -176,8 +188,10 @@ static int real_create(void **state, const job_sweep *s) {
   const char *md = job_sweep_option(s, "models_dir");
   if (!md) md = getenv("MONCIM_MODELS_DIR");
   snprintf(st->models_dir, sizeof st->models_dir, "%s", md ? md : MONCIM_SOURCE_DIR "/models");
+  const char *et = job_sweep_option(s, "eval_text");
+  snprintf(st->eval_text, sizeof st->eval_text, "%s", et ? et : "");
   const char *ec = job_sweep_option(s, "eval_chars");
-  st->eval_chars = ec ? strtoll(ec, NULL, 10) : REAL_DEFAULT_EVAL_CHARS;
+  st->eval_chars = ec ? strtoll(ec, NULL, 10) : et ? -1 : REAL_DEFAULT_EVAL_CHARS;
   const char *ab = job_sweep_option(s, "attn_bits");
   st->attn_bits = ab ? (int)strtol(ab, NULL, 10) : 0;
   const char *ar = job_sweep_option(s, "adc_range");
@@ -236,7 +250,10 @@ static int get_model(real_state *st, const char *dir, real_model **out) {
       return 0;
     }
   st->st.misses++;
-  if (!st->eval && mon_kjv_text(&st->train, &st->ntrain, &st->eval, &st->neval)) return -1;
+  if (!st->eval &&
+      (st->eval_text[0] ? pipe_read_text(st->eval_text, &st->eval, &st->neval)
+                        : mon_kjv_text(&st->train, &st->ntrain, &st->eval, &st->neval)))
+    return -1;
   if (st->nmodels == (int)(sizeof st->models / sizeof st->models[0])) {
     /* Evict the oldest: sweeps walk models outermost, so it is not needed again soon. */
     model_free(st->models[0]);
@@ -287,7 +304,8 @@ static double real_estimate(void *state, const job_params *p) {
   double dens = p->nblocks > 1 ? 2.0 / p->nblocks : 1.0;
   if (!strcmp(p->mapping, "linear")) dens = 1.0;
   if (shape_name(p->model)) return 1e-3 * dac_steps * dens;
-  return (double)st->eval_chars * dac_steps * dens * (strcmp(p->noise, "none") ? 1.5 : 1.0);
+  return (double)(st->eval_chars > 0 ? st->eval_chars : REAL_DEFAULT_EVAL_CHARS) * dac_steps *
+         dens * (strcmp(p->noise, "none") ? 1.5 : 1.0);
 }
 
 /* ------------------------------------------------------------------ run */

@@ -26,11 +26,13 @@ typedef struct {
   int32_t *pred;     /* (positions) top-1 predictions, for the agreement column */
 } pipe_reference;
 
-/* Evaluates m in float on the first `positions` positions of text (fewer if the text is
- * shorter). Pair with pipe_reference_destroy (also after a failure). */
+/* Evaluates m in float on the first `positions` tokens of text (< 0: all of it). Pair with
+ * pipe_reference_destroy (also after a failure). */
 int pipe_reference_eval(pipe_reference *ref, const mon_model *m, const uint8_t *text, size_t n,
                         int64_t positions);
 void pipe_reference_destroy(pipe_reference *ref);
+/* A whole text file (malloc'ed, NUL-terminated past *n): the evaluation text of a job. */
+int pipe_read_text(const char *path, uint8_t **text, size_t *n);
 
 /* One job. Either `model` (accuracy and cost) or `shape` (cost only: the accuracy columns stay
  * NaN) is set. */
@@ -61,7 +63,7 @@ int pipe_nlayers(const pipe_job *j);
  * thread count. */
 int pipe_run(const pipe_job *j, job_metrics *m, job_layer *layers, pipe_timing *t);
 
-/* The real sweep executor (model specs zoo:NAME, dir:PATH, shape:WORKLOAD; executor.c): its
+/* The real sweep executor (model specs zoo:NAME, dir:PATH, hf:PATH, shape:WORKLOAD; executor.c): its
  * check validates every axis value and `option.` line of a sweep before any job runs. */
 extern const job_executor pipe_executor;
 

@@ -1,8 +1,11 @@
 /* One job end to end: map, program, evaluate on the simulator, cost (pipeline.h). */
 #include "pipeline.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,8 +18,10 @@ static double now_s(void) {
 int pipe_reference_eval(pipe_reference *ref, const mon_model *m, const uint8_t *text, size_t n,
                         int64_t positions) {
   memset(ref, 0, sizeof *ref);
-  if (positions < 1) return mon_fail("positions %lld: expected >= 1", (long long)positions);
-  ref->pred = malloc((size_t)positions * sizeof *ref->pred);
+  if (positions == 0) return mon_fail("positions 0: expected >= 1, or < 0 for the whole text");
+  /* the whole text: at most one token per byte */
+  size_t np = positions > 0 ? (size_t)positions : (n ? n : 1);
+  ref->pred = malloc(np * sizeof *ref->pred);
   if (!ref->pred) return mon_fail("out of memory (%lld predictions)", (long long)positions);
   mon_eval_opts o = {.positions = positions, .pred = ref->pred};
   mon_eval_result r;
@@ -142,4 +147,26 @@ out:
   map_mapping_destroy(&mpl);
   if (own.layer) map_model_destroy(&own);
   return rc;
+}
+
+int pipe_read_text(const char *path, uint8_t **text, size_t *n) {
+  *text = NULL, *n = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return mon_fail("%s: cannot open: %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
+    fclose(f);
+    return mon_fail("%s: not a regular file", path);
+  }
+  uint8_t *b = malloc((size_t)sb.st_size + 1);
+  size_t got = b ? fread(b, 1, (size_t)sb.st_size, f) : 0;
+  int err = !b || ferror(f);
+  fclose(f);
+  if (err) {
+    free(b);
+    return mon_fail("%s: read error or out of memory", path);
+  }
+  b[got] = 0;
+  *text = b, *n = got;
+  return 0;
 }
