@@ -31,7 +31,7 @@ test-full: build
 test-asan: setup
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMONCIM_SANITIZE=ON
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -LE full
 
 # The default study: jobs/default.sweep under mpirun on all cores, report, figures
 # (`make run RUN_ARGS=--force` starts results/default.h5 over instead of resuming it).
@@ -47,7 +47,7 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 # The slurm/ batch scripts against a real one-node Slurm started for the test (installs Debian's
 # slurm-wlm and munge if missing, as root; tests/slurm/run.sh). About a minute; stops Slurm after.
@@ -66,3 +66,11 @@ models: build
 bench: build
 	@rc=0; export MONCIM=$(BUILD)/bench/moncim; \
 	bash scripts/bench-project.sh || rc=1; bash scripts/bench-sweep.sh || rc=1; exit $$rc
+
+# libFuzzer targets (fuzz/) for every parser of outside input, built with clang in build-fuzz/;
+# each runs FUZZ_SECONDS (default 60) on a seed corpus made from the project's real files.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: setup
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMONCIM_FUZZ=ON
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cmake --build build-fuzz -j $(JOBS) --target fuzz-run

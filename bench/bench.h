@@ -9,8 +9,10 @@
 #include "mapping.h"
 #include "model.h"
 
-/* Exit statuses of every subcommand. */
-enum { BENCH_OK = 0, BENCH_FAIL = 1, BENCH_USAGE = 2 };
+/* Exit statuses of every subcommand. BENCH_INTERRUPTED: a sweep stopped by SIGTERM/SIGINT/
+ * SIGUSR1 after recording everything it finished; `--resume` continues it (75 is sysexits.h's
+ * EX_TEMPFAIL, "try again later"). */
+enum { BENCH_OK = 0, BENCH_FAIL = 1, BENCH_USAGE = 2, BENCH_INTERRUPTED = 75 };
 
 typedef struct {
   const char *name;

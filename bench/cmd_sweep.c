@@ -7,6 +7,17 @@
  * calls MPI while it lives). Results travel to rank 0, which is the single writer (see
  * results/SCHEMA.md for why). Each job runs with OpenMP inside; each rank keeps its executor
  * state (caches of shared work) across its jobs.
+ *
+ * Stopping (SIGTERM, SIGINT, SIGUSR1 on any rank -- what Slurm sends at the time limit, on
+ * scancel, or through `--signal`): rank 0 hands out no more jobs and waits up to --grace seconds
+ * for the running ones. If they all finish, the run ends normally. Otherwise the coordinator
+ * marks the unfinished jobs' rows as interrupted (still pending, so --resume reruns them),
+ * writes the run's end record, releases the lock and ends every rank with MPI_Abort from its
+ * own thread (the only one allowed to call MPI). Either way the exit status is
+ * BENCH_INTERRUPTED (75) when jobs remain.
+ *
+ * MPI errors return (MPI_ERRORS_RETURN) and every call goes through MPI_CHECK, which names the
+ * call, file:line and MPI's own message before aborting.
  */
 #include "bench.h"
 #include "pipeline.h"
@@ -18,6 +29,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -27,6 +39,49 @@
 #define CMD "sweep"
 
 enum { TAG_RESULT = 11, TAG_JOB = 12 };
+
+/* The one check of MPI return codes (STYLE rule 5). Called only from a thread allowed to call
+ * MPI, so the MPI_Abort in it is legal too. */
+#define MPI_CHECK(call)                                                                            \
+  do {                                                                                             \
+    int mpi_rc_ = (call);                                                                          \
+    if (mpi_rc_ != MPI_SUCCESS) mpi_fail(#call, mpi_rc_, __FILE__, __LINE__);                      \
+  } while (0)
+
+static void mpi_fail(const char *call, int rc, const char *file, int line) {
+  char msg[MPI_MAX_ERROR_STRING] = "";
+  int len = 0;
+  MPI_Error_string(rc, msg, &len);
+  fprintf(stderr, "moncim sweep: %s:%d: %s failed: %s\n", file, line, call, msg);
+  MPI_Abort(MPI_COMM_WORLD, BENCH_FAIL);
+}
+
+/* The stop request: the signal number, set by the handler on any thread of any rank. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+  stop_signal = sig;
+}
+
+static void install_stop_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+}
+
+static const char *signame(int sig) {
+  return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : sig == SIGUSR1 ? "SIGUSR1" : "?";
+}
+
+/* What a worker sends rank 0 ahead of its result: the stop signal it received, if any. */
+typedef struct {
+  int64_t stop_signal;
+} msg_head;
 
 /* Executors the harness knows, real pipeline first. */
 static const job_executor *const executors[] = {
@@ -39,6 +94,7 @@ typedef struct {
   const char *sweep, *out, *executor, *part_str;
   int resume, force, verbose, dry_run, retry_failed;
   double progress_s; /* seconds between progress lines */
+  double grace_s;    /* after a stop signal: how long running jobs may still finish, s */
   int part, nparts;
 } sweep_opts;
 
@@ -60,6 +116,10 @@ static void usage(FILE *f) {
   fprintf(f, "      --retry-failed    with --resume, also rerun jobs that failed\n"
              "      --dry-run         parse and check the sweep, print the job count, run nothing\n"
              "      --progress SEC    seconds between progress lines on stderr (default 5)\n"
+             "      --grace SEC       on SIGTERM, SIGINT or SIGUSR1: start no new job, give the\n"
+             "                        running ones SEC seconds to finish (default 25, inside\n"
+             "                        Slurm's default KillWait of 30 s), mark the others\n"
+             "                        interrupted, and exit with status 75 (resumable)\n"
              "  -v, --verbose         one line per finished job on stderr\n"
              "  -h, --help            this text\n");
 }
@@ -67,6 +127,7 @@ static void usage(FILE *f) {
 static int parse_opts(int argc, char **argv, sweep_opts *o, int rank) {
   memset(o, 0, sizeof *o);
   o->progress_s = 5.0;
+  o->grace_s = 25.0;
   o->nparts = 1;
   const bench_opt opts[] = {BENCH_STR_SHORT("output", 'o', &o->out),
                             BENCH_FLAG("resume", &o->resume),
@@ -76,6 +137,7 @@ static int parse_opts(int argc, char **argv, sweep_opts *o, int rank) {
                             BENCH_FLAG("retry-failed", &o->retry_failed),
                             BENCH_FLAG("dry-run", &o->dry_run),
                             BENCH_DOUBLE("progress", &o->progress_s, 0, 1e6),
+                            BENCH_DOUBLE("grace", &o->grace_s, 0, 1e6),
                             BENCH_FLAG_SHORT("verbose", 'v', &o->verbose),
                             BENCH_END};
   int nops;
@@ -191,16 +253,25 @@ typedef struct {
   const int64_t *todo;
   int64_t ntodo;
   res_file *file;
-  int32_t run;
+  res_lock *lock;
+  res_run_row *run;
+  const job_sweep *s;
   worker *w0;
   /* progress */
   int64_t next, done, failed, written;
   double t_start, t_last;
   int fatal;
+  /* stopping: the signal (0 = none), when it was seen, the job each rank runs (-1 = none) */
+  int stop;
+  double t_stop;
+  int64_t *running;
+  int64_t *rank_jobs; /* per rank: results received this run */
+  double *rank_busy;  /* per rank: sum of their wall times, s */
   /* hand-off with rank 0's own worker thread */
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int local_want;     /* the local worker waits for a job */
+  int local_error;    /* the local worker cannot continue (out of memory): abort */
   res_row *local_row; /* its finished job, or NULL */
   res_layer_row *local_layers;
   int64_t local_job; /* assigned job; -1 = stop; -2 = none yet */
@@ -236,9 +307,15 @@ static void progress(coord *c, int final) {
 
 static void handle_result(coord *c, res_row *row, res_layer_row *layers) {
   if (c->fatal) return;
-  row->run = c->run;
+  row->run = c->run->run;
   int64_t i = row->p.index;
-  if (res_write_job(c->file, row, layers)) {
+  if (row->rank >= 0 && row->rank < c->nranks) {
+    c->running[row->rank] = -1;
+    c->rank_jobs[row->rank]++;
+    c->rank_busy[row->rank] += row->wall_s;
+  }
+  /* A writer that lost its lock must not write on: another one may have started. */
+  if (res_lock_check(c->lock) || res_write_job(c->file, row, layers)) {
     fprintf(stderr, "moncim sweep: cannot record job %lld: %s\n", (long long)i, mon_errmsg());
     c->fatal = 1;
     return;
@@ -259,9 +336,96 @@ static void handle_result(coord *c, res_row *row, res_layer_row *layers) {
   progress(c, 0);
 }
 
-static int64_t next_job(coord *c) {
-  if (c->fatal || c->next >= c->ntodo) return -1;
-  return c->todo[c->next++];
+static void note_stop(coord *c, int sig) {
+  if (c->stop || !sig) return;
+  c->stop = sig;
+  c->t_stop = bench_now();
+  int64_t busy = 0;
+  for (int r = 0; r < c->nranks; r++) busy += c->running[r] >= 0;
+  fprintf(stderr,
+          "moncim sweep: %s: starting no new job; %lld running, given %.0f s to finish "
+          "(--grace)\n",
+          signame(sig), (long long)busy, c->o->grace_s);
+}
+
+static int64_t next_job(coord *c, int rank) {
+  note_stop(c, stop_signal);
+  int64_t j = c->fatal || c->stop || c->next >= c->ntodo ? -1 : c->todo[c->next++];
+  c->running[rank] = j;
+  return j;
+}
+
+/* Rank rows of this run from what rank 0 saw (results received and their wall times), for an
+ * end record written while other ranks are still inside jobs. Cache counters are unknown: -1. */
+static void rank_rows_from_coord(const coord *c, res_rank_row *all, double wall) {
+  for (int r = 0; r < c->nranks; r++) {
+    memset(&all[r], 0, sizeof all[r]);
+    all[r].run = c->run->run;
+    all[r].rank = r;
+    all[r].threads = c->w0->threads;
+    all[r].jobs = c->rank_jobs[r];
+    all[r].busy_s = c->rank_busy[r];
+    all[r].wall_s = wall;
+    all[r].idle_s = wall - c->rank_busy[r];
+    all[r].cache_hits = all[r].cache_misses = -1;
+    snprintf(all[r].host, sizeof all[r].host, "%s", r == 0 ? c->w0->host : "?");
+  }
+}
+
+/* The grace period is over and jobs still run: mark them interrupted, close the run, end every
+ * rank. Runs on the coordinator's thread (the MPI thread); does not return. */
+static void abandon_running(coord *c) {
+  int64_t marked = 0;
+  for (int r = 0; r < c->nranks && !c->fatal; r++) {
+    int64_t j = c->running[r];
+    if (j < 0) continue;
+    int32_t nl = res_layer_count(c->file, j);
+    res_layer_row *layers = calloc((size_t)nl + 1, sizeof *layers);
+    res_row row;
+    res_row_init(&row, &c->s->jobs[j], 0, nl);
+    row.run = c->run->run;
+    row.rank = r;
+    row.threads = c->w0->threads;
+    snprintf(row.error, sizeof row.error, "interrupted: still running %.0f s after %s (run %d)",
+             bench_now() - c->t_stop, signame(c->stop), c->run->run);
+    for (int32_t l = 0; layers && l < nl; l++) {
+      layers[l].job_index = j;
+      layers[l].layer = l;
+      job_layer_nan(&layers[l].l);
+    }
+    if (!layers || res_lock_check(c->lock) || res_write_job(c->file, &row, layers)) {
+      fprintf(stderr, "moncim sweep: cannot mark job %lld interrupted: %s\n", (long long)j,
+              layers ? mon_errmsg() : "out of memory");
+      c->fatal = 1;
+    } else {
+      marked++;
+    }
+    free(layers);
+  }
+  int rc = c->fatal ? BENCH_FAIL : BENCH_INTERRUPTED;
+  if (res_close(c->file)) rc = bench_error(CMD, "%s", mon_errmsg());
+  c->file = NULL;
+  c->run->end_unix = res_now_unix();
+  res_iso_time(c->run->end_unix, c->run->end_time, sizeof c->run->end_time);
+  c->run->jobs_run = c->written;
+  c->run->jobs_failed = c->failed;
+  res_rank_row *all = calloc((size_t)c->nranks, sizeof *all);
+  if (all) rank_rows_from_coord(c, all, bench_now() - c->t_start);
+  if (!all || res_lock_check(c->lock) || res_end_run(c->o->out, c->run, all, c->nranks))
+    rc = bench_error(CMD, "cannot write the end of the run: %s", all ? mon_errmsg() : "no memory");
+  free(all);
+  res_lock_release(c->lock);
+  c->lock = NULL;
+  if (rc == BENCH_INTERRUPTED)
+    fprintf(stderr,
+            "moncim sweep: interrupted by %s: %lld jobs recorded this run, %lld still running "
+            "marked interrupted, %lld not started; --resume continues %s\n",
+            signame(c->stop), (long long)c->written, (long long)marked,
+            (long long)(c->ntodo - c->next), c->o->out);
+  fflush(stdout);
+  fflush(stderr);
+  if (c->nranks > 1) MPI_Abort(MPI_COMM_WORLD, rc);
+  _exit(rc); /* one rank: its main thread is inside a job that cannot be cancelled */
 }
 
 static void coordinate(coord *c) {
@@ -270,12 +434,18 @@ static void coordinate(coord *c) {
   char *buf = NULL;
   while (active > 0) {
     int did = 0;
+    note_stop(c, stop_signal);
+    if (c->stop && bench_now() - c->t_stop > c->o->grace_s) abandon_running(c);
     if (c->local_worker) {
       pthread_mutex_lock(&c->mu);
+      if (c->local_error) {
+        fprintf(stderr, "moncim sweep: rank 0: out of memory for a job's layer rows\n");
+        MPI_Abort(MPI_COMM_WORLD, BENCH_FAIL);
+      }
       if (c->local_want) {
         if (c->local_row) handle_result(c, c->local_row, c->local_layers);
         c->local_row = NULL;
-        c->local_job = next_job(c);
+        c->local_job = next_job(c, 0);
         if (c->local_job < 0) active--;
         c->local_want = 0;
         pthread_cond_broadcast(&c->cv);
@@ -286,25 +456,34 @@ static void coordinate(coord *c) {
     if (c->nranks > 1) {
       int flag = 0;
       MPI_Status st;
-      MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
+      MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st));
       if (flag) {
         int n;
-        MPI_Get_count(&st, MPI_BYTE, &n);
+        MPI_CHECK(MPI_Get_count(&st, MPI_BYTE, &n));
         if ((size_t)n > cap) {
           cap = (size_t)n;
           free(buf);
           buf = malloc(cap);
-          if (!buf) MPI_Abort(MPI_COMM_WORLD, 1);
+          if (!buf) {
+            fprintf(stderr, "moncim sweep: rank 0: out of memory for a %d-byte result\n", n);
+            MPI_Abort(MPI_COMM_WORLD, BENCH_FAIL);
+          }
         }
-        MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        if ((size_t)n >= sizeof(res_row)) {
+        MPI_CHECK(MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD,
+                           MPI_STATUS_IGNORE));
+        if ((size_t)n >= sizeof(msg_head)) {
+          msg_head h;
+          memcpy(&h, buf, sizeof h);
+          note_stop(c, (int)h.stop_signal);
+        }
+        if ((size_t)n >= sizeof(msg_head) + sizeof(res_row)) {
           res_row row;
-          memcpy(&row, buf, sizeof row);
-          handle_result(c, &row, (res_layer_row *)(buf + sizeof row));
+          memcpy(&row, buf + sizeof(msg_head), sizeof row);
+          handle_result(c, &row, (res_layer_row *)(buf + sizeof(msg_head) + sizeof row));
         }
-        int64_t j = next_job(c);
+        int64_t j = next_job(c, st.MPI_SOURCE);
         if (j < 0) active--;
-        MPI_Send(&j, 1, MPI_INT64_T, st.MPI_SOURCE, TAG_JOB, MPI_COMM_WORLD);
+        MPI_CHECK(MPI_Send(&j, 1, MPI_INT64_T, st.MPI_SOURCE, TAG_JOB, MPI_COMM_WORLD));
         did = 1;
       }
     }
@@ -328,7 +507,8 @@ static void *coord_thread(void *arg) {
   return NULL;
 }
 
-/* Rank 0's own worker: exchanges results for jobs with the coordinator thread. */
+/* Rank 0's own worker: exchanges results for jobs with the coordinator thread. It never calls
+ * MPI (the coordinator thread does, MPI_THREAD_SERIALIZED). */
 static void local_worker(coord *c) {
   res_row row;
   res_layer_row *layers = NULL;
@@ -351,7 +531,12 @@ static void local_worker(coord *c) {
       cap = (size_t)nl + 1;
       free(layers);
       layers = malloc(cap * sizeof *layers);
-      if (!layers) MPI_Abort(MPI_COMM_WORLD, 1);
+      if (!layers) {
+        pthread_mutex_lock(&c->mu);
+        c->local_error = 1; /* the coordinator aborts: MPI_Abort is its call to make */
+        pthread_mutex_unlock(&c->mu);
+        for (;;) pause();
+      }
     }
     run_job(c->w0, j, &row, layers, nl);
     row.layer_count = nl;
@@ -362,27 +547,33 @@ static void local_worker(coord *c) {
 
 /* Ranks > 0: send a result (or an empty hello), receive the next job, until told to stop. */
 static void remote_worker(worker *w) {
-  char *buf = NULL;
-  size_t cap = 0;
-  int n = 0; /* bytes of the pending result */
+  char *buf = malloc(sizeof(msg_head));
+  size_t cap = sizeof(msg_head);
+  int n = (int)sizeof(msg_head); /* bytes of the pending message */
+  if (!buf) MPI_Abort(MPI_COMM_WORLD, BENCH_FAIL);
   for (;;) {
-    MPI_Send(buf, n, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+    msg_head h = {stop_signal};
+    memcpy(buf, &h, sizeof h);
+    MPI_CHECK(MPI_Send(buf, n, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD));
     int64_t j;
-    MPI_Recv(&j, 1, MPI_INT64_T, 0, TAG_JOB, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_CHECK(MPI_Recv(&j, 1, MPI_INT64_T, 0, TAG_JOB, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
     if (j < 0) break;
     int nl = 0;
     if (plan_layers(w, j, &nl)) nl = 0;
-    size_t need = sizeof(res_row) + (size_t)nl * sizeof(res_layer_row);
+    size_t need = sizeof(msg_head) + sizeof(res_row) + (size_t)nl * sizeof(res_layer_row);
     if (need > cap) {
       cap = need;
       free(buf);
       buf = malloc(cap);
-      if (!buf) MPI_Abort(MPI_COMM_WORLD, 1);
+      if (!buf) {
+        fprintf(stderr, "moncim sweep: rank %d: out of memory for a result\n", w->rank);
+        MPI_Abort(MPI_COMM_WORLD, BENCH_FAIL);
+      }
     }
     res_row row;
-    run_job(w, j, &row, (res_layer_row *)(buf + sizeof row), nl);
+    run_job(w, j, &row, (res_layer_row *)(buf + sizeof(msg_head) + sizeof row), nl);
     row.layer_count = nl;
-    memcpy(buf, &row, sizeof row);
+    memcpy(buf + sizeof(msg_head), &row, sizeof row);
     n = (int)need;
   }
   free(buf);
@@ -492,7 +683,7 @@ static int64_t make_todo(const sweep_opts *o, worker *w, res_file *f, int64_t **
 
 /* Broadcasts rank 0's status; returns it on every rank. */
 static int agree(int rc) {
-  MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
   return rc;
 }
 
@@ -513,14 +704,14 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
       len = (long)strlen(s.text);
     }
   }
-  MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+  MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG, 0, MPI_COMM_WORLD));
   if (len < 0) {
     job_sweep_destroy(&s);
     return BENCH_FAIL;
   }
   char *text = rank == 0 ? s.text : malloc((size_t)len + 1);
-  if (!text) MPI_Abort(MPI_COMM_WORLD, 1);
-  MPI_Bcast(text, (int)len + 1, MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (!text) MPI_Abort(MPI_COMM_WORLD, BENCH_FAIL);
+  MPI_CHECK(MPI_Bcast(text, (int)len + 1, MPI_CHAR, 0, MPI_COMM_WORLD));
   if (rank != 0) {
     int prc = job_sweep_parse(&s, o.sweep, text);
     free(text);
@@ -569,12 +760,16 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
     return BENCH_OK;
   }
 
-  /* Rank 0: output file (fails here, before any job, if it cannot be written) and job list. */
+  /* Rank 0: the output's lock, then the output file (fails here, before any job, if it cannot
+   * be written) and job list. */
   res_file *f = NULL;
+  res_lock *lock = NULL;
   res_run_row run;
   int64_t *todo = NULL, ntodo = 0;
   if (rank == 0) {
-    if (open_output(&o, &w, &run, argc, argv, nranks, &f)) {
+    if (res_lock_acquire(&lock, o.out, "moncim sweep")) {
+      rc = bench_error(CMD, "%s", mon_errmsg());
+    } else if (open_output(&o, &w, &run, argc, argv, nranks, &f)) {
       rc = bench_error(CMD, "%s", mon_errmsg());
     } else if ((ntodo = make_todo(&o, &w, f, &todo)) < 0) {
       rc = bench_error(CMD, "out of memory");
@@ -590,6 +785,7 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
   }
   if (agree(rc)) {
     res_close(f);
+    res_lock_release(lock);
     free(todo);
     w.ex->destroy(w.state);
     job_sweep_destroy(&s);
@@ -597,17 +793,27 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
   }
 
   /* The sweep proper. */
-  MPI_Barrier(MPI_COMM_WORLD);
+  MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
   double t0 = bench_now();
   coord c = {0};
   if (rank == 0) {
     c.o = &o;
+    c.s = &s;
+    c.lock = lock;
+    c.run = &run;
     c.nranks = nranks;
+    c.running = malloc((size_t)nranks * sizeof *c.running);
+    c.rank_jobs = calloc((size_t)nranks, sizeof *c.rank_jobs);
+    c.rank_busy = calloc((size_t)nranks, sizeof *c.rank_busy);
+    if (!c.running || !c.rank_jobs || !c.rank_busy) {
+      bench_error(CMD, "out of memory");
+      MPI_Abort(MPI_COMM_WORLD, BENCH_FAIL);
+    }
+    for (int r = 0; r < nranks; r++) c.running[r] = -1;
     c.local_worker = nranks == 1 || thread_level >= MPI_THREAD_SERIALIZED;
     c.todo = todo;
     c.ntodo = ntodo;
     c.file = f;
-    c.run = run.run;
     c.w0 = &w;
     c.t_start = c.t_last = bench_now();
     pthread_mutex_init(&c.mu, NULL);
@@ -618,7 +824,7 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
       pthread_t th;
       if (pthread_create(&th, NULL, coord_thread, &c)) {
         bench_error(CMD, "cannot start the coordinator thread");
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        MPI_Abort(MPI_COMM_WORLD, BENCH_FAIL);
       }
       local_worker(&c);
       pthread_join(th, NULL);
@@ -645,7 +851,8 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
                      .cache_misses = cs.misses};
   snprintf(me.host, sizeof me.host, "%s", w.host);
   res_rank_row *all = rank == 0 ? calloc((size_t)nranks, sizeof *all) : NULL;
-  MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD);
+  MPI_CHECK(
+      MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD));
 
   rc = BENCH_OK;
   if (rank == 0) {
@@ -662,10 +869,18 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
     res_iso_time(run.end_unix, run.end_time, sizeof run.end_time);
     run.jobs_run = c.written;
     run.jobs_failed = c.failed;
+    note_stop(&c, stop_signal);
+    int64_t left = c.ntodo - c.written;
     if (c.fatal) {
       rc = bench_error(CMD, "stopped: results could not be written");
-    } else if (res_end_run(o.out, &run, all, nranks)) {
+    } else if (res_lock_check(lock) || res_end_run(o.out, &run, all, nranks)) {
       rc = bench_error(CMD, "%s", mon_errmsg());
+    } else if (c.stop && left > 0) {
+      fprintf(stderr,
+              "moncim sweep: interrupted by %s: %lld jobs recorded this run, %lld not started; "
+              "--resume continues %s\n",
+              signame(c.stop), (long long)c.written, (long long)left, o.out);
+      rc = BENCH_INTERRUPTED;
     } else if (c.failed) {
       rc = bench_error(CMD,
                        "%lld jobs failed (their rows hold status 'failed' and the error); "
@@ -674,8 +889,12 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
     } else {
       fprintf(stderr, "moncim sweep: results in %s\n", o.out);
     }
+    res_lock_release(lock);
     pthread_mutex_destroy(&c.mu);
     pthread_cond_destroy(&c.cv);
+    free(c.running);
+    free(c.rank_jobs);
+    free(c.rank_busy);
   }
   free(all);
   free(todo);
@@ -686,10 +905,16 @@ static int sweep_main(int argc, char **argv, int rank, int nranks, int thread_le
 
 int bench_cmd_sweep(int argc, char **argv) {
   int provided, rank, nranks;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
+    fprintf(stderr, "moncim sweep: MPI_Init_thread failed\n");
+    return BENCH_FAIL;
+  }
+  /* Errors come back as return codes, which MPI_CHECK reports with MPI's message. */
+  MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+  MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &nranks));
+  install_stop_handlers();
   int rc = sweep_main(argc, argv, rank, nranks, provided);
-  MPI_Finalize();
+  MPI_CHECK(MPI_Finalize());
   return rc;
 }

@@ -1,5 +1,6 @@
 /* moncim: entry point and subcommand dispatch. */
 #include "bench.h"
+#include "kernels.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +71,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  mon_blas_serial(); /* results independent of OPENBLAS_NUM_THREADS (kernels.h) */
   if (argc < 2) {
     usage(stderr);
     return BENCH_USAGE;

@@ -9,14 +9,18 @@
  * A per-rank cache of "shared setup" (one per model and nblocks, `option.synthetic_setup_work`
  * million rounds) stands for the real pipeline's caches of loaded models and D2S variants.
  * `option.synthetic_fail_seed = S` makes the jobs of seed S fail (to test failure rows).
+ * `option.synthetic_sleep = SEC` adds SEC seconds of wall time per job without using a CPU,
+ * which holds a sweep open cheaply for the tests of locks and signals.
  */
 #include "jobs.h"
 #include "base.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
   char model[JOB_MODEL_LEN];
@@ -27,6 +31,7 @@ typedef struct {
   double work;       /* million hash rounds per cost unit */
   double setup_work; /* million rounds per cache miss */
   long fail_seed;    /* seed whose jobs fail; -1 = none */
+  double sleep_s;    /* wall time added per job, s */
   int ncache, capcache;
   syn_key *cache;
   job_cache_stats st;
@@ -59,6 +64,8 @@ static int syn_check(const char *key, const char *value) {
   double d;
   if (!strcmp(key, "option.synthetic_work") || !strcmp(key, "option.synthetic_setup_work"))
     return parse_nonneg(value, &d) ? mon_fail("expected a number >= 0 (million hash rounds)") : 0;
+  if (!strcmp(key, "option.synthetic_sleep"))
+    return parse_nonneg(value, &d) ? mon_fail("expected seconds >= 0") : 0;
   if (!strcmp(key, "option.synthetic_fail_seed"))
     return parse_nonneg(value, &d) ? mon_fail("expected a seed >= 0") : 0;
   /* Other keys (models, noise specs, options of the real pipeline) are accepted as they are,
@@ -77,6 +84,7 @@ static int syn_create(void **state, const job_sweep *s) {
   if (!st) return mon_fail("out of memory");
   st->work = opt_double(s, "synthetic_work", 0.0);
   st->setup_work = opt_double(s, "synthetic_setup_work", 0.0);
+  st->sleep_s = opt_double(s, "synthetic_sleep", 0.0);
   st->fail_seed = (long)opt_double(s, "synthetic_fail_seed", -1.0);
   if (!job_sweep_option(s, "synthetic_fail_seed")) st->fail_seed = -1;
   *state = st;
@@ -157,6 +165,11 @@ static int syn_run(void *state, const job_params *p, job_metrics *m, job_layer *
     st->cache[st->ncache++].nblocks = p->nblocks;
   }
   syn_sink ^= burn(p->id, st->work * model_factor(p->model));
+  if (st->sleep_s > 0) {
+    struct timespec ts = {(time_t)st->sleep_s, (long)(1e9 * (st->sleep_s - floor(st->sleep_s)))};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {
+    }
+  }
 
   /* Accuracy: float baseline per (model, nblocks); the analog loss shrinks as 2^-adc_bits,
    * noise adds a seed-dependent penalty. */

@@ -14,6 +14,15 @@
 
 /* ---------------------------------------------------------------- dense */
 
+/* OpenBLAS splits one product differently for different thread counts, and some splits change
+ * the order of a reduction (on this project's 2-core test machine, sgemm 3x1000x2000 and sgemv
+ * 100x4096 give other bits with 2 OpenBLAS threads than with 1). Results must not depend on
+ * any thread setting, so moncim's kernels run OpenBLAS single-threaded and take their
+ * parallelism from OpenMP over pieces whose decomposition does not depend on the thread count.
+ * mon_blas_serial() makes OpenBLAS single-threaded for the rest of the process (called outside
+ * parallel regions; a no-op inside one); every kernel entry point calls it. */
+void mon_blas_serial(void);
+
 /* y (out) = W (out, in) x (in), through CBLAS sgemv. */
 void mon_dense_matvec(const float *w, int out, int in, const float *x, float *y);
 /* Y (batch, out) = X (batch, in) W^T, W (out, in), through CBLAS sgemm. */

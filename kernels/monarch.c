@@ -122,6 +122,7 @@ void mon_monarch_apply_ref(const mon_monarch *m, int batch, const float *x, floa
  * (r, l) grid into (l, r), so that each stage-2 block reads a unit-stride panel; the stage-2
  * output (l, s) is transposed back into the interleaved y[ss*l + ll]. */
 int mon_monarch_apply(const mon_monarch *m, int batch, const float *x, float *y) {
+  mon_blas_serial();
   const int k = m->k, q = m->q, p = m->p, l = m->l, s = m->s, r = m->r;
   const size_t kq = (size_t)k * q, ls = (size_t)l * s;
   float *t = malloc((size_t)batch * kq * sizeof(float));
@@ -131,6 +132,9 @@ int mon_monarch_apply(const mon_monarch *m, int batch, const float *x, float *y)
     free(t), free(tt), free(y2);
     return mon_fail("monarch: out of memory for a batch of %d", batch);
   }
+  /* One single-threaded product per block, blocks in parallel: the same bits for any number of
+   * threads (mon_blas_serial). */
+#pragma omp parallel for schedule(static) default(none) shared(m, x, t, k, p, q, kq, batch)
   for (int kk = 0; kk < k; kk++) {
     int kin = m->in - kk * p; /* inputs of this block that exist (the rest is zero padding) */
     if (kin > p) kin = p;
@@ -148,6 +152,7 @@ int mon_monarch_apply(const mon_monarch *m, int batch, const float *x, float *y)
     for (int rr = 0; rr < r; rr++)
       for (int ll = 0; ll < l; ll++) ttb[(size_t)ll * r + rr] = tb[(size_t)rr * l + ll];
   }
+#pragma omp parallel for schedule(static) default(none) shared(m, tt, y2, l, s, r, kq, ls, batch)
   for (int ll = 0; ll < l; ll++)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, s, r, 1.0f, tt + (size_t)ll * r,
                 (int)kq, m->w2 + (size_t)ll * s * r, r, 0.0f, y2 + (size_t)ll * s, (int)ls);
@@ -286,10 +291,10 @@ int mon_monarch_project(const float *d, int out, int in, int nblocks, mon_monarc
    * single-threaded: its own pthreads inside the OpenMP loop oversubscribe the cores and spin
    * (measured on 2 cores, 4096x4096 random W, `moncim project`: nblocks 64 took 3.4 s with 2
    * OpenBLAS threads, 0.66 s with 1; nblocks 4: 5.0 s vs 2.0 s). With fewer sub-blocks than
-   * threads (nblocks 1), the blocks run in turn and OpenBLAS keeps its threads. */
+   * threads (nblocks 1), the blocks run in turn, OpenBLAS single-threaded too (kernels.h:
+   * its thread count would change the SVD's bits). */
   const int by_block = nsub >= omp_get_max_threads();
-  const int blas_threads = openblas_get_num_threads();
-  if (by_block) openblas_set_num_threads(1);
+  mon_blas_serial(); /* the SVDs' bits must not depend on OpenBLAS's thread count either */
 #pragma omp parallel for if (by_block) schedule(dynamic) \
     reduction(+ : kept, discarded, err_sq) default(none) shared(d, m, nsub, failed, msg)
   for (int b = 0; b < nsub; b++) {
@@ -301,7 +306,6 @@ int mon_monarch_project(const float *d, int out, int in, int nblocks, mon_monarc
       }
     }
   }
-  if (by_block) openblas_set_num_threads(blas_threads);
   if (failed) {
     mon_monarch_destroy(m);
     return mon_fail("%s", msg);

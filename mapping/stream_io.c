@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 static const char *dig_names[] = {"BARRIER", "ZERO", "BIAS"};
 
@@ -124,6 +125,21 @@ int map_stream_read_binary(map_stream *cs, FILE *f, const char *origin) {
   if (cs->ncmds < 0 || cs->nprogram < 0 || cs->nprogram > cs->ncmds || cs->ndeps < 0 ||
       cs->nlayers < 0 || cs->buf_len < 0)
     return mon_fail("%s: header counts are negative or inconsistent", origin);
+  /* The header's counts fix the file's length: check it before allocating what they claim
+   * (a corrupt header would otherwise ask for gigabytes). Unseekable streams skip the check
+   * and rely on the truncation check below. */
+  off_t here = ftello(f);
+  if (here >= 0 && fseeko(f, 0, SEEK_END) == 0) {
+    off_t end = ftello(f);
+    if (fseeko(f, here, SEEK_SET)) return mon_fail("%s: cannot seek", origin);
+    /* io record 32 bytes, command record 84 bytes, dependency 4 bytes (docs/mapping.md) */
+    double need = 32.0 * cs->nlayers + 84.0 * cs->ncmds + 4.0 * (double)cs->ndeps;
+    if (need > (double)(end - here))
+      return mon_fail("%s: header claims %d layers, %d commands and %lld dependencies (%.0f "
+                      "bytes) but the file holds %lld bytes after it",
+                      origin, cs->nlayers, cs->ncmds, (long long)cs->ndeps, need,
+                      (long long)(end - here));
+  }
   cs->io = calloc((size_t)cs->nlayers + 1, sizeof *cs->io);
   cs->cmd = calloc((size_t)cs->ncmds + 1, sizeof *cs->cmd);
   cs->dep = calloc((size_t)cs->ndeps + 1, sizeof *cs->dep);
@@ -159,8 +175,8 @@ int map_stream_read_binary(map_stream *cs, FILE *f, const char *origin) {
     GET(4, c->step, int32_t);
     GET(4, c->ndeps, int32_t);
     GET(8, c->dep0, int64_t);
-    if (c->op < 0 || c->op >= MAP_NOPS || c->ndeps < 0 || c->dep0 < 0 ||
-        c->dep0 + c->ndeps > cs->ndeps) {
+    if (c->op < 0 || c->op >= MAP_NOPS || c->ndeps < 0 || c->dep0 < 0 || c->dep0 > cs->ndeps ||
+        c->ndeps > cs->ndeps - c->dep0) {
       map_stream_destroy(cs);
       return mon_fail("%s: command %d: opcode or dependency range invalid", origin, i);
     }

@@ -17,6 +17,7 @@
 
 int mon_model_eval_ids(const mon_model *m, const int32_t *ids, size_t n, const mon_eval_opts *o,
                        mon_eval_result *r) {
+  mon_blas_serial();
   int T = o && o->context > 0 ? o->context : m->cfg.n_positions;
   if (T > m->cfg.n_positions)
     return mon_fail("eval: context %d is longer than the model's n_positions %d", T,

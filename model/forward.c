@@ -209,6 +209,7 @@ double mon_ws_mean_loss(const mon_workspace *w) {
 
 int mon_model_loss_grad(const mon_model *m, const int32_t *tok, const int32_t *tgt, int B, int T,
                         double *loss, mon_model *grad) {
+  mon_blas_serial();
   if (T < 1 || T > m->cfg.n_positions || B < 1)
     return mon_fail("model: %d sequences of %d tokens (context %d)", B, T, m->cfg.n_positions);
   mon_workspace *w = mon_ws_create(m, B, T, grad != NULL);

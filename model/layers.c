@@ -213,6 +213,8 @@ static void add_bias(int n, int out, const float *b, float *y) {
 static void monarch_stage1(const mon_monarch *m, int n, const float *x, float *t, float *tt) {
   const int k = m->k, q = m->q, p = m->p, l = m->l, r = m->r;
   const size_t kq = (size_t)k * q;
+  /* blocks in parallel, each one single-threaded product (mon_blas_serial) */
+#pragma omp parallel for schedule(static) default(none) shared(m, x, t, k, p, q, kq, n)
   for (int kk = 0; kk < k; kk++) {
     int kin = m->in - kk * p;
     if (kin > p) kin = p;
@@ -233,6 +235,7 @@ static void monarch_stage1(const mon_monarch *m, int n, const float *x, float *t
 }
 
 int mon_linear_fwd(const mon_linear *l, int n, const float *x, float *y, float *tt) {
+  mon_blas_serial();
   if (!l->is_monarch) {
     mon_dense_apply(l->w, l->out, l->in, n, x, y);
   } else {
@@ -247,6 +250,7 @@ int mon_linear_fwd(const mon_linear *l, int n, const float *x, float *y, float *
       return mon_fail("linear: out of memory for %d rows", n);
     }
     monarch_stage1(m, n, x, t, ttl);
+#pragma omp parallel for schedule(static) default(none) shared(m, ttl, y2, kq, ls, n)
     for (int ll = 0; ll < m->l; ll++)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m->s, m->r, 1.0f,
                   ttl + (size_t)ll * m->r, (int)kq, m->w2 + (size_t)ll * m->s * m->r, m->r, 0.0f,
@@ -284,6 +288,7 @@ static void bias_grad(int n, int out, const float *dy, float *db) {
 int mon_linear_bwd(const mon_linear *l, int n, const float *x, const float *tt, const float *dy,
                    float *dx, mon_linear *grad) {
   const int out = l->out, in = l->in;
+  mon_blas_serial();
   bias_grad(n, out, dy, grad->b);
   if (!l->is_monarch) {
     /* dW (out, in) += dY^T X; dX = dY W */

@@ -174,6 +174,32 @@ static hid_t fapl_sec2(int locking) {
   return fapl;
 }
 
+/* Files under construction or structural edit live in memory (HDF5's core driver, no backing
+ * store) and reach the disk only through mon_write_atomic: HDF5 never writes them itself. A
+ * full disk or an I/O error is then one failed write() with its errno, the temporary file is
+ * removed and the old file stays as it was. (When HDF5 itself hits ENOSPC while closing a
+ * half-written file, its library shutdown in MPI_Finalize crashes on the leftover file.) */
+static hid_t fapl_memory(void) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_core(fapl, (size_t)1 << 20, 0); /* grow by 1 MiB, never write on close */
+  return fapl;
+}
+
+/* Writes the in-memory file f to path (atomically: temporary file, fsync, rename). */
+static int save_image(hid_t f, const char *path) {
+  if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) return h5fail("%s: flush", path);
+  ssize_t n = H5Fget_file_image(f, NULL, 0);
+  if (n <= 0) return h5fail("%s: file image", path);
+  void *buf = malloc((size_t)n);
+  if (!buf) return mon_fail("%s: out of memory for a %lld-byte file", path, (long long)n);
+  int rc = H5Fget_file_image(f, buf, (size_t)n) != n ? h5fail("%s: file image", path) : 0;
+  size_t len = (size_t)n;
+  const void *parts[1] = {buf};
+  if (!rc) rc = mon_write_atomic(path, 1, parts, &len);
+  free(buf);
+  return rc;
+}
+
 static hsize_t chunk_rows(size_t rowsize, hsize_t n) {
   hsize_t c = 65536 / rowsize; /* ~64 KiB chunks */
   if (c < 1) c = 1;
@@ -219,6 +245,37 @@ static int write_rows(hid_t d, hid_t mtype, hsize_t first, hsize_t count, const 
   return rc < 0 ? h5fail("write rows %llu..%llu", (unsigned long long)first,
                          (unsigned long long)(first + count - 1))
                 : 0;
+}
+
+/* Checks that dataset d (named name) is a 1-D table whose on-disk row type is exactly the one
+ * this moncim writes for mtype. HDF5 converts whatever type a file declares into the memory
+ * type, so a corrupt type message (a member offset or size flipped) would have it read outside
+ * the rows: this check comes before any read. */
+static int check_table(hid_t d, const char *name, hid_t mtype) {
+  hid_t ft = H5Dget_type(d), want = file_type(mtype), sp = H5Dget_space(d);
+  int ndims = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+  htri_t same = ft < 0 ? -1 : H5Tequal(ft, want);
+  if (ft >= 0) H5Tclose(ft);
+  H5Tclose(want);
+  if (sp >= 0) H5Sclose(sp);
+  H5Eclear2(H5E_DEFAULT);
+  if (ndims != 1)
+    return mon_fail("dataset '/%s': not a 1-D table (%d dimensions): corrupt file", name, ndims);
+  if (same <= 0)
+    return mon_fail("dataset '/%s': its rows have other columns or types than this moncim "
+                    "writes (results/SCHEMA.md): corrupt file or another schema",
+                    name);
+  return 0;
+}
+
+/* Fixed-length strings of rows read from a file end inside their field, whatever the file
+ * holds. */
+static void terminate_strings(void *rows, int64_t n, size_t rowsize, const res_column *cols,
+                              int ncols) {
+  for (int64_t i = 0; i < n; i++)
+    for (int c = 0; c < ncols; c++)
+      if (cols[c].type == RES_T_STR && cols[c].size > 0)
+        ((char *)rows + (size_t)i * rowsize + cols[c].off)[cols[c].size - 1] = '\0';
 }
 
 static int read_rows(hid_t d, hid_t mtype, hsize_t first, hsize_t count, void *rows) {
@@ -274,30 +331,13 @@ int res_check_writable(const char *path, int force) {
   return 0;
 }
 
-static int fsync_path(const char *path) {
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return mon_fail("%s: %s", path, strerror(errno));
-  int rc = fsync(fd);
-  close(fd);
-  return rc ? mon_fail("%s: fsync: %s", path, strerror(errno)) : 0;
-}
-
-/* Makes tmp the new path: durable first, then an atomic rename. */
-static int commit_tmp(const char *tmp, const char *path) {
-  if (fsync_path(tmp)) return -1;
-  if (rename(tmp, path)) return mon_fail("rename %s -> %s: %s", tmp, path, strerror(errno));
-  return 0;
-}
-
 int res_create(const char *path, const job_sweep *s, const int32_t *nlayers,
                const res_run_row *run0) {
   quiet();
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  hid_t fapl = fapl_sec2(1);
-  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  hid_t fapl = fapl_memory();
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  if (f < 0) return h5fail("%s: cannot create", tmp);
+  if (f < 0) return h5fail("%s: cannot create", path);
   int rc = 0;
   hid_t jt = JOB_TYPE(), lt = LAYER_TYPE(), rt = RUN_TYPE(), kt = RANK_TYPE();
   int64_t nl = 0;
@@ -379,59 +419,24 @@ int res_create(const char *path, const job_sweep *s, const int32_t *nlayers,
   if (dr >= 0) H5Dclose(dr);
   if (dk >= 0) H5Dclose(dk);
   H5Tclose(jt), H5Tclose(lt), H5Tclose(rt), H5Tclose(kt);
-  if (H5Fclose(f) < 0 && !rc) rc = h5fail("%s: close", tmp);
-  if (!rc) rc = commit_tmp(tmp, path);
-  if (rc) unlink(tmp);
+  if (!rc) rc = save_image(f, path);
+  if (H5Fclose(f) < 0 && !rc) rc = h5fail("%s: close", path);
   return rc;
 }
 
 /* ---------------------------------------------------------------- atomic edits */
 
-static int copy_file(const char *src, const char *dst) {
-  int in = open(src, O_RDONLY);
-  if (in < 0) return mon_fail("%s: %s", src, strerror(errno));
-  int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (out < 0) {
-    close(in);
-    return mon_fail("%s: %s", dst, strerror(errno));
-  }
-  static char buf[1 << 16];
-  ssize_t r;
-  int rc = 0;
-  while ((r = read(in, buf, sizeof buf)) > 0) {
-    for (ssize_t o = 0; o < r;) {
-      ssize_t w = write(out, buf + o, (size_t)(r - o));
-      if (w < 0) {
-        rc = mon_fail("%s: write: %s", dst, strerror(errno));
-        break;
-      }
-      o += w;
-    }
-    if (rc) break;
-  }
-  if (r < 0) rc = mon_fail("%s: read: %s", src, strerror(errno));
-  close(in);
-  if (close(out) && !rc) rc = mon_fail("%s: close: %s", dst, strerror(errno));
-  return rc;
-}
-
-/* Applies fn to a copy of path and renames the copy over path: path is never half-edited. */
+/* Applies fn to an in-memory copy of path and writes the result over path atomically: path is
+ * never half-edited, and a failed edit or a full disk leaves it untouched. */
 static int atomic_edit(const char *path, int (*fn)(hid_t f, void *arg), void *arg) {
   quiet();
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  if (copy_file(path, tmp)) return -1;
-  hid_t fapl = fapl_sec2(1);
-  hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
+  hid_t fapl = fapl_memory();
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
-  if (f < 0) {
-    unlink(tmp);
-    return h5fail("%s: cannot open", tmp);
-  }
+  if (f < 0) return h5fail("%s: cannot open", path);
   int rc = fn(f, arg);
-  if (H5Fclose(f) < 0 && !rc) rc = h5fail("%s: close", tmp);
-  if (!rc) rc = commit_tmp(tmp, path);
-  if (rc) unlink(tmp);
+  if (!rc) rc = save_image(f, path);
+  if (H5Fclose(f) < 0 && !rc) rc = h5fail("%s: close", path);
   return rc;
 }
 
@@ -521,7 +526,17 @@ int res_open(res_file **out, const char *path, const job_sweep *s) {
   r->f = H5Fopen(path, H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
   int rc = 0;
-  if (r->f < 0) rc = h5fail("%s: cannot open for writing (is another sweep writing it?)", path);
+  if (r->f < 0) {
+    /* The system's reason (read-only filesystem, permissions) when there is one. */
+    int fd = open(path, O_RDWR);
+    if (fd < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      rc = mon_fail("%s: cannot open for writing: %s", path, strerror(errno));
+    } else {
+      close(fd);
+      rc = h5fail("%s: cannot open for writing", path);
+    }
+  }
   char *hash = NULL;
   int64_t n = 0;
   if (!rc && (read_attr_str(r->f, "job_list_hash", &hash) || read_attr_i64(r->f, "njobs", &n) ||
@@ -541,6 +556,11 @@ int res_open(res_file **out, const char *path, const job_sweep *s) {
     r->dl = H5Dopen2(r->f, "layers", H5P_DEFAULT);
     hid_t dr = H5Dopen2(r->f, "runs", H5P_DEFAULT);
     if (r->dj < 0 || r->dl < 0 || dr < 0) rc = h5fail("%s: datasets", path);
+    hid_t jt = JOB_TYPE(), lt = LAYER_TYPE(), rt = RUN_TYPE();
+    if (!rc && (check_table(r->dj, "jobs", jt) || check_table(r->dl, "layers", lt) ||
+                check_table(dr, "runs", rt)))
+      rc = mon_fail_ctx("%s", path);
+    H5Tclose(jt), H5Tclose(lt), H5Tclose(rt);
     if (dr >= 0) {
       r->nruns = (int32_t)table_len(dr);
       H5Dclose(dr);
@@ -568,6 +588,15 @@ int res_open(res_file **out, const char *path, const job_sweep *s) {
          read_column(r->dj, "layer_count", H5T_NATIVE_INT32, 4, n, r->layer_count);
     H5Tclose(st);
   }
+  /* The layout must lie inside /layers: writes go where it says. */
+  int64_t nl = rc ? 0 : (int64_t)table_len(r->dl);
+  for (int64_t i = 0; !rc && i < n; i++)
+    if (r->status[i] < RES_PENDING || r->status[i] > RES_FAILED || r->layer_first[i] < 0 ||
+        r->layer_count[i] < 0 || r->layer_first[i] > nl - r->layer_count[i])
+      rc = mon_fail("%s: dataset '/jobs' row %lld: status %d, layers %lld+%d outside /layers (%lld "
+                    "rows): corrupt file",
+                    path, (long long)i, r->status[i], (long long)r->layer_first[i],
+                    r->layer_count[i], (long long)nl);
   if (rc) {
     res_close(r);
     return -1;
@@ -635,14 +664,21 @@ int res_close(res_file *f) {
 
 /* ---------------------------------------------------------------- reading */
 
-static int read_table(hid_t f, const char *name, hid_t t, size_t rowsize, void **rows, int64_t *n) {
+static int read_table(hid_t f, const char *name, hid_t t, size_t rowsize, const res_column *cols,
+                      int ncols, void **rows, int64_t *n) {
+  *n = 0;
   hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-  if (d < 0) return h5fail("dataset '%s'", name);
+  if (d < 0) return h5fail("dataset '/%s'", name);
+  if (check_table(d, name, t)) {
+    H5Dclose(d);
+    return -1;
+  }
   *n = (int64_t)table_len(d);
   *rows = calloc((size_t)*n + 1, rowsize);
   int rc = *rows ? read_rows(d, t, 0, (hsize_t)*n, *rows) : mon_fail("out of memory");
   H5Dclose(d);
-  return rc ? mon_fail_ctx("/%s", name) : 0;
+  if (!rc) terminate_strings(*rows, *n, rowsize, cols, ncols);
+  return rc ? mon_fail_ctx("dataset '/%s'", name) : 0;
 }
 
 int res_read(res_data *d, const char *path) {
@@ -670,14 +706,28 @@ int res_read(res_data *d, const char *path) {
   free(hash);
   hid_t jt = JOB_TYPE(), lt = LAYER_TYPE(), rt = RUN_TYPE(), kt = RANK_TYPE();
   if (!rc)
-    rc = read_table(f, "jobs", jt, sizeof(res_row), (void **)&d->jobs, &d->njobs) ||
-         read_table(f, "layers", lt, sizeof(res_layer_row), (void **)&d->layers, &d->nlayers) ||
-         read_table(f, "runs", rt, sizeof(res_run_row), (void **)&d->runs, &nr) ||
-         read_table(f, "ranks", kt, sizeof(res_rank_row), (void **)&d->ranks, &nk);
+    rc = read_table(f, "jobs", jt, sizeof(res_row), res_job_columns, res_njob_columns,
+                    (void **)&d->jobs, &d->njobs) ||
+         read_table(f, "layers", lt, sizeof(res_layer_row), res_layer_columns, res_nlayer_columns,
+                    (void **)&d->layers, &d->nlayers) ||
+         read_table(f, "runs", rt, sizeof(res_run_row), res_run_columns, res_nrun_columns,
+                    (void **)&d->runs, &nr) ||
+         read_table(f, "ranks", kt, sizeof(res_rank_row), res_rank_columns, res_nrank_columns,
+                    (void **)&d->ranks, &nk);
   H5Tclose(jt), H5Tclose(lt), H5Tclose(rt), H5Tclose(kt);
   H5Fclose(f);
   d->nruns = (int32_t)nr;
   d->nranks = (int32_t)nk;
+  /* Every row's layer range inside /layers (report and merge index /layers with it). */
+  for (int64_t i = 0; !rc && i < d->njobs; i++) {
+    const res_row *r = &d->jobs[i];
+    if (r->status < RES_PENDING || r->status > RES_FAILED || r->layer_first < 0 ||
+        r->layer_count < 0 || r->layer_first > d->nlayers - r->layer_count)
+      rc = mon_fail("dataset '/jobs' row %lld: status %d, layers %lld+%d outside /layers (%lld "
+                    "rows): corrupt file",
+                    (long long)i, r->status, (long long)r->layer_first, r->layer_count,
+                    (long long)d->nlayers);
+  }
   for (int64_t i = 0; !rc && i < d->njobs; i++)
     d->jobs[i].p.id = strtoull(d->jobs[i].job_id, NULL, 16);
   if (rc) {
@@ -734,9 +784,17 @@ int res_merge(const char *out, const char *const *paths, int nparts, int force, 
   if (nparts < 1) return mon_fail("merge: no input files");
   for (int p = 0; p < nparts; p++)
     if (!strcmp(paths[p], out)) return mon_fail("merge: output %s is also an input", out);
-  if (res_check_writable(out, force)) return -1;
+  res_lock *lock = NULL;
+  if (res_lock_acquire(&lock, out, "moncim merge")) return -1;
+  if (res_check_writable(out, force)) {
+    res_lock_release(lock);
+    return -1;
+  }
   res_data *parts = calloc((size_t)nparts, sizeof *parts);
-  if (!parts) return mon_fail("out of memory");
+  if (!parts) {
+    res_lock_release(lock);
+    return mon_fail("out of memory");
+  }
   int rc = 0;
   for (int p = 0; p < nparts && !rc; p++) rc = res_read(&parts[p], paths[p]);
   for (int p = 1; p < nparts && !rc; p++)
@@ -818,5 +876,7 @@ int res_merge(const char *out, const char *const *paths, int nparts, int force, 
   job_sweep_destroy(&s);
   for (int p = 0; p < nparts; p++) res_data_free(&parts[p]);
   free(parts);
+  if (!rc) rc = res_lock_check(lock);
+  res_lock_release(lock);
   return rc;
 }

@@ -7,16 +7,18 @@
  * root attributes hold the provenance.
  *
  * Kill safety (why the writer looks the way it does): the file's whole structure -- every
- * dataset with all its rows, chunks allocated early -- is created in PATH.tmp and renamed over
- * PATH, so PATH is never half-built. While jobs run, the writer only overwrites raw bytes of
- * preallocated rows, and HDF5 metadata never changes; a finished job's row is written and
- * flushed with status "pending", then its status is set to "done" and flushed again. A SIGKILL
- * at any moment therefore leaves a file that opens and in which every row marked done is
- * complete. Structural edits after creation (a new run row, the end-of-run statistics) again
- * go through a copy in PATH.tmp and an atomic rename.
+ * dataset with all its rows, chunks allocated early -- is built in memory, written to a
+ * temporary file beside PATH and renamed over PATH, so PATH is never half-built. While jobs run,
+ * the writer only overwrites raw bytes of preallocated rows, and HDF5 metadata never changes; a
+ * finished job's row is written and flushed with status "pending", then its status is set to "done"
+ * and flushed again. A SIGKILL at any moment therefore leaves a file that opens and in which every
+ * row marked done is complete. Structural edits after creation (a new run row, the end-of-run
+ * statistics) edit an in-memory copy that again replaces PATH by an atomic rename. HDF5 never
+ * writes those files itself, so a full disk is one failed write() that leaves PATH as it was.
  *
- * Single writer: only rank 0 opens the file (see SCHEMA.md for the reasons). Nothing here
- * needs MPI to be initialized.
+ * Single writer: only rank 0 opens the file (see SCHEMA.md for the reasons), and a lock beside
+ * the output (res_lock_acquire) keeps a second process from writing it at the same time.
+ * Nothing here needs MPI to be initialized.
  */
 #ifndef MONCIM_RESULTS_H
 #define MONCIM_RESULTS_H
@@ -42,7 +44,8 @@ typedef struct {
   int32_t layer_count;     /* number of rows of this job in /layers */
   job_metrics m;           /* accuracy and cost; NaN until done */
   int8_t status;           /* res_status */
-  char error[RES_ERR_LEN]; /* failure message ("" unless failed) */
+  char error[RES_ERR_LEN]; /* failure message; on a pending row "interrupted: ..." (a run stopped
+                            * by a signal while the job ran), else "" */
   int32_t run;             /* run: index into /runs of the run that computed it */
   int32_t rank;            /* run: MPI rank that ran it */
   int32_t threads;         /* run: OpenMP threads of that rank */
@@ -118,6 +121,18 @@ int res_layer_differs(const res_layer_row *a, const res_layer_row *b);
 
 /* ---------------------------------------------------------------- writing */
 
+/* The single-writer lock of an output (results/lock.c): PATH.lock, held from before anything
+ * is written until the end of the run; the kernel releases it when the holder dies. `what`
+ * (e.g. "moncim sweep") goes into the lock file for the message a second writer gets. Fails,
+ * naming the lock and its holder, when another process holds it. Holding it, removes the
+ * temporary files (PATH.tmp.*) of a writer that was killed. */
+typedef struct res_lock res_lock;
+int res_lock_acquire(res_lock **out, const char *path, const char *what);
+/* Fails ("lost the lock") when PATH.lock is no longer the file this process locked. */
+int res_lock_check(const res_lock *l);
+/* Removes PATH.lock and releases it; NULL is a no-op. */
+void res_lock_release(res_lock *l);
+
 typedef struct res_file res_file;
 
 /* Checks, before any job runs, that `path` can be created: the directory exists and is
@@ -125,7 +140,8 @@ typedef struct res_file res_file;
 int res_check_writable(const char *path, int force);
 
 /* Creates path for sweep s: every job row (pending), nlayers[i] layer rows for job i, the
- * first run row (run 0) and the root provenance. Built in path.tmp, renamed over path. */
+ * first run row (run 0) and the root provenance. Built in memory, written beside path and
+ * renamed over it (mon_write_atomic). */
 int res_create(const char *path, const job_sweep *s, const int32_t *nlayers,
                const res_run_row *run0);
 /* Appends a run row (run->run is set to its index) and makes it the root provenance. */

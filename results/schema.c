@@ -35,7 +35,7 @@ const res_column res_job_columns[] = {
     COL(res_row, layer_count, RES_T_I32, "", 0, "rows of this job in /layers"),
     MON_JOB_METRICS(JOB_METRIC_COL)
         COL(res_row, status, RES_T_STATUS, "", 0, "pending, done or failed"),
-    COL(res_row, error, RES_T_STR, "", 0, "failure message"),
+    COL(res_row, error, RES_T_STR, "", 0, "failure message, or why a pending job was interrupted"),
     COL(res_row, run, RES_T_I32, "", 1, "row of /runs that computed the job"),
     COL(res_row, rank, RES_T_I32, "", 1, "MPI rank that ran the job"),
     COL(res_row, threads, RES_T_I32, "", 1, "OpenMP threads of that rank"),

@@ -4,8 +4,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config git
       openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
-      libopenblas-dev liblapacke-dev libcjson-dev libcriterion-dev libsuitesparse-dev
-      bible-kjv python3 python3-h5py python3-matplotlib python3-numpy
+      libopenblas-dev liblapacke-dev libcjson-dev libcriterion-dev libsuitesparse-dev clang
+      libomp-dev bible-kjv python3 python3-h5py python3-matplotlib python3-numpy
       libpcre2-dev)
 missing=()
 for p in "${PKGS[@]}"; do

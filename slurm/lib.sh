@@ -66,7 +66,9 @@ moncim_launcher() {
 # the command's exit status; does not return after a successful requeue.
 moncim_run_requeueable() {
   MONCIM_USR1=0
-  trap 'MONCIM_USR1=1; moncim_log "SIGUSR1 (time limit near): stopping the sweep"; kill -TERM "$MONCIM_PID" 2>/dev/null' USR1
+  # USR1, not TERM, to the launcher: srun and mpirun both forward USR1 to every rank, while
+  # mpirun answers TERM by killing the ranks about a second later (no time for moncim's --grace).
+  trap 'MONCIM_USR1=1; moncim_log "SIGUSR1 (time limit near): stopping the sweep"; kill -USR1 "$MONCIM_PID" 2>/dev/null' USR1
   "$@" &
   MONCIM_PID=$!
   local rc

@@ -13,6 +13,18 @@ checks a property of the HDF5 files with h5py:
   failures     failing jobs are recorded as failed; --resume skips them, --retry-failed reruns
   plot         results/plot.py writes its PNGs; the file reads with plain h5py + numpy and every
                column is documented in results/SCHEMA.md
+  lock         two sweeps started at once on one output, 20 times: exactly one runs, the other
+               fails naming the lock; a SIGKILLed run's lock does not block --resume; a run whose
+               lock file is removed fails loudly
+  fulldisk     a small tmpfs the test mounts (skipped where mounting is not permitted): a full
+               disk and a read-only filesystem give clear errors, exit 1, no crash, no temporary
+               file left, an existing result file unchanged
+  threads      the real executor: every non-timing column bit-identical with OPENBLAS_NUM_THREADS
+               and OMP_NUM_THREADS unset, 1 and 2 (all 9 pairs), on 1, 2 and 4 ranks
+  corrupt      corrupt result files (a row type's member offset, a row's status and layer range,
+               the type of /layers): `report` and `merge` fail naming the dataset, never crash
+  sigterm      SIGTERM / SIGUSR1 mid-sweep: exit 75, running jobs finished or marked interrupted,
+               the end record written, --resume completes and equals an uninterrupted run
   real         the real executor (zoo model + shape-only): ranks/threads invariance, accuracy
   mapopts      option.dense_layout ... option.adc_lossless cost exactly as `moncim map --json`
 usage: sweep_mpi.py SCENARIO --moncim BIN --mpiexec MPIEXEC --src SRCDIR --work DIR
@@ -73,8 +85,8 @@ def sweep_cmd(np_, sweep, out, *opts):
             ARGS.moncim, "sweep", sweep, "-o", out, *opts]
 
 
-def run(cmd, threads=1, expect=0, timeout=300):
-    env = dict(ENV, OMP_NUM_THREADS=str(threads))
+def run(cmd, threads=1, expect=0, timeout=1200, env=None):  # ctest TIMEOUT catches hangs
+    env = dict(env or ENV, OMP_NUM_THREADS=str(threads))
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if expect is not None and p.returncode != expect:
         fail("%s exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s" %
@@ -155,7 +167,7 @@ def kill_session(p):
         except ProcessLookupError:
             pass
     p.wait()
-    for _ in range(100):  # ranks reparented to init: wait until they are gone
+    for _ in range(400):  # ranks reparented to init: wait until they are gone (slow under ASan)
         if not session_pids(p.pid):
             return
         time.sleep(0.05)
@@ -166,7 +178,11 @@ def kill():
     rng = random.Random(int(os.environ.get("MONCIM_TEST_SEED", "12345")))
     sweep = write_sweep("kill.sweep", work=2.5)
     ref = os.path.join(ARGS.work, "kill_ref.h5")
+    t0 = time.time()
     run(sweep_cmd(2, sweep, ref))
+    # Kill moments scale with how long a whole run takes on this machine (start-up included):
+    # under ASan or on a loaded machine fixed delays would kill every run before its first job.
+    span = max(1.0, time.time() - t0)
     out = os.path.join(ARGS.work, "kill.h5")
     for f in (out, out + ".tmp"):
         if os.path.exists(f):
@@ -178,7 +194,20 @@ def kill():
         errf = open(os.path.join(ARGS.work, "kill_%d.err" % attempt), "w+")
         p = subprocess.Popen(cmd, env=dict(ENV, OMP_NUM_THREADS="1"), stdout=subprocess.DEVNULL,
                              stderr=errf, start_new_session=True)
-        time.sleep(rng.uniform(0.0, 1.0))
+        if attempt % 3 == 0:
+            # anywhere in a run, start-up and file creation included
+            time.sleep(rng.uniform(0.0, span))
+        else:
+            # mid-sweep: right after the k-th job of this attempt is reported (k = 1..4), so
+            # kills land among job writes however slow start-up is (ASan, a loaded machine)
+            k = rng.randint(1, 4)
+            t0 = time.time()
+            while p.poll() is None and time.time() - t0 < 10 * span:
+                with open(errf.name) as f:
+                    if f.read().count("done job") >= k:
+                        break
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.05))
         finished = p.poll() is not None
         if not finished:
             kill_session(p)
@@ -484,6 +513,319 @@ def real():
           "calibrated ADC ranges beat full scale at 5 bits; periphery options in the rows")
 
 
+def moncim_pids(p):
+    """The moncim processes (MPI ranks) of the session p leads."""
+    out = []
+    for pid in session_pids(p.pid):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                if f.read().strip() == "moncim":
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def start(cmd, name, threads=1, env=None):
+    errf = open(os.path.join(ARGS.work, name + ".err"), "w+")
+    p = subprocess.Popen(cmd, env=dict(env or ENV, OMP_NUM_THREADS=str(threads)),
+                         stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
+    p.errf = errf
+    return p
+
+
+def finish(p, timeout=120):
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_session(p)
+        fail("%s did not end within %d s" % (" ".join(p.args), timeout))
+    p.errf.seek(0)
+    log = p.errf.read()
+    p.errf.close()
+    return p.returncode, log
+
+
+def wait_for(pred, what, timeout=60):
+    t0 = time.time()
+    while not pred():
+        check(time.time() - t0 < timeout, "timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+def write_small(name, njobs, sleep_s):
+    """A sweep of njobs synthetic jobs that each sleep sleep_s seconds (no CPU)."""
+    path = os.path.join(ARGS.work, name)
+    with open(path, "w") as f:
+        f.write("name = %s\nexecutor = synthetic\nmodels = syn:x1\nmappings = sparse, dense\n"
+                "seeds = 1..%d\noption.synthetic_sleep = %g\n" % (name, njobs // 2, sleep_s))
+    return path
+
+
+def lock():
+    # Singleton runs (no mpiexec) under ASan: LeakSanitizer's exit-time tracer crashes in them
+    # (SIGSEGV in the tracer, "LeakSanitizer has encountered a fatal error"), so they run without
+    # leak detection; every other scenario, under mpiexec, keeps it.
+    solo_env = dict(ENV, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
+    # The first run must still hold the lock when the second one (started with it) gets to the
+    # lock: its 6 jobs sleep for three start-ups (start-up time varies with the machine's load;
+    # once, with one start-up, the second run began after the first had ended).
+    probe = write_small("lock_probe.sweep", 2, 0.0)
+    t0 = time.time()
+    run([ARGS.moncim, "sweep", probe, "-o", os.path.join(ARGS.work, "probe.h5")], env=solo_env)
+    startup = time.time() - t0
+    sweep = write_small("lock.sweep", 6, max(0.06, 3 * startup / 6))
+    ref = os.path.join(ARGS.work, "lock_ref.h5")
+    run(sweep_cmd(1, sweep, ref))
+    out = os.path.join(ARGS.work, "lock.h5")
+    # Singleton runs (no mpiexec, as on a laptop): mpiexec takes ~2 s to end a failed rank.
+    def solo(*opts):
+        return [ARGS.moncim, "sweep", sweep, "-o", out] + list(opts)
+    for i in range(20):
+        a = start(solo("--force"), "lock_a%d" % i, env=solo_env)
+        b = start(solo("--force"), "lock_b%d" % i, env=solo_env)
+        (ra, la), (rb, lb) = finish(a), finish(b)
+        check(sorted((ra, rb)) == [0, 1],
+              "pair %d: exit statuses %d and %d (want one 0, one 1)\n%s\n%s" % (i, ra, rb, la, lb))
+        loser = la if ra else lb
+        check(re.search(r"lock\.h5 is being written by another moncim: its lock .*lock\.h5\.lock "
+                        r"is held by pid \d+", loser), "pair %d: loser's message: %s" % (i, loser))
+        check(all_done(out), "pair %d: the file is not complete" % i)
+        compare(ref, out, "pair %d" % i)
+        check(not os.path.exists(out + ".lock") and not os.path.exists(out + ".tmp"),
+              "pair %d: a lock or temporary file was left behind" % i)
+    # A SIGKILLed run leaves its lock file, but the kernel dropped the lock: --resume proceeds.
+    sweep = write_small("lock_slow.sweep", 6, 0.5)
+    out = os.path.join(ARGS.work, "lock_slow.h5")
+    p = start(solo("--force", "-v"), "lock_killed", env=solo_env)
+    wait_for(lambda: os.path.exists(out + ".lock") and moncim_pids(p), "the run to start")
+    time.sleep(0.5)
+    kill_session(p)
+    check(os.path.exists(out + ".lock"), "the killed run's lock file is gone")
+    run(sweep_cmd(1, sweep, out, "--resume"))
+    check(all_done(out), "resume after a SIGKILL incomplete")
+    # A run whose lock is removed under it stops instead of writing on.
+    p = start(solo("--force"), "lock_lost", env=solo_env)
+    wait_for(lambda: os.path.exists(out + ".lock"), "the lock file")
+    time.sleep(0.3)
+    os.remove(out + ".lock")
+    rc, log = finish(p)
+    check(rc == 1 and "lost the lock" in log, "removed lock: exit %d\n%s" % (rc, log))
+    print("lock: 20 simultaneous pairs, each time one ran and the other was refused naming the "
+          "lock; a SIGKILLed run's lock is not stale; a lost lock stops the run")
+
+
+def sigterm():
+    # 12 jobs of 0.25 s: 1.5 s on 2 ranks, 3 s on one; the signal follows the first done job
+    sweep = write_small("term.sweep", 12, 0.25)
+    ref = os.path.join(ARGS.work, "term_ref.h5")
+    run(sweep_cmd(2, sweep, ref))
+    cases = [  # (name, ranks, grace, how the signal is sent)
+        ("grace", 2, "30", "TERM-ranks"),  # running jobs finish within the grace period
+        ("nograce", 2, "0", "TERM-ranks"),  # running jobs are marked interrupted
+        ("onerank", 1, "0", "TERM-ranks"),
+        ("usr1", 2, "30", "USR1-mpiexec"),  # what Slurm's --signal sends; mpiexec forwards it
+    ]
+    for name, np_, grace, how in cases:
+        out = os.path.join(ARGS.work, "term_%s.h5" % name)
+        p = start(sweep_cmd(np_, sweep, out, "-v", "--grace", grace), "term_" + name)
+        # signal once the first job is reported: the sweep is running, most jobs are not done
+        wait_for(lambda: "done job" in open(p.errf.name).read(), "the first finished job",
+                 timeout=200)
+        if how == "TERM-ranks":  # Slurm signals every task of the step
+            for pid in moncim_pids(p):
+                os.kill(pid, signal.SIGTERM)
+        else:
+            os.kill(p.pid, signal.SIGUSR1)
+        t0 = time.time()
+        rc, log = finish(p)
+        check(rc == 75, "%s: exit status %d, want 75 (interrupted, resumable)\n%s" % (name, rc, log))
+        check(time.time() - t0 < 20, "%s: the stop took %.1f s" % (name, time.time() - t0))
+        check(re.search(r"interrupted by SIG(TERM|USR1).*--resume continues", log),
+              "%s: message\n%s" % (name, log))
+        d, attrs, _ = read(out)
+        j = d["jobs"]
+        done, pending = j["status"] == 1, j["status"] == 0
+        check(0 < done.sum() < len(j), "%s: %d of %d done: the signal came too early or late"
+              % (name, done.sum(), len(j)))
+        interrupted = np.array([e.startswith(b"interrupted:") for e in j["error"]])
+        check(np.all(pending[interrupted]), "%s: an interrupted job is not pending" % name)
+        if grace == "30":
+            check(not interrupted.any(), "%s: jobs marked interrupted despite the grace" % name)
+        else:
+            # every rank that was inside a job (a rank between two jobs gets none)
+            check(1 <= interrupted.sum() <= np_, "%s: %d jobs marked interrupted, want 1..%d"
+                  % (name, interrupted.sum(), np_))
+        check(attrs["end_time"] != "" and len(d["runs"]) == 1 and d["runs"]["end_time"][0],
+              "%s: no end record" % name)
+        check(d["runs"]["jobs_run"][0] == done.sum(), "%s: jobs_run" % name)
+        reported = set(int(m) for m in re.findall(r"done job (\d+) ", log))
+        check(reported == set(np.nonzero(done)[0]), "%s: jobs reported done != done in file"
+              % name)
+        check(not os.path.exists(out + ".lock"), "%s: lock left behind" % name)
+        p2 = run(sweep_cmd(2, sweep, out, "--resume"))
+        check(re.search(r"\b%d to run" % (len(j) - done.sum()), p2.stderr),
+              "%s: resume did not rerun exactly the unfinished jobs:\n%s" % (name, p2.stderr))
+        check(all_done(out), "%s: resume incomplete" % name)
+        compare(ref, out, "%s: interrupted + resumed vs uninterrupted" % name)
+    print("sigterm: %s: exit 75, running jobs finished or marked, resume == uninterrupted"
+          % ", ".join(c[0] for c in cases))
+
+
+SKIP = 77  # ctest SKIP_RETURN_CODE
+
+
+def fulldisk():
+    mnt = os.path.join(ARGS.work, "mnt")
+    os.makedirs(mnt)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("SKIP: cannot mount a tmpfs here (%s): the full-disk test needs root"
+              % (p.stderr.strip() or p.returncode))
+        sys.exit(SKIP)
+    try:
+        fulldisk_on(mnt)
+    finally:
+        subprocess.run(["umount", "-l", mnt])
+
+
+def fulldisk_on(mnt):
+    def leftovers():
+        return [f for f in os.listdir(mnt) if ".tmp" in f]
+
+    def digest(path):
+        with open(path, "rb") as f:
+            return f.read()
+
+    small = write_small("fits.sweep", 4, 0.0)
+    big = write_sweep("big.sweep", work=0.0)  # TINY with 40 seeds: ~3 MB, more than the disk
+    with open(big) as f:
+        text = f.read().replace("seeds = 1, 2\n", "seeds = 1..40\n")
+    with open(big, "w") as f:
+        f.write(text)
+    existing = os.path.join(mnt, "existing.h5")
+    run(sweep_cmd(1, small, existing))
+    before = digest(existing)
+    # 1. A sweep whose file does not fit, over an existing result (--force) and as a new file.
+    for target, opts in ((existing, ["--force"]), (os.path.join(mnt, "new.h5"), [])):
+        p = run(sweep_cmd(1, big, target, *opts), expect=None)
+        check(p.returncode == 1, "full disk: exit status %d, want 1\n%s" % (p.returncode, p.stderr))
+        check("No space left on device" in p.stderr and "HDF5-DIAG" not in p.stderr,
+              "full disk: message\n" + p.stderr)
+        check(not leftovers(), "full disk: temporary files left: %s" % leftovers())
+    check(not os.path.exists(os.path.join(mnt, "new.h5")), "a half-written new file")
+    check(digest(existing) == before, "the existing result file changed")
+    # 2. --resume needs room for a copy of the file (the new /runs row): fill the disk first.
+    filler = os.path.join(mnt, "filler")
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+    p = run(sweep_cmd(1, small, existing, "--resume"), expect=None)
+    check(p.returncode == 1 and "No space left on device" in p.stderr,
+          "resume on a full disk: exit %d\n%s" % (p.returncode, p.stderr))
+    check(digest(existing) == before and not leftovers(), "resume on a full disk left traces")
+    os.remove(filler)
+    # 3. A read-only filesystem: the real cause, not a guess about another writer.
+    subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+    p = run(sweep_cmd(1, small, existing, "--resume"), expect=None)
+    check(p.returncode == 1 and "Read-only file system" in p.stderr and "another" not in p.stderr,
+          "resume on a read-only filesystem: exit %d\n%s" % (p.returncode, p.stderr))
+    check(digest(existing) == before, "read-only: the file changed")
+    print("fulldisk: full disk (new file, --force over a result, --resume) and read-only "
+          "filesystem: exit 1 with the system's reason, no temporary file, result unchanged")
+
+
+THREADS = """# dense and Monarch layers, noisy devices: every BLAS and OpenMP path of a real job
+name = threads
+executor = real
+models = zoo:kjv
+nblocks = 1, 16
+mappings = linear
+adc_bits = 6
+noise = pcm
+noise.pcm = prog-pcm+read-gauss:sigma=0.02
+seeds = 1
+option.eval_chars = 64
+option.models_dir = {models}
+"""
+
+
+def threads():
+    path = os.path.join(ARGS.work, "threads.sweep")
+    with open(path, "w") as f:
+        f.write(THREADS.format(models=os.path.join(ARGS.src, "models")))
+    settings = (None, "1", "2")  # None: the variable unset
+    pairs = [(b, o) for b in settings for o in settings]
+    ref = None
+    for i, (blas, omp) in enumerate(pairs):
+        np_ = (1, 2, 4)[i % 3]  # each rank count meets every setting of each variable
+        env = {k: v for k, v in ENV.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+        if blas:
+            env["OPENBLAS_NUM_THREADS"] = blas
+        if omp:
+            env["OMP_NUM_THREADS"] = omp
+        out = os.path.join(ARGS.work, "threads_%d.h5" % i)
+        cmd = sweep_cmd(np_, path, out)
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        check(p.returncode == 0, "%s failed:\n%s" % (" ".join(cmd), p.stderr))
+        what = "-np %d OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s" % (np_, blas or "unset",
+                                                                     omp or "unset")
+        if ref is None:
+            ref = (out, what)
+            check(all_done(out), what + ": jobs not done")
+        else:
+            compare(ref[0], out, "%s vs %s" % (what, ref[1]))
+    print("threads: %d runs (OPENBLAS_NUM_THREADS x OMP_NUM_THREADS in unset/1/2, 1/2/4 ranks) "
+          "bit-identical in every non-timing column" % len(pairs))
+
+
+def corrupt():
+    sweep = write_small("corrupt.sweep", 4, 0.0)
+    good = os.path.join(ARGS.work, "good.h5")
+    run(sweep_cmd(1, sweep, good))
+    data = open(good, "rb").read()
+    with h5py.File(good, "r") as f:
+        jobs = f["jobs"]
+        jrow = jobs.dtype.itemsize
+        jstart = jobs.id.get_chunk_info(0).byte_offset  # first chunk of /jobs: rows 0..
+        status_off = jobs.dtype.fields["status"][1]
+        lf_off = jobs.dtype.fields["layer_first"][1]
+
+    def member_offset(name):
+        """Byte of a compound member's offset in its datatype message (version 1: the name
+        NUL-padded to 8 bytes, then the 4-byte offset)."""
+        i = data.find(name.encode() + b"\0")
+        check(i > 0 and data.find(name.encode() + b"\0", i + 1) < 0, "member %s not unique" % name)
+        return i + (len(name) + 1 + 7) // 8 * 8
+
+    cases = {  # name: (byte position, new value, dataset the message must name)
+        # the crash this guards against: HDF5 converted with a member far outside the row
+        "jobs_member_offset": (member_offset("layer_count") + 3, 0x40, "/jobs"),
+        "layers_member_offset": (member_offset("layer") + 1, 0x7f, "/layers"),
+        "status_value": (jstart + 1 * jrow + status_off, 7, "/jobs"),
+        "layer_first_range": (jstart + 2 * jrow + lf_off + 6, 0x10, "/jobs"),
+    }
+    for name, (pos, val, ds) in cases.items():
+        bad = bytearray(data)
+        check(bad[pos] != val, "%s: the byte already holds that value" % name)
+        bad[pos] = val
+        path = os.path.join(ARGS.work, "bad_%s.h5" % name)
+        with open(path, "wb") as f:
+            f.write(bad)
+        merged = os.path.join(ARGS.work, "merged_%s.h5" % name)
+        for cmd in ([ARGS.moncim, "report", path], [ARGS.moncim, "merge", "-o", merged, path]):
+            p = run(cmd, expect=None)
+            check(p.returncode == 1, "%s: %s exited %d (want 1: no crash)\n%s"
+                  % (name, cmd[1], p.returncode, p.stderr))
+            check("dataset '%s'" % ds in p.stderr and "corrupt" in p.stderr,
+                  "%s: %s: message does not name dataset '%s':\n%s" % (name, cmd[1], ds, p.stderr))
+        check(not os.path.exists(merged), "%s: merge wrote an output" % name)
+    run([ARGS.moncim, "report", good])
+    print("corrupt: %d corruptions rejected by report and merge naming the dataset" % len(cases))
 MAPOPTS = """# the mapping and cost settings as sweep options, shape-only workloads (cost only)
 name = mapopts
 executor = real
@@ -572,7 +914,9 @@ def main():
     shutil.rmtree(ARGS.work, ignore_errors=True)  # every run starts from nothing
     os.makedirs(ARGS.work)
     {"determinism": determinism, "kill": kill, "errors": errors, "merge": merge,
-     "failures": failures, "plot": plot, "real": real, "mapopts": mapopts}[ARGS.scenario]()
+     "failures": failures, "plot": plot, "real": real, "mapopts": mapopts, "lock": lock,
+     "sigterm": sigterm, "fulldisk": fulldisk, "corrupt": corrupt,
+     "threads": threads}[ARGS.scenario]()
 
 
 if __name__ == "__main__":

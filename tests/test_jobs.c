@@ -208,6 +208,29 @@ Test(jobs_errors, option_twice) {
   expect_error("models = a\noption.x = 1\noption.x = 2\n", "t.sweep:3: key 'option.x'", "twice");
 }
 
+/* A range whose width overflows a long (UBSan aborted on (hi - lo) / step) is rejected by its
+ * size, like any other over-long range. */
+Test(jobs_errors, range_width_overflow) {
+  expect_error("models = a\nseeds = -9223372036854775808..4\n", "t.sweep:2: key 'seeds'",
+               "more than 100000 values");
+  expect_error("models = a\nseeds = 0..9223372036854775807:2\n", "t.sweep:2: key 'seeds'",
+               "more than 100000 values");
+}
+
+/* The duplicate check of a list is not quadratic: 100000 seeds parse in well under a second
+ * (the pairwise check took 13.5 s). Duplicates far apart are still found. */
+Test(jobs, long_lists_parse_fast) {
+  job_sweep s;
+  double t0 = omp_get_wtime();
+  cr_assert_eq(parse(&s, "models = a\nseeds = 0..99999\n"), 0, "%s", mon_errmsg());
+  double dt = omp_get_wtime() - t0;
+  cr_assert_eq(s.njobs, 100000);
+  job_sweep_destroy(&s);
+  cr_expect_lt(dt, 2.0, "100000 seeds took %.2f s to parse", dt);
+  expect_error("models = a\nseeds = 0..50000, 7\n", "t.sweep:2: key 'seeds'",
+               "'7' is listed twice");
+}
+
 Test(jobs_errors, missing_file) {
   job_sweep s;
   cr_assert_eq(job_sweep_parse(&s, "/nonexistent/x.sweep", NULL), -1);

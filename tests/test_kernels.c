@@ -3,6 +3,7 @@
 
 #include "kernels.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -190,4 +191,51 @@ Test(monarch_counts, square_density) {
   cr_expect_eq(c.dense_params, 1024LL * 1024);
   cr_expect_eq(c.monarch_params, 2LL * 1024 * 1024 / 4); /* density 2/nblocks */
   cr_expect_eq(c.monarch_flops, 2 * c.monarch_params);
+}
+
+/* ---------------------------------------------------------------- BLAS threads */
+
+/* Products whose bits OpenBLAS changes with its thread count (found by comparing 1 and 2
+ * threads on a 2-core machine): the kernels must give the same bits whatever
+ * OPENBLAS_NUM_THREADS or openblas_set_num_threads said before. */
+static void blas_products(int blas_threads, float *y1, float *y2, float *y3) {
+  enum { M = 3, N = 1000, K = 2000, VN = 100, VK = 4096 };
+  float *a = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K);
+  float *v = malloc(sizeof(float) * VN * VK);
+  uint64_t s = 7;
+  for (int i = 0; i < M * K; i++)
+    a[i] = (float)((s = s * 6364136223846793005ULL + 1) >> 40) / 16777216.0f - 0.5f;
+  for (int i = 0; i < N * K; i++)
+    w[i] = (float)((s = s * 6364136223846793005ULL + 1) >> 40) / 16777216.0f - 0.5f;
+  for (int i = 0; i < VN * VK; i++)
+    v[i] = (float)((s = s * 6364136223846793005ULL + 1) >> 40) / 16777216.0f - 0.5f;
+  openblas_set_num_threads(blas_threads);
+  mon_dense_apply(w, N, K, M, a, y1);
+  openblas_set_num_threads(blas_threads);
+  mon_dense_matvec(v, VN, VK, w, y2);
+  mon_monarch m;
+  cr_assert_eq(mon_monarch_create(&m, 1024, 1024, 4), 0);
+  for (size_t i = 0; i < mon_monarch_w1_len(&m); i++) m.w1[i] = w[i] * 0.1f;
+  for (size_t i = 0; i < mon_monarch_w2_len(&m); i++) m.w2[i] = w[i + 7] * 0.1f;
+  openblas_set_num_threads(blas_threads);
+  cr_assert_eq(mon_monarch_apply(&m, M, a, y3), 0);
+  mon_monarch_destroy(&m);
+  free(a), free(w), free(v);
+}
+
+Test(blas_threads, kernels_independent_of_openblas_threads) {
+  int saved = openblas_get_num_threads();
+  float *y[2][3];
+  for (int t = 0; t < 2; t++) {
+    y[t][0] = malloc(sizeof(float) * 3 * 1000);
+    y[t][1] = malloc(sizeof(float) * 100);
+    y[t][2] = malloc(sizeof(float) * 3 * 1024);
+    blas_products(t ? 2 : 1, y[t][0], y[t][1], y[t][2]);
+  }
+  openblas_set_num_threads(saved);
+  cr_expect_eq(memcmp(y[0][0], y[1][0], sizeof(float) * 3 * 1000), 0, "dense apply 3x1000x2000");
+  cr_expect_eq(memcmp(y[0][1], y[1][1], sizeof(float) * 100), 0, "dense matvec 100x4096");
+  cr_expect_eq(memcmp(y[0][2], y[1][2], sizeof(float) * 3 * 1024), 0, "monarch 1024, nblocks 4");
+  for (int t = 0; t < 2; t++)
+    for (int i = 0; i < 3; i++) free(y[t][i]);
 }
