@@ -73,4 +73,5 @@ FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: setup
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DMONCIM_FUZZ=ON
-	FUZZ_SECONDS=$(FUZZ_SECONDS) cmake --build build-fuzz -j $(JOBS) --target fuzz-run
+	MONCIM_GPT2_TOKENIZER=$$(bash scripts/fetch-gpt2-tokenizer.sh) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  cmake --build build-fuzz -j $(JOBS) --target fuzz-run

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct res_lock {
@@ -39,8 +40,14 @@ struct res_lock {
 
 /* The holder's "pid host time" line, for the message of a writer that finds the lock taken. */
 static void holder_of(int fd, char *buf, size_t n) {
-  ssize_t r = pread(fd, buf, n - 1, 0);
-  buf[r > 0 ? r : 0] = '\0';
+  /* The holder writes its line just after taking the lock: a writer that lost the race by a
+   * moment may read the file before that, so it waits up to 0.5 s for the line to appear. */
+  for (int tries = 0; tries < 50; tries++) {
+    ssize_t r = pread(fd, buf, n - 1, 0);
+    buf[r > 0 ? r : 0] = '\0';
+    if (strchr(buf, '\n')) break;
+    nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+  }
   buf[strcspn(buf, "\n")] = '\0';
   if (!buf[0]) snprintf(buf, n, "unknown (empty lock file)");
 }
