@@ -27,6 +27,11 @@ const char *mon_errmsg(void);
  * write/fsync/close checked, then rename(). On failure path is untouched and no temp remains. */
 int mon_write_atomic(const char *path, int nparts, const void *const *parts, const size_t *lens);
 
+/* Reads a whole regular file of at most max_bytes into a malloc'ed, NUL-terminated buffer;
+ * *len gets its length. NULL + an error naming the file (and `what` it should have been when it
+ * is too large). */
+char *mon_read_file(const char *path, size_t max_bytes, const char *what, size_t *len);
+
 /* ---------------------------------------------------------------- hashing */
 
 /* The splitmix64 finaliser (Steele, Lea, Flood, "Fast splittable pseudorandom number

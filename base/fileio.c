@@ -80,3 +80,39 @@ int mon_write_atomic(const char *path, int nparts, const void *const *parts, con
   sync_parent_dir(path);
   return 0;
 }
+
+char *mon_read_file(const char *path, size_t max_bytes, const char *what, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    mon_fail("%s: cannot open: %s", path, strerror(errno));
+    return NULL;
+  }
+  struct stat sb;
+  if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
+    fclose(f);
+    mon_fail("%s: not a regular file", path);
+    return NULL;
+  }
+  if ((unsigned long long)sb.st_size > max_bytes) {
+    fclose(f);
+    mon_fail("%s: %lld bytes, too large for %s", path, (long long)sb.st_size, what);
+    return NULL;
+  }
+  char *buf = malloc((size_t)sb.st_size + 1);
+  if (!buf) {
+    fclose(f);
+    mon_fail("%s: out of memory", path);
+    return NULL;
+  }
+  size_t n = fread(buf, 1, (size_t)sb.st_size, f);
+  int err = ferror(f);
+  fclose(f);
+  if (err) {
+    free(buf);
+    mon_fail("%s: read error", path);
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}

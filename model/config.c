@@ -17,42 +17,6 @@
 /* A config.json is a few hundred bytes; anything this large is not one. */
 #define CONFIG_MAX_BYTES (16 << 20)
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    mon_fail("%s: cannot open: %s", path, strerror(errno));
-    return NULL;
-  }
-  struct stat sb;
-  if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
-    fclose(f);
-    mon_fail("%s: not a regular file", path);
-    return NULL;
-  }
-  if (sb.st_size > CONFIG_MAX_BYTES) {
-    fclose(f);
-    mon_fail("%s: %lld bytes, too large for a config.json", path, (long long)sb.st_size);
-    return NULL;
-  }
-  char *buf = malloc((size_t)sb.st_size + 1);
-  if (!buf) {
-    fclose(f);
-    mon_fail("%s: out of memory", path);
-    return NULL;
-  }
-  size_t n = fread(buf, 1, (size_t)sb.st_size, f);
-  int err = ferror(f);
-  fclose(f);
-  if (err) {
-    free(buf);
-    mon_fail("%s: read error", path);
-    return NULL;
-  }
-  buf[n] = '\0';
-  *len = n;
-  return buf;
-}
-
 /* An integer field in [lo, hi]. Absent: *out = dflt if allow_absent, else an error. */
 static int get_int(const char *path, const cJSON *root, const char *key, long lo, long hi,
                    int allow_absent, int dflt, int *out) {
@@ -76,7 +40,7 @@ static int get_int(const char *path, const cJSON *root, const char *key, long lo
 int mon_gpt2_config_read(mon_gpt2_config *c, const char *path) {
   memset(c, 0, sizeof *c);
   size_t len = 0;
-  char *txt = slurp(path, &len);
+  char *txt = mon_read_file(path, CONFIG_MAX_BYTES, "a config.json", &len);
   if (!txt) return -1;
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(txt, len, &end, 0);

@@ -395,32 +395,6 @@ done:
 
 static const mon_tokenizer_ops bpe_ops = {.name = "gpt2-bpe", .encode = bpe_encode};
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    mon_fail("%s: cannot open: %s", path, strerror(errno));
-    return NULL;
-  }
-  struct stat sb;
-  if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > TOK_FILE_MAX) {
-    fclose(f);
-    mon_fail("%s: not a regular file of at most %u bytes", path, TOK_FILE_MAX);
-    return NULL;
-  }
-  char *b = malloc((size_t)sb.st_size + 1);
-  size_t n = b ? fread(b, 1, (size_t)sb.st_size, f) : 0;
-  int err = !b || ferror(f);
-  fclose(f);
-  if (err) {
-    free(b);
-    mon_fail("%s: read error or out of memory", path);
-    return NULL;
-  }
-  b[n] = 0;
-  *len = n;
-  return b;
-}
-
 /* A vocab.json key (byte-to-unicode characters) to raw bytes; -1 if it is not one. */
 static int key_bytes(const char *k, const int byte_of_cp[324], uint8_t *o, size_t *n) {
   size_t len = strlen(k), m = 0;
@@ -437,7 +411,7 @@ static int key_bytes(const char *k, const int byte_of_cp[324], uint8_t *o, size_
 
 static int load_vocab(mon_tokenizer *t, const char *path, const int byte_of_cp[324]) {
   size_t len;
-  char *txt = slurp(path, &len);
+  char *txt = mon_read_file(path, TOK_FILE_MAX, "a tokenizer file", &len);
   if (!txt) return -1;
   cJSON *root = cJSON_ParseWithLength(txt, len);
   free(txt);
@@ -512,7 +486,7 @@ out:
 
 static int load_merges(mon_tokenizer *t, const char *path, const int byte_of_cp[324]) {
   size_t len;
-  char *txt = slurp(path, &len);
+  char *txt = mon_read_file(path, TOK_FILE_MAX, "a tokenizer file", &len);
   if (!txt) return -1;
   size_t lines = 1;
   for (size_t i = 0; i < len; i++) lines += txt[i] == '\n';
