@@ -122,9 +122,8 @@ int bench_cmd_bench(int argc, char **argv) {
            "converted lines per weight), adc_bits %d, noise '%s'\n"
            "# periphery: ADC per %s, inputs %s, input range %s\n",
            n, n, nb, B, R, hw.rows, hw.cols, hw.in_bits, hw.dac_bits, map_hw_dac_steps(&hw),
-           hw.w_bits, hw.cell_bits, map_hw_slices(&hw), map_hw_conv_lines(&hw), hw.adc_bits,
-           noise, hw.adc_per_pair ? "pair" : "column",
-           hw.in_sign_magnitude ? "sign-magnitude" : "twos",
+           hw.w_bits, hw.cell_bits, map_hw_slices(&hw), map_hw_conv_lines(&hw), hw.adc_bits, noise,
+           hw.adc_per_pair ? "pair" : "column", hw.in_sign_magnitude ? "sign-magnitude" : "twos",
            hw.in_range_static ? "static" : "dynamic");
     if (*noise_ir) printf("# IR drop timed with noise '%s'\n", noise_ir);
     printf("%-8s %7s %10s %10s %10s %10s %10s %10s %7s %9s %7s %9s %s\n", "mapping", "arrays",
@@ -162,6 +161,16 @@ int bench_cmd_bench(int argc, char **argv) {
       double t2 = bench_now();
       ts[k] = macs / (t1 - t0) * 1e-9, tg[k] = macs / (t2 - t1) * 1e-9;
     }
+    /* the noisy output's relative error to the float product (untimed), taken before the
+     * IR-drop runner below reuses y */
+    double err = 0, errv = 0;
+    const map_layer *L = &(cases[c].monarch ? &mmon : &md)->layer[0];
+    if (!rc) {
+      if (L->is_monarch ? mon_monarch_apply(L->mon, B, x, ref)
+                        : (mon_dense_apply(L->w, n, n, B, x, ref), 0))
+        rc = bench_error(CMD, "%s", mon_errmsg());
+      err = relerr(y, ref, B * n);
+    }
     /* the same work with the IR-drop entry added: time ratio of the medians, extra setup */
     double irx = NAN, irsetup = NAN;
     if (!rc && *noise_ir) {
@@ -174,7 +183,10 @@ int bench_cmd_bench(int argc, char **argv) {
       } else {
         irsetup = bench_now() - t0 - tsetup;
         double *ti = malloc((size_t)R * sizeof(double));
-        if (!ti || cim_runner_apply(ri, 0, 0, B, x, y)) rc = bench_error(CMD, "out of memory");
+        if (!ti)
+          rc = bench_error(CMD, "out of memory");
+        else if (cim_runner_apply(ri, 0, 0, B, x, y))
+          rc = bench_error(CMD, "%s", mon_errmsg());
         for (int k = 0; k < R && !rc; k++) {
           double t1 = bench_now();
           if (cim_runner_apply(ri, 0, (int64_t)k * B, B, x, y))
@@ -195,15 +207,9 @@ int bench_cmd_bench(int argc, char **argv) {
         cim_runner_destroy(ri);
       }
     }
-    /* self-check (untimed): the noisy output's relative error, and an ideal lossless runner with
-     * 16-bit weights and inputs on the same mapping must reproduce the float product */
-    double err = 0, errv = 0;
-    const map_layer *L = &(cases[c].monarch ? &mmon : &md)->layer[0];
+    /* self-check (untimed): an ideal lossless runner with 16-bit weights and inputs on the same
+     * mapping must reproduce the float product */
     if (!rc) {
-      if (L->is_monarch ? mon_monarch_apply(L->mon, B, x, ref)
-                        : (mon_dense_apply(L->w, n, n, B, x, ref), 0))
-        rc = bench_error(CMD, "%s", mon_errmsg());
-      err = relerr(y, ref, B * n);
       map_hw hv = hw;
       hv.w_bits = hv.in_bits = 16, hv.cell_bits = hv.dac_bits = 4;
       cim_config cv;
