@@ -152,7 +152,9 @@ def session_pids(sid):
         try:
             with open("/proc/%s/stat" % d) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[3]) == sid:  # field 6 of stat: session id
+            # field 6 of stat: session id; a zombie (state Z) is already dead, waiting for a
+            # parent (init, in a container possibly none) to reap it
+            if int(fields[3]) == sid and fields[0] != "Z":
                 pids.append(int(d))
         except (OSError, IndexError, ValueError):
             pass
@@ -161,15 +163,20 @@ def session_pids(sid):
 
 def kill_session(p):
     """SIGKILL mpiexec and every rank it started (they share its session)."""
-    for pid in session_pids(p.pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    def kill_all():
+        for pid in session_pids(p.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    kill_all()
     p.wait()
-    for _ in range(400):  # ranks reparented to init: wait until they are gone (slow under ASan)
+    # ranks reparented to init: wait until they are gone (slow under ASan); kill again each time,
+    # since mpiexec may have forked a rank between the listing and its own death
+    for _ in range(400):
         if not session_pids(p.pid):
             return
+        kill_all()
         time.sleep(0.05)
     fail("processes of session %d survived SIGKILL" % p.pid)
 
