@@ -21,38 +21,11 @@ bits/char (and mean relative output error of the linear layers) per mapping and 
 import argparse
 import json
 import os
-import struct
 import subprocess
 import sys
 
 import numpy as np
-
-
-def st_read(path):
-    b = open(path, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    h = json.loads(b[8:8 + n])
-    d = b[8 + n:]
-    out = {"__metadata__": h.get("__metadata__", {})}
-    for k, v in h.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        out[k] = np.frombuffer(d[s:e], dtype=np.float32).reshape(v["shape"])
-    return out
-
-
-def st_write(path, tensors):
-    hdr, off, blobs = {}, 0, []
-    for k, a in tensors.items():
-        a = np.ascontiguousarray(a, dtype=np.float32)
-        hdr[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
-        off += a.nbytes
-        blobs.append(a.tobytes())
-    h = json.dumps(hdr).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+from safetensors_f32 import st_read, st_write
 
 
 def layer_inputs(model_dir, nvec):

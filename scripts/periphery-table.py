@@ -17,41 +17,14 @@ Prints the Markdown table on stdout.
 """
 import argparse
 import itertools
-import json
 import os
-import struct
 import subprocess
 import sys
 
 import numpy as np
+from safetensors_f32 import st_read, st_write
 
 NOISE = "prog-prop:sigma=0.05+read-prop:sigma=0.01"
-
-
-def st_write(path, tensors):
-    header, off, blobs = {}, 0, []
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a, dtype=np.float32)
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
-        off += a.nbytes
-        blobs.append(a.tobytes())
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def st_read(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, d in header.items():
-        if name != "__metadata__":
-            a, b = d["data_offsets"]
-            out[name] = np.frombuffer(data[a:b], dtype=np.float32).reshape(d["shape"])
-    return out
 
 
 def main():

@@ -19,47 +19,19 @@ usage: periphery_numpy.py --moncim BIN --work DIR
 """
 import argparse
 import itertools
-import json
 import math
 import os
-import struct
 import subprocess
 import sys
 
 import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from safetensors_f32 import st_read, st_write  # noqa: E402
 
 ROWS = 256
 W_BITS, CELL_BITS, IN_BITS, DAC_BITS, ADC_BITS = 8, 2, 8, 1, 8
 L = 2**CELL_BITS - 1
 ADC_PCT, IN_PCT = 99.99, 100.0
-
-
-def st_write(path, tensors):
-    header, off, blobs = {}, 0, []
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a, dtype=np.float32)
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
-        off += a.nbytes
-        blobs.append(a.tobytes())
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def st_read(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, d in header.items():
-        if name == "__metadata__":
-            out[name] = d
-            continue
-        a, b = d["data_offsets"]
-        out[name] = np.frombuffer(data[a:b], dtype=np.float32).reshape(d["shape"])
-    return out
 
 
 def percentile_kth(values, pct):
