@@ -112,6 +112,9 @@ double cim_runner_macs(const cim_runner *r, int layer);
 /* The same SGEMMs as cim_runner_apply on a batch (shapes, threads), without digits, noise and
  * ADC: the "sgemm on the equivalent work" of `moncim bench mvm`. */
 int cim_runner_sgemm_equiv(const cim_runner *r, int layer, int batch);
+/* Bytes of the programmed state: device levels (2 bytes per converted line of a programmed
+ * weight: half.h), pair variances and IR drop's coupled rows where present, static ADC errors. */
+size_t cim_runner_state_bytes(const cim_runner *r);
 /* Inspection (tests): effective level (G - Gmin) / dG of every programmed device of `array`,
  * out (rows, slices * cols): out[r * slices*cols + j*cols + c] for device column j of logical
  * column c; NAN where no piece is programmed. */

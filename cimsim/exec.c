@@ -19,6 +19,7 @@
 
 typedef struct {
   float *D, *O, *OV, *Q, *Sd, *z, *fcc, *zw, *wv, *tmp, *vt;
+  float *G;  /* (nr + nx, N) the block's programmed levels (then IR drop's), as floats */
   float *VG; /* (nr, N) read-noise variance per device of the block at hand (read-prop only) */
   double *acc;
 } scratch;
@@ -27,6 +28,7 @@ static int scratch_alloc(scratch *s, int M, int nr, int N, int nc, int needV) {
   memset(s, 0, sizeof *s);
   s->D = malloc((size_t)M * nr * sizeof(float));
   s->O = malloc((size_t)M * N * sizeof(float));
+  s->G = malloc((size_t)nr * N * sizeof(float));
   s->OV = needV ? malloc((size_t)M * N * sizeof(float)) : NULL;
   s->VG = needV ? malloc((size_t)nr * N * sizeof(float)) : NULL;
   s->Q = malloc((size_t)M * sizeof(float));
@@ -38,15 +40,15 @@ static int scratch_alloc(scratch *s, int M, int nr, int N, int nc, int needV) {
   s->wv = malloc((size_t)N * sizeof(float));
   s->tmp = malloc((size_t)N * sizeof(float));
   s->vt = malloc((size_t)N * sizeof(float));
-  return (!s->D || !s->O || (needV && (!s->OV || !s->VG)) || !s->Q || !s->Sd || !s->z || !s->acc ||
-          !s->fcc || !s->zw || !s->wv || !s->tmp || !s->vt)
+  return (!s->D || !s->O || !s->G || (needV && (!s->OV || !s->VG)) || !s->Q || !s->Sd || !s->z ||
+          !s->acc || !s->fcc || !s->zw || !s->wv || !s->tmp || !s->vt)
              ? -1
              : 0;
 }
 
 static void scratch_free(scratch *s) {
   free(s->D), free(s->O), free(s->OV), free(s->Q), free(s->Sd), free(s->z), free(s->acc),
-      free(s->fcc), free(s->zw), free(s->wv), free(s->tmp), free(s->vt), free(s->VG);
+      free(s->fcc), free(s->zw), free(s->wv), free(s->tmp), free(s->vt), free(s->VG), free(s->G);
 }
 
 /* The analog values reaching the ADC: column sums plus read noise (std sqrt(q0 + ov[e])), then
@@ -202,8 +204,13 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
       s->Q[bb * S + k] = sq, s->Sd[bb * S + k] = sd;
     }
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, K->G, N, 0.0f,
-              s->O, N);
+  const float *G = K->Gf;
+  if (!G) {
+    cim_h2f_n(K->G, s->G, (size_t)nr * N);
+    G = s->G;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, G, N, 0.0f, s->O,
+              N);
   if (K->nx) cim_ir_foreign(R, K, qin, b0, nb, s->D + (size_t)M * nr, s->O);
   if (calv) {
     for (int m = 0; m < M; m++)
@@ -225,8 +232,8 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
     const double gmin = z->gmax_us / z->onoff, g0 = gmin / ((z->gmax_us - gmin) / R->L);
     const double vg = (z->read_gauss * R->L) * (z->read_gauss * R->L), rp = z->read_prop;
     for (size_t i = 0; i < (size_t)nr * N; i++) {
-      double a = rp * (K->G[i] + g0);
-      s->VG[i] = K->V ? K->V[i] : (float)(vg + a * a);
+      double a = rp * (G[i] + g0);
+      s->VG[i] = K->V ? cim_h2f(K->V[i]) : (float)(vg + a * a);
     }
     for (size_t i = 0; i < (size_t)M * nr; i++) s->D[i] *= s->D[i];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, s->VG, N, 0.0f,
@@ -650,7 +657,8 @@ int cim_runner_sgemm_equiv(const cim_runner *R, int layer, int B) {
       int M = chunk * R->steps, N = R->ncv * maxnc;
       float *A = calloc((size_t)M * maxnr, sizeof(float));
       float *C = malloc((size_t)M * N * sizeof(float));
-      int bad = !A || !C;
+      float *G = calloc((size_t)maxnr * N, sizeof(float)); /* plain float weights, same shape */
+      int bad = !A || !C || !G;
 #pragma omp for schedule(dynamic, 1)
       for (int t = 0; t < ntask; t++) {
         if (bad) continue;
@@ -658,9 +666,9 @@ int cim_runner_sgemm_equiv(const cim_runner *R, int layer, int B) {
         int b0 = (t % nch) * chunk, nb = B - b0 < chunk ? B - b0 : chunk;
         int n = R->ncv * K->nc;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * R->steps, n, K->nr, 1.0f, A,
-                    K->nr, K->G, n, 0.0f, C, n);
+                    K->nr, G, n, 0.0f, C, n);
       }
-      free(A), free(C);
+      free(A), free(C), free(G);
       fail |= bad;
     }
   }

@@ -382,7 +382,7 @@ int cim_ir_apply(cim_runner *R) {
         for (int j = 0; j < nsl; j++)
           for (int c = 0; c < K->nc; c++)
             E[(size_t)j * m + (size_t)K->rows[i] * cols + K->col0 + c] =
-                K->G[(size_t)i * N + j * K->nc + c];
+                cim_h2f(K->G[(size_t)i * N + j * K->nc + c]);
     }
     int fail = 0;
     float *EE = E;
@@ -412,11 +412,18 @@ int cim_ir_apply(cim_runner *R) {
     for (int q = first[a]; q < first[a + 1] && !rc; q++) {
       cblk *K = &R->blk[order[q]];
       int N = nsl * K->nc;
+      K->Gf = malloc((size_t)K->nr * N * sizeof *K->Gf);
+      if (!K->Gf) {
+        rc = mon_fail("cimsim ir: out of memory");
+        break;
+      }
       for (int i = 0; i < K->nr; i++)
         for (int j = 0; j < nsl; j++)
           for (int c = 0; c < K->nc; c++)
-            K->G[(size_t)i * N + j * K->nc + c] =
+            K->Gf[(size_t)i * N + j * K->nc + c] =
                 E[(size_t)j * m + (size_t)K->rows[i] * cols + K->col0 + c];
+      free(K->G);
+      K->G = NULL;
       if (!K->nx) continue;
       K->Gx = malloc((size_t)K->nx * N * sizeof *K->Gx);
       if (!K->Gx) {

@@ -126,9 +126,9 @@ static float program_device(const cim_runner *R, int array, int row, int bitline
 static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_factor *F,
                          const int *rows, double *sum_t, double *sum_a) {
   int nsl = R->nsl, ncv = R->ncv, N = ncv * K->nc, pair = ncv != nsl;
-  K->G = malloc((size_t)K->nr * N * sizeof(float));
+  K->G = malloc((size_t)K->nr * N * sizeof *K->G);
   int needV = pair && R->nz.read_prop > 0; /* a pair's variance is not a function of G+ - G- */
-  if (needV) K->V = malloc((size_t)K->nr * N * sizeof(float));
+  if (needV) K->V = malloc((size_t)K->nr * N * sizeof *K->V);
   if (!K->G || (needV && !K->V)) return mon_fail("cimsim: out of memory for conductances");
   double sw = R->fac[K->factor].sw;
   int cb = R->hw.cell_bits, off = 1 << (R->hw.w_bits - 1);
@@ -141,6 +141,7 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
       if (qd > R->qmax_w) qd = R->qmax_w;
       if (qd < -R->qmax_w) qd = -R->qmax_w;
       int q = (int)qd;
+      float lp = 0, vp = 0; /* G+ and its variance, until G- of the pair arrives */
       for (int j = 0; j < nsl; j++) {
         int lt;
         if (R->cfg.encoding == CIM_ENC_DIFFERENTIAL) {
@@ -153,12 +154,13 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
         float l = program_device(R, K->array, r, j * R->hw.cols + col, lt, &var);
         /* after the analog subtraction a line carries G+ - G- and both devices' read noise */
         size_t e = (size_t)i * N + (pair ? j / 2 : j) * K->nc + c;
-        if (pair && (j % 2)) {
-          K->G[e] -= l;
-          if (needV) K->V[e] += var;
-        } else {
-          K->G[e] = l;
-          if (needV) K->V[e] = var;
+        if (!pair) {
+          K->G[e] = cim_f2h(l);
+        } else if (j % 2 == 0) {
+          lp = l, vp = var;
+        } else { /* rounded once, as a difference */
+          K->G[e] = cim_f2h(lp - l);
+          if (needV) K->V[e] = cim_f2h(vp + var);
         }
         *sum_t += lt, *sum_a += l;
       }
@@ -534,7 +536,7 @@ void cim_runner_destroy(cim_runner *R) {
   for (int i = 0; i < R->nblk; i++) {
     cblk *K = &R->blk[i];
     free(K->src), free(K->rows), free(K->G), free(K->V), free(K->aoff), free(K->again);
-    free(K->srcx), free(K->rowsx), free(K->Gx);
+    free(K->srcx), free(K->rowsx), free(K->Gx), free(K->Gf);
   }
   free(R->blk);
   if (R->fac)
@@ -559,6 +561,18 @@ const map_stream *cim_runner_stream(const cim_runner *r) {
   return &r->cs;
 }
 
+size_t cim_runner_state_bytes(const cim_runner *r) {
+  size_t n = 0;
+  for (int b = 0; b < r->nblk; b++) {
+    const cblk *K = &r->blk[b];
+    size_t N = (size_t)r->ncv * K->nc;
+    n += (size_t)K->nr * N * (K->Gf ? sizeof *K->Gf : sizeof *K->G * (K->V ? 2 : 1));
+    if (K->Gx) n += (size_t)K->nx * N * sizeof *K->Gx;
+    if (K->aoff) n += N * (sizeof *K->aoff + sizeof *K->again);
+  }
+  return n;
+}
+
 int cim_runner_levels(const cim_runner *r, int array, float *out) {
   if (array < 0 || array >= r->mp.narrays)
     return mon_fail("cimsim: array %d out of range [0, %d)", array, r->mp.narrays);
@@ -574,7 +588,8 @@ int cim_runner_levels(const cim_runner *r, int array, float *out) {
       for (int j = 0; j < r->nsl; j++)
         for (int c = 0; c < K->nc; c++)
           out[(size_t)K->rows[i] * W + j * r->hw.cols + K->col0 + c] =
-              K->G[(size_t)i * r->nsl * K->nc + j * K->nc + c];
+              K->Gf ? K->Gf[(size_t)i * r->nsl * K->nc + j * K->nc + c]
+                    : cim_h2f(K->G[(size_t)i * r->nsl * K->nc + j * K->nc + c]);
   }
   return 0;
 }

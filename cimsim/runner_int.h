@@ -3,6 +3,7 @@
 #define MONCIM_RUNNER_INT_H
 
 #include "cimsim_int.h"
+#include "half.h"
 
 enum { TAG_PROG = 1, TAG_PROG2 = 2, TAG_ADC = 3, TAG_READ = 4 };
 enum { OP_FACTOR = 100 };
@@ -17,10 +18,12 @@ typedef struct {
   int array, piece, step, row0, col0;
   /* ncv converted lines per weight (R->ncv): the device columns, or the G+ - G- pairs when the
    * ADC sits after the analog subtraction (hw.adc_per_pair) */
-  float *G;     /* (nr, ncv * nc): level of line j (device, or G+ - G- pair) of row i, column c
-                   at [i][j*nc + c]; the programmed state (read-noise variances of device lines
-                   are recomputed from it: exec.c) */
-  float *V;     /* (nr, ncv * nc): read-noise variance of a pair line (both devices; a difference
+  /* The programmed state, in IEEE half precision (half.h; 2 bytes per converted line of a
+   * weight, docs/analog-model.md "Programmed state"), or Gf below with IR drop: */
+  uint16_t *G;  /* (nr, ncv * nc): level of line j (device, or G+ - G- pair) of row i, column c
+                   at [i][j*nc + c] (read-noise variances of device lines are recomputed from
+                   it: exec.c) */
+  uint16_t *V;  /* (nr, ncv * nc): read-noise variance of a pair line (both devices; a difference
                    does not determine it), only with adc_per_pair and read-prop, else NULL */
   float *aoff;  /* (ncv * nc): static ADC offset (LSB) per converted line, or NULL */
   float *again; /* (ncv * nc): static ADC gain error per converted line, or NULL */
@@ -29,6 +32,9 @@ typedef struct {
   int nx;
   int32_t *srcx, *rowsx; /* (nx) input address and array row of each */
   float *Gx;             /* (nx, nsl * nc) effective levels, as G (IR drop needs ncv = nsl) */
+  /* (nr, nsl * nc) with IR drop, G's effective levels replace it in single precision: IR drop
+   * is a small change of a level, which half precision would round away (G is then NULL) */
+  float *Gf;
 } cblk;
 
 typedef struct {
