@@ -64,11 +64,11 @@
 /* The mapping and cost settings the job ran with (map_settings: the hardware file's values
  * overridden by the sweep's option.NAME lines), so every row says what it was costed under. */
 #define MON_SETTING_METRICS(X)                                                                     \
-  X(I64, dense_layout, "", "DenseMap slots: 0 = interleaved, 1 = contiguous")                     \
-  X(I64, dense_row_split, "", "DenseMap row subsets per block (1 = none)")                        \
-  X(I64, share_rows, "", "1: shared row bands for layers reading one input")                      \
-  X(I64, digital_lanes, "", "elements per digital cycle")                                         \
-  X(I64, fold_permute, "", "1: no PERMUTE between Monarch factors")                               \
+  X(I64, dense_layout, "", "DenseMap slots: 0 = interleaved, 1 = contiguous")                      \
+  X(I64, dense_row_split, "", "DenseMap row subsets per block (1 = none)")                         \
+  X(I64, share_rows, "", "1: shared row bands for layers reading one input")                       \
+  X(I64, digital_lanes, "", "elements per digital cycle")                                          \
+  X(I64, fold_permute, "", "1: no PERMUTE between Monarch factors")                                \
   X(I64, adc_lossless, "", "1: ADCs costed at each mapping's lossless bits")
 
 /* Computed by the pipeline from the mapped model. */
@@ -77,18 +77,18 @@
 /* The periphery conventions the job ran with (hardware file + sweep options, 0 = moncim's
  * defaults; docs/analog-model.md "Periphery conventions") and the static input range's clipping. */
 #define MON_PERIPHERY_METRICS(X)                                                                   \
-  X(I64, adc_per_pair, "", "1: ADC after G+ - G-")                                                \
-  X(I64, in_sign_magnitude, "", "1: sign-magnitude inputs")                                       \
-  X(I64, in_range_static, "", "1: static input range")                                            \
-  X(I64, adc_calibrated, "", "1: calibrated ADC")                                                 \
-  X(I64, adc_cal_per_slice, "", "1: ADC range per slice")                                         \
-  X(I64, cal_heldout, "", "1: held-out calibration")                                              \
+  X(I64, adc_per_pair, "", "1: ADC after G+ - G-")                                                 \
+  X(I64, in_sign_magnitude, "", "1: sign-magnitude inputs")                                        \
+  X(I64, in_range_static, "", "1: static input range")                                             \
+  X(I64, adc_calibrated, "", "1: calibrated ADC")                                                  \
+  X(I64, adc_cal_per_slice, "", "1: ADC range per slice")                                          \
+  X(I64, cal_heldout, "", "1: held-out calibration")                                               \
   X(F64, in_clip_frac, "", "inputs clipped, fraction")
 
 /* Every column of a job's /jobs row after its parameters, in file order. */
 #define MON_JOB_METRICS(X)                                                                         \
-  MON_ACCURACY_METRICS(X) MON_COST_METRICS(X) MON_SETTING_METRICS(X) MON_MODEL_METRICS(X) \
-      MON_PERIPHERY_METRICS(X)
+  MON_ACCURACY_METRICS(X)                                                                          \
+  MON_COST_METRICS(X) MON_SETTING_METRICS(X) MON_MODEL_METRICS(X) MON_PERIPHERY_METRICS(X)
 
 /* Per layer: a subset of the cost columns (same names as in MON_COST_METRICS, so the layer's
  * map_cost copies over by name; units as there), then the layer's accuracy. */

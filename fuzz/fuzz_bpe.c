@@ -14,8 +14,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
   const char *dir = getenv("MONCIM_GPT2_TOKENIZER");
   if (!dir || mon_tokenizer_load_dir(&tok, dir) || strcmp(mon_tokenizer_kind(tok), "gpt2-bpe")) {
-    fprintf(stderr, "fuzz_bpe: set MONCIM_GPT2_TOKENIZER to a directory with GPT-2's vocab.json "
-                    "and merges.txt (scripts/fetch-gpt2-tokenizer.sh): %s\n",
+    fprintf(stderr,
+            "fuzz_bpe: set MONCIM_GPT2_TOKENIZER to a directory with GPT-2's vocab.json "
+            "and merges.txt (scripts/fetch-gpt2-tokenizer.sh): %s\n",
             dir ? mon_errmsg() : "unset");
     abort();
   }

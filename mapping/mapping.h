@@ -314,8 +314,8 @@ typedef struct {
   int v[MAP_NSETTINGS]; /* indexed by map_setting_id; dense_layout as map_dense_layout */
 } map_settings;
 extern const char *const map_setting_names[MAP_NSETTINGS]; /* "dense_layout", ... */
-void map_settings_init(map_settings *s);                    /* every setting not given */
-int map_setting_find(const char *name);                     /* map_setting_id, or -1 */
+void map_settings_init(map_settings *s);                   /* every setting not given */
+int map_setting_find(const char *name);                    /* map_setting_id, or -1 */
 /* Parses one setting into s: 0, or -1 + "expected ..., got 'VALUE'" (or an unknown name). */
 int map_settings_set(map_settings *s, const char *name, const char *value);
 /* Overrides the given settings in hw and o (either may be NULL). */

@@ -68,7 +68,7 @@ typedef struct {
   int attn_bits;
   int calibrated;
   double percentile;
-  map_settings set;      /* option.dense_layout ... option.adc_lossless */
+  map_settings set;     /* option.dense_layout ... option.adc_lossless */
   int per[4];           /* adc_per_pair, in_sign_magnitude, in_range_static, adc_cal_per_slice:
                            -1 = the hardware file's */
   double in_percentile; /* < 0: default */

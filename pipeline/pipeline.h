@@ -69,8 +69,8 @@ int pipe_nlayers(const pipe_job *j);
  * thread count. */
 int pipe_run(const pipe_job *j, job_metrics *m, job_layer *layers, pipe_timing *t);
 
-/* The real sweep executor (model specs zoo:NAME, dir:PATH, hf:PATH, shape:WORKLOAD; executor.c): its
- * check validates every axis value and `option.` line of a sweep before any job runs. */
+/* The real sweep executor (model specs zoo:NAME, dir:PATH, hf:PATH, shape:WORKLOAD; executor.c):
+ * its check validates every axis value and `option.` line of a sweep before any job runs. */
 extern const job_executor pipe_executor;
 
 #endif
