@@ -22,15 +22,18 @@
 /* Resets an entry of the struct pointed to by `mon_metric_p` to "not computed". */
 #define MON_METRIC_UNSET(type, name, unit, doc) mon_metric_p->name = MON_METRIC_UNSET_##type;
 
-/* Accuracy of the simulated model on the evaluation text, next to the float model. */
+/* Accuracy of the simulated model on the evaluation text, next to the float model. Loss is per
+ * byte of the scored text (its total bits over its UTF-8 bytes), so that character and BPE models
+ * compare; on ASCII text such as the KJV a byte is a character. The short names (bpc, eval_chars)
+ * predate the BPE models and are kept so that earlier result files read the same. */
 #define MON_ACCURACY_METRICS(X)                                                                    \
-  X(F64, bpc, "bit/char", "bits per character, simulated")                                         \
-  X(F64, bpc_float, "bit/char", "bits per char, float")                                            \
-  X(F64, top1, "", "next-char top-1 accuracy, simulated")                                          \
+  X(F64, bpc, "bit/byte", "bits per byte of text, simulated")                                      \
+  X(F64, bpc_float, "bit/byte", "bits per byte of text, float")                                   \
+  X(F64, top1, "", "next-token top-1 accuracy, simulated")                                         \
   X(F64, top1_float, "", "top-1 accuracy, float")                                                  \
   X(F64, agreement, "", "analog/float top-1 agreement")                                            \
   X(F64, out_rel_err, "", "mean layer output rel. error")                                          \
-  X(I64, eval_chars, "char", "characters scored")
+  X(I64, eval_chars, "token", "positions (tokens) scored")
 
 /* Cost of one token (one vector through every linear layer), from the command stream
  * (docs/cost-model.md): latency = array + adc + digital, energy and area = sums of their parts. */

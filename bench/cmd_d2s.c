@@ -18,7 +18,7 @@ static void usage(FILE *f) {
       "matrix with N blocks (biases, embeddings and LayerNorms kept), evaluates it, fine-tunes\n"
       "it on the training split (AdamW, warm-up + cosine) and evaluates again. Writes\n"
       "config.json (monarch_nblocks N), model.safetensors, d2s-log.json (curve, timing) and\n"
-      "eval.json (bits/char and top-1 of the dense input, after projection, after fine-tune).\n\n"
+      "eval.json (bits/byte and top-1 of the dense input, after projection, after fine-tune).\n\n"
       "  --in DIR           trained dense model\n"
       "  --nblocks N        Monarch blocks (>= 2)\n"
       "  --out DIR          output model directory (created)\n"
@@ -83,7 +83,7 @@ int bench_cmd_d2s(int argc, char **argv) {
   bench_model_describe(&m, cJSON_AddObjectToObject(log, "model"));
   if (bench_model_eval_json(cmd, &m, ev, nev, evalpos, log, "projected", &rp)) goto done;
   if (!json)
-    printf("# %s -> nblocks %d: projection rel. error %.4f (%.1f s); held-out bits/char dense "
+    printf("# %s -> nblocks %d: projection rel. error %.4f (%.1f s); held-out bits/byte dense "
            "%.4f, projected %.4f\n",
            in, nblocks, rel, tproj, rd.bpc, rp.bpc);
   if (bench_model_train_run(cmd, &m, tr, ntr, &o, out, save_every, 0, log, &secs)) goto done;
@@ -110,7 +110,7 @@ int bench_cmd_d2s(int argc, char **argv) {
     puts(t);
     free(t);
   } else {
-    printf("%-14s %10s %8s\n", "stage", "bits/char", "top1");
+    printf("%-14s %10s %8s\n", "stage", "bits/byte", "top1");
     printf("%-14s %10.4f %8.4f\n", "dense", rd.bpc, rd.top1);
     printf("%-14s %10.4f %8.4f\n", "projected", rp.bpc, rp.top1);
     printf("%-14s %10.4f %8.4f\n", "fine-tuned", rf.bpc, rf.top1);

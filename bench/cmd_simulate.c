@@ -27,11 +27,11 @@ static void usage(FILE *f) {
          "the held-out King James text (or --text FILE) twice: in float, and with every\n"
          "linear layer (attention qkv/out, MLP fc/proj) executed by the analog simulator on the\n"
          "chosen mapping (attention products, LayerNorm, GELU and softmax stay digital float).\n"
-         "Prints bits/char and top-1 accuracy of both, the agreement of the simulated top-1\n"
+         "Prints bits per byte (bits/char on ASCII text) and top-1 accuracy of both, the agreement of the simulated top-1\n"
          "with the float top-1, the mean relative output error of the linear layers, arrays,\n"
          "ADCs, utilization, and latency, energy and area per token (docs/cost-model.md).\n"
          "Self-check: with --lossless, no --noise and --w-bits, --in-bits >= 16, the simulated\n"
-         "bits/char must equal the float one to 1e-4; VALID / INVALID (exit 1).\n\n"
+         "bits/byte must equal the float one to 1e-4; VALID / INVALID (exit 1).\n\n"
          "  --mapping S     linear | sparse | dense | auto (default sparse)\n"
          "  --adc-bits A    ADC resolution (default: the hardware file)\n"
          "  --noise SPEC    e.g. 'prog-pcm+read-gauss:sigma=0.02' (docs/analog-model.md);\n"
@@ -165,7 +165,7 @@ int bench_cmd_simulate(int argc, char **argv) {
            cfg.adc_range ? "calibrated" : "full scale", noise, seed, attn_bits,
            (long long)r.eval_chars);
     printf("%-22s %12s %12s\n", "", "float", "simulated");
-    printf("%-22s %12.5f %12.5f\n", "bits/char", r.bpc_float, r.bpc);
+    printf("%-22s %12.5f %12.5f\n", "bits/byte", r.bpc_float, r.bpc);
     printf("%-22s %12.4f %12.4f\n", "top-1", r.top1_float, r.top1);
     printf("%-22s %12s %12.4f\n", "top-1 agreement", "", r.agreement);
     printf("%-22s %12s %12.4g\n", "linear rel. error", "", r.out_rel_err);

@@ -49,7 +49,7 @@ int bench_model_train_run(const char *cmd, mon_model *m, const uint8_t *text, si
   oo.progress = progress;
   oo.progress_ctx = &c;
   if (!quiet) /* progress goes to stderr, the result tables / JSON to stdout */
-    fprintf(stderr, "%8s  %10s  %10s  %10s  %10s  %9s\n", "step", "lr", "loss", "bits/char",
+    fprintf(stderr, "%8s  %10s  %10s  %10s  %10s  %9s\n", "step", "lr", "loss", "bits/token",
             "grad_norm", "seconds");
   double t0 = bench_now(), fl;
   int rc = mon_model_train(m, text, len, &oo, &fl);

@@ -21,7 +21,7 @@
 /* The float model on an evaluation text: what the simulated run is compared with. */
 typedef struct {
   int64_t positions; /* positions scored */
-  double bpc;        /* bits per character */
+  double bpc;        /* bits per byte of the text (per character on ASCII text) */
   double top1;       /* next-character top-1 accuracy, 0..1 */
   int32_t *pred;     /* (positions) top-1 predictions, for the agreement column */
 } pipe_reference;

@@ -4,12 +4,12 @@
     python3 results/plot.py OUT.h5 [-o DIR]      (default DIR: OUT_plots/ next to OUT.h5)
 
 Writes
-  accuracy_vs_adc_bits.png   bits/char vs ADC bits, one panel per model and nblocks, one line per
+  accuracy_vs_adc_bits.png   bits/byte vs ADC bits, one panel per model and nblocks, one line per
                              mapping / DAC bits / noise (mean over seeds, bars = std)
   energy_breakdown.png       energy per token split by component   \\  per model, nblocks and
   latency_breakdown.png      latency per token split by component   } mapping, at the largest
   area_breakdown.png         area split by component               /  ADC and smallest DAC bits
-  pareto_accuracy_area.png   bits/char vs area of every configuration, the Pareto front drawn
+  pareto_accuracy_area.png   bits/byte vs area of every configuration, the Pareto front drawn
 
 Needs only Debian's python3-h5py, python3-numpy and python3-matplotlib.
 """
@@ -73,7 +73,7 @@ def accuracy_plot(cfg, name, path):
         ax.axhline(ref, color="k", ls="--", lw=1, label="float")
         ax.set_title("%s, nblocks=%d" % (model, nb))
         ax.set_xlabel("ADC bits")
-        ax.set_ylabel("bits / char (lower is better)")
+        ax.set_ylabel("bits / byte (lower is better)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(panels):]:
@@ -129,7 +129,7 @@ def pareto_plot(cfg, name, path):
             lw=1.5, label="Pareto front")
     ax.set_xscale("log")
     ax.set_xlabel("area (mm^2)")
-    ax.set_ylabel("bits / char (lower is better)")
+    ax.set_ylabel("bits / byte (lower is better)")
     ax.set_title("%s: accuracy vs area" % name)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)

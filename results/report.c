@@ -231,7 +231,7 @@ int res_report(const res_data *d, FILE *out, int json) {
               last->start_time, last->end_time[0] ? last->end_time : "(running or killed)",
               last->executor);
     if (has_acc) {
-      fprintf(out, "\nAccuracy vs ADC bits: bits/char of the simulated model, mean over seeds "
+      fprintf(out, "\nAccuracy vs ADC bits: bits/byte of the simulated model, mean over seeds "
                    "(float reference in the last column)\n");
       fprintf(out, "%-48s", "configuration");
       for (int k = 0; k < nadc; k++) fprintf(out, " %6s%-2d", "adc=", adc[k]);
