@@ -75,7 +75,9 @@
   X(I64, adc_lossless, "", "1: ADCs costed at each mapping's lossless bits")
 
 /* Computed by the pipeline from the mapped model. */
-#define MON_MODEL_METRICS(X) X(I64, weights, "", "weights mapped")
+#define MON_MODEL_METRICS(X)                                                                       \
+  X(I64, weights, "", "weights mapped")                                                            \
+  X(F64, state_mib, "MiB", "programmed device state in memory")
 
 /* The periphery conventions the job ran with (hardware file + sweep options, 0 = moncim's
  * defaults; docs/analog-model.md "Periphery conventions") and the static input range's clipping. */

@@ -148,6 +148,7 @@ int bench_cmd_simulate(int argc, char **argv) {
     cJSON_AddNumberToObject(o, "latency_ns", r.latency_ns);
     cJSON_AddNumberToObject(o, "energy_pj", r.energy_pj);
     cJSON_AddNumberToObject(o, "area_mm2", r.area_mm2);
+    cJSON_AddNumberToObject(o, "state_mib", r.state_mib);
     cJSON_AddNumberToObject(o, "seconds_float", t1 - t0);
     cJSON_AddNumberToObject(o, "seconds_setup", tm.setup_s);
     cJSON_AddNumberToObject(o, "seconds_sim", tm.sim_s);
@@ -181,6 +182,7 @@ int bench_cmd_simulate(int argc, char **argv) {
     printf("%-22s %12s %12.1f\n", "latency/token (ns)", "", r.latency_ns);
     printf("%-22s %12s %12.1f\n", "energy/token (pJ)", "", r.energy_pj);
     printf("%-22s %12s %12.4f\n", "area (mm^2)", "", r.area_mm2);
+    printf("%-22s %12s %12.1f\n", "device state (MiB)", "", r.state_mib);
     printf("%-22s %12.2f %12.2f   (setup %.2f s)\n", "seconds", t1 - t0, tm.sim_s, tm.setup_s);
     if (selfcheck)
       printf("%s: |bpc - bpc_float| = %.2g (< 1e-4)\n", valid ? "VALID" : "INVALID",

@@ -150,6 +150,7 @@ int pipe_run(const pipe_job *j, job_metrics *m, job_layer *layers, pipe_timing *
   m->adc_cal_per_slice = j->hw->adc_cal_per_slice;
   m->cal_heldout = j->cal_text != NULL;
   if (run) m->in_clip_frac = cim_runner_input_clip_frac(run);
+  if (run) m->state_mib = (double)cim_runner_state_bytes(run) / 1048576.0;
 out:
   cim_runner_destroy(run);
   map_stream_destroy(&csl);
