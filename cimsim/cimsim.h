@@ -110,8 +110,10 @@ void cim_runner_reset_stats(cim_runner *r);
  * hw.adc_per_pair) x DAC steps. */
 double cim_runner_macs(const cim_runner *r, int layer);
 /* The same SGEMMs as cim_runner_apply on a batch (shapes, threads), without digits, noise and
- * ADC: the "sgemm on the equivalent work" of `moncim bench mvm`. */
-int cim_runner_sgemm_equiv(const cim_runner *r, int layer, int batch);
+ * ADC: the "sgemm on the equivalent work" of `moncim bench mvm`, each block's weights read from
+ * their own single-precision matrix as a float implementation would (made on the first call,
+ * which the benchmark leaves untimed as its warm-up). */
+int cim_runner_sgemm_equiv(cim_runner *r, int layer, int batch);
 /* Bytes of the programmed state: device levels (2 bytes per converted line of a programmed
  * weight: half.h), pair variances and IR drop's coupled rows where present, static ADC errors. */
 size_t cim_runner_state_bytes(const cim_runner *r);

@@ -19,7 +19,7 @@
 
 typedef struct {
   float *D, *O, *OV, *Q, *Sd, *z, *fcc, *zw, *wv, *tmp, *vt;
-  float *G;  /* (nr + nx, N) the block's programmed levels (then IR drop's), as floats */
+  float *G;  /* (nr, N) room for a column panel of the block's levels widened to floats */
   float *VG; /* (nr, N) read-noise variance per device of the block at hand (read-prop only) */
   double *acc;
 } scratch;
@@ -184,6 +184,49 @@ static int adc_range(const cim_runner *R, const cblk *K, int k, int j, float *lo
 
 /* Runs block K on vectors b0 .. b0+nb-1 of the batch. qin (B, in_len) quantized inputs of the
  * factor, sx (B) their scales. collect: instead of the ADC, appends |column sums| to cal. */
+/* Read-noise variance of a device from its level l (in level steps):
+ * var = (read_gauss L)^2 + (read_prop g / dG)^2 with g / dG = l + Gmin / dG, exactly the variance
+ * cimsim's programming step defines (runner.c: program_device). Recomputed from the programmed
+ * levels when a block runs instead of stored (the state stays 2 bytes per device). */
+typedef struct {
+  double vg, rp, g0;
+} readvar;
+
+static void level_variances(const float *restrict g, int nr, int w, int ldg, const readvar *rv,
+                            float *restrict VG, int ldv) {
+  const double vg = rv->vg, rp = rv->rp, g0 = rv->g0;
+  for (int i = 0; i < nr; i++)
+    for (int c = 0; c < w; c++) {
+      double a = rp * (g[(size_t)i * ldg + c] + g0);
+      VG[(size_t)i * ldv + c] = (float)(vg + a * a);
+    }
+}
+
+/* O (M, N) = D (M, nr) x the block's levels (nr, N), and with rv the levels' read-noise variances
+ * into VG (nr, N). Half-precision levels are widened in column panels of about 256 KB of floats,
+ * so that a panel stays in L2 between its conversion, the SGEMM and the variances reading it (a
+ * whole 256 x 2048 block widened at once spilled to memory: 13 % slower `bench mvm` Linear).
+ * tmp: nr * N floats. */
+static void block_sgemm(const cblk *K, int M, int nr, int N, const float *D, float *tmp, float *O,
+                        const readvar *rv, float *VG) {
+  if (K->Gf) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, D, nr, K->Gf, N, 0.0f,
+                O, N);
+    if (rv) level_variances(K->Gf, nr, N, N, rv, VG, N);
+    return;
+  }
+  int P = (65536 / (nr > 0 ? nr : 1)) & ~15;
+  if (P < 64) P = 64;
+  if (P > N) P = N;
+  for (int c0 = 0; c0 < N; c0 += P) {
+    int w = N - c0 < P ? N - c0 : P;
+    for (int i = 0; i < nr; i++) cim_h2f_n(K->G + (size_t)i * N + c0, tmp + (size_t)i * w, w);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, w, nr, 1.0f, D, nr, tmp, w, 0.0f,
+                O + c0, N);
+    if (rv) level_variances(tmp, nr, w, w, rv, VG + c0, N);
+  }
+}
+
 static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, const double *sx,
                       int b0, int nb, int64_t row0, float *buf, int64_t ld, scratch *s,
                       float *const *calv, int64_t *caln, int64_t calcap, int calstride) {
@@ -204,13 +247,18 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
       s->Q[bb * S + k] = sq, s->Sd[bb * S + k] = sd;
     }
   }
-  const float *G = K->Gf;
-  if (!G) {
-    cim_h2f_n(K->G, s->G, (size_t)nr * N);
-    G = s->G;
+  const int hasV = R->nz.read_prop > 0; /* per-device read-noise variance */
+  readvar rv = {0, 0, 0};
+  if (hasV && !calv) {
+    const cim_noise *z = &R->nz;
+    double gmin = z->gmax_us / z->onoff;
+    rv.g0 = gmin / ((z->gmax_us - gmin) / R->L);
+    rv.vg = (z->read_gauss * R->L) * (z->read_gauss * R->L), rv.rp = z->read_prop;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, G, N, 0.0f, s->O,
-              N);
+  /* a pair line's variance is stored (both devices; the difference does not determine it) */
+  int fromlevels = hasV && !calv && !K->V;
+  block_sgemm(K, M, nr, N, s->D, s->G, s->O, fromlevels ? &rv : NULL, s->VG);
+  if (hasV && !calv && K->V) cim_h2f_n(K->V, s->VG, (size_t)nr * N);
   if (K->nx) cim_ir_foreign(R, K, qin, b0, nb, s->D + (size_t)M * nr, s->O);
   if (calv) {
     for (int m = 0; m < M; m++)
@@ -223,18 +271,7 @@ static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, co
     return;
   }
   int noisy = R->nz.read_gauss > 0 || R->nz.read_prop > 0;
-  const int hasV = R->nz.read_prop > 0; /* per-device read-noise variance */
   if (hasV) {
-    /* Recomputed from the programmed levels instead of stored (halves the programmed state):
-     * var = (read_gauss L)^2 + (read_prop g / dG)^2 with g / dG = level + Gmin / dG, exactly the
-     * variance cimsim's programming step defines (runner.c: program_device). */
-    const cim_noise *z = &R->nz;
-    const double gmin = z->gmax_us / z->onoff, g0 = gmin / ((z->gmax_us - gmin) / R->L);
-    const double vg = (z->read_gauss * R->L) * (z->read_gauss * R->L), rp = z->read_prop;
-    for (size_t i = 0; i < (size_t)nr * N; i++) {
-      double a = rp * (G[i] + g0);
-      s->VG[i] = K->V ? cim_h2f(K->V[i]) : (float)(vg + a * a);
-    }
     for (size_t i = 0; i < (size_t)M * nr; i++) s->D[i] *= s->D[i];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, s->D, nr, s->VG, N, 0.0f,
                 s->OV, N);
@@ -636,8 +673,23 @@ double cim_runner_macs(const cim_runner *r, int layer) {
   return m;
 }
 
-int cim_runner_sgemm_equiv(const cim_runner *R, int layer, int B) {
+int cim_runner_sgemm_equiv(cim_runner *R, int layer, int B) {
   const clayer *Ly = &R->lay[layer];
+  if (!R->ref_G) {
+    if (!(R->ref_G = calloc((size_t)R->nblk + 1, sizeof *R->ref_G)))
+      return mon_fail("cimsim: out of memory");
+    for (int b = 0; b < R->nblk; b++) {
+      const cblk *K = &R->blk[b];
+      size_t n = (size_t)K->nr * R->ncv * K->nc;
+      if (!(R->ref_G[b] = malloc((n ? n : 1) * sizeof(float)))) {
+        for (int c = 0; c < b; c++) free(R->ref_G[c]);
+        free(R->ref_G);
+        R->ref_G = NULL;
+        return mon_fail("cimsim: out of memory");
+      }
+      for (size_t e = 0; e < n; e++) R->ref_G[b][e] = K->Gf ? K->Gf[e] : cim_h2f(K->G[e]);
+    }
+  }
   int nthr = openblas_get_num_threads(), fail = 0;
   openblas_set_num_threads(1);
   for (int i = 0; i < Ly->nops && !fail; i++) {
@@ -657,18 +709,18 @@ int cim_runner_sgemm_equiv(const cim_runner *R, int layer, int B) {
       int M = chunk * R->steps, N = R->ncv * maxnc;
       float *A = calloc((size_t)M * maxnr, sizeof(float));
       float *C = malloc((size_t)M * N * sizeof(float));
-      float *G = calloc((size_t)maxnr * N, sizeof(float)); /* plain float weights, same shape */
-      int bad = !A || !C || !G;
+      int bad = !A || !C;
 #pragma omp for schedule(dynamic, 1)
       for (int t = 0; t < ntask; t++) {
         if (bad) continue;
         const cblk *K = &R->blk[F->blk0 + t / nch];
+        const float *G = R->ref_G[F->blk0 + t / nch];
         int b0 = (t % nch) * chunk, nb = B - b0 < chunk ? B - b0 : chunk;
         int n = R->ncv * K->nc;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * R->steps, n, K->nr, 1.0f, A,
                     K->nr, G, n, 0.0f, C, n);
       }
-      free(A), free(C), free(G);
+      free(A), free(C);
       fail |= bad;
     }
   }

@@ -52,5 +52,7 @@ static inline float cim_h2f(uint16_t h) {
 
 /* f[i] = value of h[i] for i < n (half.c: F16C instructions where the CPU has them). */
 void cim_h2f_n(const uint16_t *restrict h, float *restrict f, size_t n);
+/* h[i] = cim_f2h(f[i]) for i < n (F16C where present: the same rounding, to nearest even). */
+void cim_f2h_n(const float *restrict f, uint16_t *restrict h, size_t n);
 
 #endif

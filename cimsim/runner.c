@@ -129,7 +129,12 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
   K->G = malloc((size_t)K->nr * N * sizeof *K->G);
   int needV = pair && R->nz.read_prop > 0; /* a pair's variance is not a function of G+ - G- */
   if (needV) K->V = malloc((size_t)K->nr * N * sizeof *K->V);
-  if (!K->G || (needV && !K->V)) return mon_fail("cimsim: out of memory for conductances");
+  /* one row in single precision, then rounded to half at once (cim_f2h_n) */
+  float *rowG = malloc((size_t)N * sizeof *rowG), *rowV = malloc((size_t)N * sizeof *rowV);
+  if (!K->G || (needV && !K->V) || !rowG || !rowV) {
+    free(rowG), free(rowV);
+    return mon_fail("cimsim: out of memory for conductances");
+  }
   double sw = R->fac[K->factor].sw;
   int cb = R->hw.cell_bits, off = 1 << (R->hw.w_bits - 1);
   for (int i = 0; i < K->nr; i++) {
@@ -141,7 +146,6 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
       if (qd > R->qmax_w) qd = R->qmax_w;
       if (qd < -R->qmax_w) qd = -R->qmax_w;
       int q = (int)qd;
-      float lp = 0, vp = 0; /* G+ and its variance, until G- of the pair arrives */
       for (int j = 0; j < nsl; j++) {
         int lt;
         if (R->cfg.encoding == CIM_ENC_DIFFERENTIAL) {
@@ -153,19 +157,21 @@ static int program_block(cim_runner *R, cblk *K, const map_piece *p, const map_f
         float var; /* recomputed from the level when needed (exec.c) */
         float l = program_device(R, K->array, r, j * R->hw.cols + col, lt, &var);
         /* after the analog subtraction a line carries G+ - G- and both devices' read noise */
-        size_t e = (size_t)i * N + (pair ? j / 2 : j) * K->nc + c;
-        if (!pair) {
-          K->G[e] = cim_f2h(l);
-        } else if (j % 2 == 0) {
-          lp = l, vp = var;
-        } else { /* rounded once, as a difference */
-          K->G[e] = cim_f2h(lp - l);
-          if (needV) K->V[e] = cim_f2h(vp + var);
+        size_t e = (size_t)(pair ? j / 2 : j) * K->nc + c;
+        if (pair && (j % 2)) {
+          rowG[e] -= l;
+          rowV[e] += var;
+        } else {
+          rowG[e] = l;
+          rowV[e] = var;
         }
         *sum_t += lt, *sum_a += l;
       }
     }
+    cim_f2h_n(rowG, K->G + (size_t)i * N, (size_t)N);
+    if (needV) cim_f2h_n(rowV, K->V + (size_t)i * N, (size_t)N);
   }
+  free(rowG), free(rowV);
   if (R->nz.adc_offset > 0 || R->nz.adc_gain > 0) {
     K->aoff = malloc((size_t)N * sizeof(float));
     K->again = malloc((size_t)N * sizeof(float));
@@ -537,8 +543,10 @@ void cim_runner_destroy(cim_runner *R) {
     cblk *K = &R->blk[i];
     free(K->src), free(K->rows), free(K->G), free(K->V), free(K->aoff), free(K->again);
     free(K->srcx), free(K->rowsx), free(K->Gx), free(K->Gf);
+    if (R->ref_G) free(R->ref_G[i]);
   }
   free(R->blk);
+  free(R->ref_G);
   if (R->fac)
     for (int f = 0; f < R->mp.nfactors; f++) free(R->fac[f].cal);
   free(R->fac);

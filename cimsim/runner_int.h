@@ -82,6 +82,7 @@ struct cim_runner {
   float **dense;   /* per model layer: materialised Monarch (Linear strategy on Monarch layers) */
   double *slice_w; /* (ncv) shift-add weight of each converted line */
   double ir_drop_max; /* largest first-order fractional IR drop of a cell (0 without `ir`) */
+  float **ref_G;      /* per block: its levels in single precision, for cim_runner_sgemm_equiv */
 };
 
 /* Digit k (0 = least significant) of q in DAC steps of dac_bits, x = sum_k 2^(k dac_bits) d_k.

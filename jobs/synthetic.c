@@ -199,6 +199,7 @@ static int syn_run(void *state, const job_params *p, job_metrics *m, job_layer *
   m->conversions = m->steps * 256;
   m->utilization = !strcmp(p->mapping, "sparse") ? density : 0.9 - 0.1 * unif(p->id, 3);
   m->weights = (int64_t)(nl * 65536.0 * density);
+  m->state_mib = (double)m->weights * 16.0 / 1048576.0; /* 8 half-precision levels per weight */
   m->in_clip_frac = 0; /* moncim's default periphery: dynamic input ranges never clip */
   double adc_scale = pow(2.0, p->adc_bits - 8);
   m->energy_dac_pj = 0.05 * m->dacs * (pow(2.0, p->dac_bits) - 1);
