@@ -144,6 +144,26 @@ def determinism():
     print("determinism: identical results for -np 1/2/4 and 1/2 threads")
 
 
+def stat_state(path):
+    """The state letter of a /proc/.../stat file (R, S, D, Z, ...)."""
+    with open(path) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def threads_alive(pid):
+    try:
+        tids = os.listdir("/proc/%s/task" % pid)
+    except OSError:
+        return False
+    for t in tids:
+        try:
+            if stat_state("/proc/%s/task/%s/stat" % (pid, t)) not in ("Z", "X"):
+                return True
+        except (OSError, IndexError):
+            pass
+    return False
+
+
 def session_pids(sid):
     pids = []
     for d in os.listdir("/proc"):
@@ -153,8 +173,10 @@ def session_pids(sid):
             with open("/proc/%s/stat" % d) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             # field 6 of stat: session id; a zombie (state Z) is already dead, waiting for a
-            # parent (init, in a container possibly none) to reap it
-            if int(fields[3]) == sid and fields[0] != "Z":
+            # parent (init, in a container possibly none) to reap it -- unless only its main
+            # thread is: the other threads still hold its files (and HDF5's lock on the output)
+            # until they have exited, which under ASan takes a while
+            if int(fields[3]) == sid and (fields[0] != "Z" or threads_alive(d)):
                 pids.append(int(d))
         except (OSError, IndexError, ValueError):
             pass
@@ -173,12 +195,23 @@ def kill_session(p):
     p.wait()
     # ranks reparented to init: wait until they are gone (slow under ASan); kill again each time,
     # since mpiexec may have forked a rank between the listing and its own death
-    for _ in range(400):
+    for _ in range(1200):
         if not session_pids(p.pid):
             return
         kill_all()
         time.sleep(0.05)
-    fail("processes of session %d survived SIGKILL" % p.pid)
+    left = []
+    for pid in session_pids(p.pid):
+        try:
+            tasks = "".join(stat_state("/proc/%d/task/%s/stat" % (pid, t))
+                            for t in os.listdir("/proc/%d/task" % pid))
+            with open("/proc/%d/cmdline" % pid) as f:
+                cmd = f.read().replace("\0", " ")[:80]
+            left.append("%d state %s threads %s: %s" % (pid, stat_state("/proc/%d/stat" % pid),
+                                                         tasks, cmd))
+        except (OSError, IndexError):
+            pass
+    fail("processes of session %d survived SIGKILL for 60 s: %s" % (p.pid, "; ".join(left)))
 
 
 def kill():
