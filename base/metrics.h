@@ -28,7 +28,7 @@
  * predate the BPE models and are kept so that earlier result files read the same. */
 #define MON_ACCURACY_METRICS(X)                                                                    \
   X(F64, bpc, "bit/byte", "bits per byte of text, simulated")                                      \
-  X(F64, bpc_float, "bit/byte", "bits per byte of text, float")                                   \
+  X(F64, bpc_float, "bit/byte", "bits per byte of text, float")                                    \
   X(F64, top1, "", "next-token top-1 accuracy, simulated")                                         \
   X(F64, top1_float, "", "top-1 accuracy, float")                                                  \
   X(F64, agreement, "", "analog/float top-1 agreement")                                            \

@@ -182,8 +182,6 @@ static int adc_range(const cim_runner *R, const cblk *K, int k, int j, float *lo
   return c >= ADC_FLOAT_CODES;
 }
 
-/* Runs block K on vectors b0 .. b0+nb-1 of the batch. qin (B, in_len) quantized inputs of the
- * factor, sx (B) their scales. collect: instead of the ADC, appends |column sums| to cal. */
 /* Read-noise variance of a device from its level l (in level steps):
  * var = (read_gauss L)^2 + (read_prop g / dG)^2 with g / dG = l + Gmin / dG, exactly the variance
  * cimsim's programming step defines (runner.c: program_device). Recomputed from the programmed
@@ -210,8 +208,8 @@ static void level_variances(const float *restrict g, int nr, int w, int ldg, con
 static void block_sgemm(const cblk *K, int M, int nr, int N, const float *D, float *tmp, float *O,
                         const readvar *rv, float *VG) {
   if (K->Gf) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, D, nr, K->Gf, N, 0.0f,
-                O, N);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, nr, 1.0f, D, nr, K->Gf, N, 0.0f, O,
+                N);
     if (rv) level_variances(K->Gf, nr, N, N, rv, VG, N);
     return;
   }
@@ -227,6 +225,8 @@ static void block_sgemm(const cblk *K, int M, int nr, int N, const float *D, flo
   }
 }
 
+/* Runs block K on vectors b0 .. b0+nb-1 of the batch. qin (B, in_len) quantized inputs of the
+ * factor, sx (B) their scales. collect: instead of the ADC, appends |column sums| to cal. */
 static void run_block(const cim_runner *R, const cblk *K, const int32_t *qin, const double *sx,
                       int b0, int nb, int64_t row0, float *buf, int64_t ld, scratch *s,
                       float *const *calv, int64_t *caln, int64_t calcap, int calstride) {
@@ -687,7 +687,10 @@ int cim_runner_sgemm_equiv(cim_runner *R, int layer, int B) {
         R->ref_G = NULL;
         return mon_fail("cimsim: out of memory");
       }
-      for (size_t e = 0; e < n; e++) R->ref_G[b][e] = K->Gf ? K->Gf[e] : cim_h2f(K->G[e]);
+      if (K->Gf)
+        memcpy(R->ref_G[b], K->Gf, n * sizeof(float));
+      else
+        cim_h2f_n(K->G, R->ref_G[b], n);
     }
   }
   int nthr = openblas_get_num_threads(), fail = 0;

@@ -1,7 +1,7 @@
 /* Bulk conversions of the programmed state: half -> float before a block's SGEMM (exec.c), float
  * -> half as a block is programmed (runner.c). The portable half -> float loop vectorises (about
- * 0.5 ns per value with SSE4.2); x86 CPUs with F16C convert 8 values per instruction, chosen once at run
- * time. Both paths give the same bits, NaN payloads aside (tests/test_cimsim.c, half/ *). */
+ * 0.5 ns per value with SSE4.2); x86 CPUs with F16C convert 8 values per instruction, chosen once
+ * at run time. Both paths give the same bits, NaN payloads aside (tests/test_cimsim.c, half/ *). */
 #include "half.h"
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -35,10 +35,6 @@ static int have_f16c(void) {
 #endif
 }
 
-static void h2f_portable(const uint16_t *restrict h, float *restrict f, size_t n) {
-  for (size_t i = 0; i < n; i++) f[i] = cim_h2f(h[i]);
-}
-
 void cim_h2f_n(const uint16_t *restrict h, float *restrict f, size_t n) {
 #ifdef HAVE_F16C_PATH
   if (have_f16c()) {
@@ -46,7 +42,7 @@ void cim_h2f_n(const uint16_t *restrict h, float *restrict f, size_t n) {
     return;
   }
 #endif
-  h2f_portable(h, f, n);
+  for (size_t i = 0; i < n; i++) f[i] = cim_h2f(h[i]);
 }
 
 void cim_f2h_n(const float *restrict f, uint16_t *restrict h, size_t n) {

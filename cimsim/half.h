@@ -28,7 +28,7 @@ static inline float cim_f32_of(uint32_t u) {
 static inline uint16_t cim_f2h(float f) {
   uint32_t x = cim_f32_bits(f), sign = (x >> 16) & 0x8000u;
   x &= 0x7fffffffu;
-  if (x > 0x7f800000u) return (uint16_t)(sign | 0x7e00u); /* NaN */
+  if (x > 0x7f800000u) return (uint16_t)(sign | 0x7e00u);  /* NaN */
   if (x >= 0x47800000u) return (uint16_t)(sign | 0x7c00u); /* |f| >= 2^16: infinity */
   if (x < 0x38800000u) { /* |f| < 2^-14: a subnormal half m 2^-24 (m = 1024 is 2^-14, exact) */
     float m = nearbyintf(cim_f32_of(x) * 0x1p24f); /* exact product; default rounding: to even */
@@ -43,8 +43,8 @@ static inline uint16_t cim_f2h(float f) {
 static inline float cim_h2f(uint16_t h) {
   uint32_t u = ((uint32_t)h & 0x7fffu) << 13, e = (uint32_t)h & 0x7c00u;
   uint32_t is_sub = 0u - (uint32_t)(e == 0), is_spec = 0u - (uint32_t)(e == 0x7c00u);
-  uint32_t normal = u + (112u << 23);                                /* rebias 15 -> 127 */
-  uint32_t special = u | 0x7f800000u;                                /* infinities, NaNs */
+  uint32_t normal = u + (112u << 23);                                   /* rebias 15 -> 127 */
+  uint32_t special = u | 0x7f800000u;                                   /* infinities, NaNs */
   uint32_t sub = cim_f32_bits(cim_f32_of(u + (113u << 23)) - 0x1p-14f); /* (m/1024) 2^-14 */
   uint32_t v = (normal & ~(is_sub | is_spec)) | (sub & is_sub) | (special & is_spec);
   return cim_f32_of(v | (((uint32_t)h & 0x8000u) << 16));
